@@ -1,0 +1,1 @@
+"""The ``ferry`` command: thin commands over the packages, wired together here."""

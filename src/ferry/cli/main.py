@@ -1,0 +1,224 @@
+"""The ``ferry`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ferry.cli.model_files import parse_pairs, read_example, read_model
+from ferry.cli.models import models_app, open_registry, version_row
+from ferry.cli.output import JSON_OPTION, print_fields, print_json, print_table, reports_errors
+from ferry.registry.catalog_session import AliasMove
+from ferry.registry.registry import ModelVersion
+
+app = typer.Typer(
+    name="ferry",
+    help="Carry models from training to production and keep them healthy there.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(models_app, name="models")
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None, typer.Option(envvar="FERRY_HOME", help="Registry folder (default ~/.ferry).")
+    ] = None,
+) -> None:
+    """Settings shared by every command."""
+    ctx.obj = {"home": home}
+
+
+@app.command()
+@reports_errors
+def register(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A .skops, .onnx, or .pkl/.joblib model file.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Model name.")],
+    input_example: Annotated[
+        Path | None, typer.Option(help="Rows like the model's inputs (.csv/.parquet/.json/.npy).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="What this version is.")] = "",
+    version: Annotated[str | None, typer.Option(help="An explicit, unused version.")] = None,
+    metric: Annotated[list[str], typer.Option(help="NAME=VALUE, repeatable.")] = [],  # noqa: B006
+    tag: Annotated[list[str], typer.Option(help="KEY=VALUE, repeatable.")] = [],  # noqa: B006
+    trust_pickle: Annotated[
+        bool, typer.Option(help="Load a pickle/joblib file you made yourself.")
+    ] = False,
+    trust: Annotated[list[str], typer.Option(help="A skops type to trust, repeatable.")] = [],  # noqa: B006
+    serialization: Annotated[
+        str | None, typer.Option(help="skops (default), joblib or pickle.")
+    ] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Register a model file as a new version."""
+    model = read_model(path, trust_pickle=trust_pickle, trusted=trust)
+    example = read_example(input_example, model)
+    tags = parse_pairs(tag, "tag")
+    if input_example is None:
+        tags.setdefault("ferry.input_example", "synthesized")
+    metrics = {key: float(value) for key, value in parse_pairs(metric, "metric").items()}
+    with open_registry(ctx) as registry:
+        created = registry.register(
+            model,
+            name,
+            input_example=example,
+            metrics=metrics,
+            description=description,
+            tags=tags,
+            version=version,
+            serialization=serialization,
+        )
+    _print_version(created, as_json, f"registered {created.reference}")
+
+
+@app.command()
+@reports_errors
+def promote(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME, NAME:VERSION or NAME@ALIAS.")],
+    alias: Annotated[str, typer.Option("--alias", "-a", help="Alias to move.")] = "production",
+    reason: Annotated[str | None, typer.Option(help="Why, for the history.")] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Point an alias at a version."""
+    with open_registry(ctx) as registry:
+        target = registry.resolve(ref)
+        move = registry.set_alias(target.name, alias, target.version, reason=reason)
+    _print_move(target.name, alias, move, target.version, as_json)
+
+
+@app.command()
+@reports_errors
+def rollback(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    alias: Annotated[str, typer.Option("--alias", "-a", help="Alias to move back.")] = "production",
+    reason: Annotated[str | None, typer.Option(help="Why, for the history.")] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Move an alias back to its previous version (after verifying it)."""
+    with open_registry(ctx) as registry:
+        move = registry.rollback(name, alias, reason=reason)
+    _print_move(name, alias, move, move.to_version, as_json)
+
+
+@app.command()
+@reports_errors
+def history(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    alias: Annotated[str | None, typer.Option("--alias", "-a", help="Only this alias.")] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Every recorded alias move: from, to, when, who, why."""
+    with open_registry(ctx) as registry:
+        moves = registry.alias_history(name, alias)
+    if as_json:
+        print_json([move.to_dict() for move in moves])
+        return
+    rows = [
+        (m.moved_at, m.alias, m.kind, m.from_version, m.to_version, m.actor, m.reason)
+        for m in moves
+    ]
+    print_table(
+        f"alias history of {name}", ("when", "alias", "kind", "from", "to", "by", "reason"), rows
+    )
+
+
+@app.command()
+@reports_errors
+def delete(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION to delete.")],
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Delete one version (refused while an alias points at it)."""
+    with open_registry(ctx) as registry:
+        deleted = registry.delete_version(ref)
+    if as_json:
+        print_json({"deleted": deleted.reference})
+    else:
+        typer.echo(f"deleted {deleted.reference}")
+
+
+@app.command()
+@reports_errors
+def retain(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    keep: Annotated[int, typer.Option(help="How many of the newest versions to keep.")],
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Delete old versions, keeping the newest N and every aliased version."""
+    with open_registry(ctx) as registry:
+        result = registry.retain(name, keep)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    typer.echo(
+        f"kept {', '.join(result.kept) or 'nothing'}; "
+        f"deleted {', '.join(result.deleted) or 'nothing'}"
+    )
+    for path in result.cleaned:
+        typer.echo(f"cleaned leftover {path}")
+
+
+@app.command()
+@reports_errors
+def verify(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Re-hash every artifact; exit 1 when anything is missing or altered."""
+    with open_registry(ctx) as registry:
+        report = registry.verify()
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        for path in report.cleaned:
+            typer.echo(f"cleaned leftover {path}")
+        rows = [(p["model"], p["version"], p["file"], p["problem"]) for p in report.problems]
+        if rows:
+            print_table("problems", ("model", "version", "file", "problem"), rows)
+        typer.echo(
+            f"{'ok' if report.ok else 'FAILED'}: "
+            f"{report.versions} versions, {report.files} files checked"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_version(version: ModelVersion, as_json: bool, headline: str) -> None:
+    if as_json:
+        print_json(version.to_dict())
+        return
+    typer.echo(headline)
+    print_fields(version.reference, version_row(version))
+
+
+def _print_move(name: str, alias: str, move: AliasMove | None, version: str, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "model": name,
+                "alias": alias,
+                "version": version,
+                "moved": move is not None,
+                "move": move.to_dict() if move else None,
+            }
+        )
+        return
+    if move is None:
+        typer.echo(f"{name}@{alias} already points at {version}")
+    else:
+        typer.echo(
+            f"{name}@{alias}: {move.from_version or '(none)'} -> {move.to_version} ({move.kind})"
+        )
+
+
+def main() -> None:
+    """Entry point of the ``ferry`` script."""
+    app()

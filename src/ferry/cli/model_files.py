@@ -1,0 +1,110 @@
+"""Reading a model file and an input-example file that a user brings to ``ferry register``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ferry.errors import InvalidInput
+
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
+SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+"""Types from these modules are accepted in a .skops file without an explicit --trust."""
+
+
+def read_model(path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:
+    """Load a .skops, .onnx or (only with ``trust_pickle``) .pkl/.joblib file."""
+    if not path.is_file():
+        raise InvalidInput(f"model file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".skops":
+        return _read_skops(path, trusted)
+    if suffix == ".onnx":
+        import onnx
+
+        return onnx.load(str(path))
+    if suffix in PICKLE_SUFFIXES:
+        if not trust_pickle:
+            raise InvalidInput(
+                f"{path.name} is a pickle, which runs code when loaded: pass --trust-pickle "
+                "if you made it yourself (ferry re-saves it as skops)"
+            )
+        import joblib
+
+        return joblib.load(path)
+    raise InvalidInput(f"cannot register {path.name}: use a .skops, .onnx, .pkl or .joblib file")
+
+
+def _read_skops(path: Path, trusted: list[str]) -> Any:
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(file=path)
+    unknown = [t for t in untrusted if not t.startswith(SAFE_TYPE_PREFIXES) and t not in trusted]
+    if unknown:
+        raise InvalidInput(
+            f"{path.name} contains types outside scikit-learn, numpy and scipy: {unknown}; "
+            "review them and pass --trust TYPE for each"
+        )
+    return skops.io.load(path, trusted=list(untrusted))
+
+
+def read_example(path: Path | None, model: Any) -> Any:
+    """The input example from a file, or one zero row built from what the model declares."""
+    if path is not None:
+        return _read_example_file(path)
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return pd.DataFrame([[0.0] * len(names)], columns=[str(n) for n in names])
+    width = getattr(model, "n_features_in_", None) or _onnx_width(model)
+    if width:
+        dtype = np.float32 if type(model).__module__.startswith("onnx") else np.float64
+        return np.zeros((1, int(width)), dtype=dtype)
+    raise InvalidInput(
+        "cannot tell this model's inputs: pass --input-example FILE (.csv/.parquet/.json)"
+    )
+
+
+def _read_example_file(path: Path) -> Any:
+    if not path.is_file():
+        raise InvalidInput(f"input example {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".json":
+        data = json.loads(path.read_text())
+        return (
+            pd.DataFrame(data)
+            if isinstance(data, list) and data and isinstance(data[0], dict)
+            else data
+        )
+    if suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    raise InvalidInput(f"input example {path.name}: use .csv, .parquet, .json or .npy")
+
+
+def _onnx_width(model: Any) -> int | None:
+    """The feature count of a single-input ONNX graph with a fixed second dimension."""
+    graph = getattr(model, "graph", None)
+    if graph is None or len(graph.input) != 1:
+        return None
+    dims = graph.input[0].type.tensor_type.shape.dim
+    if len(dims) == 2 and dims[1].dim_value > 0:
+        return int(dims[1].dim_value)
+    return None
+
+
+def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    """``["k=v", ...]`` into a dict; a pair without '=' is an error naming it."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"{what} {pair!r} must look like KEY=VALUE")
+        parsed[key] = value
+    return parsed

@@ -1,0 +1,47 @@
+"""One exception tree for ferry.
+
+Domain code raises these; only the CLI and the HTTP app turn them into exit codes or status
+codes. Every message names the bad value and, where there is one, the next step.
+"""
+
+from __future__ import annotations
+
+
+class FerryError(Exception):
+    """Base of every error ferry raises on purpose."""
+
+
+class InvalidInput(FerryError, ValueError):
+    """A value given by a user (name, reference, version, file, option) is not acceptable."""
+
+
+class NotFound(FerryError, LookupError):
+    """A model, version, alias or file that was asked for does not exist."""
+
+
+class AlreadyExists(FerryError):
+    """Something that must be unique (a version number, a model file) is already taken."""
+
+
+class Conflict(FerryError):
+    """The operation is refused in the current state (e.g. deleting a version an alias uses)."""
+
+
+class IntegrityError(FerryError):
+    """Stored bytes no longer match the hash recorded at registration; nothing was loaded."""
+
+
+class CompatibilityError(FerryError):
+    """The installed libraries differ from those the model was saved with (strict loading)."""
+
+
+class Unsupported(FerryError):
+    """The model or the store cannot do what was asked (e.g. predict_proba on a regressor)."""
+
+
+class NotReady(FerryError):
+    """A component was used before it was prepared (an unfitted detector, a loading model)."""
+
+
+class CompatibilityWarning(UserWarning):
+    """The installed libraries differ from those the model was saved with."""

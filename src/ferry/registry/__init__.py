@@ -1,0 +1,1 @@
+"""Which models exist, their versions, aliases and history."""

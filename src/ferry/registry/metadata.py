@@ -1,0 +1,110 @@
+"""``metadata.json``: everything known about a version, assembled at registration."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ferry.errors import InvalidInput
+from ferry.flavors.base import Predictor, SavedModel
+from ferry.registry.dataset import fingerprint
+from ferry.registry.environment import python_version
+from ferry.registry.schema import EXAMPLE_FILE, output_schema_of, schema_of, shape_of
+
+METADATA_FILE = "metadata.json"
+FORMAT_VERSION = 1
+
+
+def draft_metadata(
+    *,
+    name: str,
+    saved: SavedModel,
+    flavor: str,
+    predictor: Predictor,
+    example: pd.DataFrame | np.ndarray,
+    metrics: Mapping[str, float] | None,
+    params: Mapping[str, Any] | None,
+    training_data: Any,
+    description: str,
+    tags: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """Everything but the version-specific keys, which are added inside the catalog lock."""
+    input_schema = schema_of(example)
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_name": name,
+        "flavor": flavor,
+        "framework": saved.framework,
+        "framework_version": saved.framework_version,
+        "serialization": saved.serialization,
+        "python_version": python_version(),
+        "dependencies": saved.dependencies,
+        "input_schema": input_schema,
+        "input_shape": shape_of(input_schema),
+        "input_example": EXAMPLE_FILE,
+        "output_schema": _output_schema(predictor, example),
+        "performance": check_metrics(metrics),
+        "hyperparameters": dict(params) if params is not None else saved.hyperparameters,
+        "training_dataset": fingerprint(training_data),
+        "description": _check_text(description),
+        "tags": check_tags(tags),
+        "loader": saved.loader,
+    }
+
+
+def encode_metadata(metadata: Mapping[str, Any]) -> bytes:
+    """Stable, readable JSON: sorted keys, two-space indent."""
+    try:
+        return (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"metadata is not JSON: {error} (check params and tags)") from None
+
+
+def _output_schema(predictor: Predictor, example: pd.DataFrame | np.ndarray) -> dict[str, Any]:
+    """Run the model on its own example: the output schema, and proof that the two fit."""
+    try:
+        predictions = predictor.predict(example)
+    except Exception as error:
+        raise InvalidInput(
+            f"the model cannot predict on input_example ({type(error).__name__}: {error}); "
+            "pass an example shaped like the training data"
+        ) from None
+    has_proba = callable(getattr(predictor, "predict_proba", None))
+    return output_schema_of(predictions, getattr(predictor, "classes_", None), has_proba)
+
+
+def check_metrics(metrics: Mapping[str, float] | None) -> dict[str, float]:
+    """Metrics must be finite numbers keyed by name."""
+    checked: dict[str, float] = {}
+    for key, value in (metrics or {}).items():
+        if not isinstance(key, str) or not key:
+            raise InvalidInput(f"metric names must be non-empty strings, got {key!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"metric {key!r} must be a number, got {value!r}") from None
+        if not math.isfinite(number):
+            raise InvalidInput(f"metric {key!r} must be finite, got {value!r}")
+        checked[key] = number
+    return checked
+
+
+def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """Tags are short string pairs."""
+    checked: dict[str, str] = {}
+    for key, value in (tags or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidInput(f"tags must map strings to strings, got {key!r}: {value!r}")
+        checked[key] = value
+    return checked
+
+
+def _check_text(description: str) -> str:
+    if not isinstance(description, str):
+        raise InvalidInput(f"description must be a string, got {type(description).__name__}")
+    return description

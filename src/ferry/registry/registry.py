@@ -1,0 +1,416 @@
+"""Registry: register, resolve, load, alias, roll back, retain and verify model versions."""
+
+from __future__ import annotations
+
+import getpass
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ferry.config import RegistrySettings
+from ferry.errors import AlreadyExists, Conflict, IntegrityError, InvalidInput, NotFound
+from ferry.flavors import flavor_for, flavor_named
+from ferry.registry import maintenance
+from ferry.registry.artifacts import (
+    ArtifactStore,
+    describe_files,
+    open_store,
+    sha256_bytes,
+    staging,
+)
+from ferry.registry.catalog import Catalog, utcnow
+from ferry.registry.catalog_session import AliasMove, CatalogSession, VersionRecord
+from ferry.registry.environment import check_environment
+from ferry.registry.history import rollback_target
+from ferry.registry.loaded import LoadedModel
+from ferry.registry.metadata import METADATA_FILE, draft_metadata, encode_metadata
+from ferry.registry.refs import FIRST_VERSION, ModelRef, Version, check_alias, check_name
+from ferry.registry.schema import EXAMPLE_FILE, as_example, decode_example, encode_example
+
+EXTRAS_DIR = "extras"
+_EXTRA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version: its reference, metadata and the aliases pointing at it."""
+
+    name: str
+    version: str
+    created_at: str
+    metadata: dict[str, Any]
+    aliases: tuple[str, ...]
+    location: str
+
+    @property
+    def reference(self) -> str:
+        """``name:version``."""
+        return f"{self.name}:{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the CLI and HTTP API."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "created_at": self.created_at,
+            "aliases": list(self.aliases),
+            "location": self.location,
+            "metadata": self.metadata,
+        }
+
+
+class Registry:
+    """The model registry over a SQL catalog and an artifact store.
+
+    ``Registry()`` reads ``FERRY_HOME`` (default ``~/.ferry``), ``FERRY_CATALOG`` (default
+    SQLite at ``$FERRY_HOME/ferry.db``) and ``FERRY_ARTIFACTS`` (default ``$FERRY_HOME``).
+    """
+
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        catalog: str | None = None,
+        artifacts: str | None = None,
+        *,
+        actor: str | None = None,
+    ) -> None:
+        self.settings = RegistrySettings.resolve(home, catalog, artifacts)
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.settings.catalog_url)
+        self.store: ArtifactStore = open_store(self.settings.artifacts_url)
+        self.actor = actor or getpass.getuser()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the catalog's connections."""
+        self.catalog.close()
+
+    # -- registration -------------------------------------------------------------------
+
+    def register(
+        self,
+        model: Any,
+        name: str,
+        *,
+        input_example: Any,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        training_data: Any = None,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        version: str | None = None,
+        parent: str | None = None,
+        serialization: str | None = None,
+        extras: Mapping[str, str | Path] | None = None,
+    ) -> ModelVersion:
+        """Save ``model`` as a new immutable version of ``name`` and return it.
+
+        The files are written and hashed in a staging folder, moved into place under the
+        catalog lock, and become visible only when the catalog row commits.
+        """
+        check_name(name)
+        explicit = Version.parse(version) if version is not None else None
+        parent_version = Version.parse(parent) if parent is not None else None
+        flavor = flavor_for(model)
+        example = as_example(input_example)
+        with staging(self.settings.home) as folder:
+            saved = flavor.save(model, folder, serialization)
+            (folder / EXAMPLE_FILE).write_bytes(encode_example(example))
+            _copy_extras(extras or {}, folder / EXTRAS_DIR)
+            draft = draft_metadata(
+                name=name,
+                saved=saved,
+                flavor=flavor.name,
+                predictor=flavor.predictor(model, folder),
+                example=example,
+                metrics=metrics,
+                params=params,
+                training_data=training_data,
+                description=description,
+                tags=tags,
+            )
+            record = self._commit(folder, draft, explicit, parent_version)
+        return self._version(record, {})
+
+    def _commit(
+        self,
+        folder: Path,
+        draft: dict[str, Any],
+        explicit: Version | None,
+        parent: Version | None,
+    ) -> VersionRecord:
+        """Allocate the number, publish the folder and insert the row, under one lock."""
+        name = draft["model_name"]
+        artifacts = [entry.to_dict() for entry in describe_files(folder)]
+        published: Version | None = None
+        try:
+            with self.catalog.writing(name) as session:
+                number, parent_record = _allocate(session, name, draft, explicit, parent)
+                metadata = {
+                    **draft,
+                    "version": str(number),
+                    "created_at": utcnow(),
+                    "parent_version": str(parent_record.version) if parent_record else None,
+                    "artifacts": artifacts,
+                }
+                encoded = encode_metadata(metadata)
+                (folder / METADATA_FILE).write_bytes(encoded)
+                self.store.publish(folder, name, number)
+                published = number
+                record = VersionRecord(
+                    name,
+                    number,
+                    metadata["created_at"],
+                    draft["flavor"],
+                    metadata,
+                    sha256_bytes(encoded),
+                )
+                session.insert_version(record)
+                session.add_event(record.created_at, "registered", name, str(number), None)
+        except BaseException:
+            if published is not None:
+                self.store.remove(name, published)
+            raise
+        return record
+
+    # -- lookup -------------------------------------------------------------------------
+
+    def resolve(self, ref: str | ModelRef) -> ModelVersion:
+        """The version a reference means: ``name`` (latest), ``name:1.2.0`` or ``name@alias``."""
+        parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+        with self.catalog.reading() as session:
+            record = _find(session, parsed)
+            return self._version(record, session.aliases_of(parsed.name))
+
+    get = resolve
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """Every model with its latest version, version count and aliases."""
+        with self.catalog.reading() as session:
+            summaries = []
+            for name in session.model_names():
+                records = session.versions_of(name)
+                summaries.append(
+                    {
+                        "name": name,
+                        "latest": str(records[-1].version),
+                        "versions": len(records),
+                        "aliases": session.aliases_of(name),
+                        "updated_at": max(record.created_at for record in records),
+                    }
+                )
+            return summaries
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        """Every version of ``name``, oldest first; :class:`NotFound` for an unknown model."""
+        check_name(name)
+        with self.catalog.reading() as session:
+            records = session.versions_of(name)
+            if not records:
+                raise NotFound(f"no model named {name!r}: register one first")
+            aliases = session.aliases_of(name)
+            return [self._version(record, aliases) for record in records]
+
+    # -- aliases ------------------------------------------------------------------------
+
+    def set_alias(
+        self, name: str, alias: str, version: str, reason: str | None = None
+    ) -> AliasMove | None:
+        """Point ``alias`` at ``version`` and record the move; None when it already did."""
+        check_name(name)
+        check_alias(alias)
+        target = Version.parse(version)
+        with self.catalog.writing(name) as session:
+            if session.version(name, target) is None:
+                raise NotFound(
+                    f"{name}:{target} does not exist; see `ferry models versions {name}`"
+                )
+            current = session.alias_target(name, alias)
+            if current == str(target):
+                return None
+            move = AliasMove(alias, "set", current, str(target), utcnow(), self.actor, reason)
+            session.move_alias(name, move)
+            return move
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+        """Every recorded move of ``name``'s aliases (or of one alias), oldest first."""
+        check_name(name)
+        if alias is not None:
+            check_alias(alias)
+        with self.catalog.reading() as session:
+            return session.alias_moves(name, alias)
+
+    def rollback(
+        self, name: str, alias: str = "production", reason: str | None = None
+    ) -> AliasMove:
+        """Move ``alias`` back to its previous target, once that target still verifies."""
+        check_name(name)
+        check_alias(alias)
+        with self.catalog.writing(name) as session:
+            current = session.alias_target(name, alias)
+            if current is None:
+                raise NotFound(f"{name} has no alias {alias!r} to roll back")
+            exists = {str(record.version): record for record in session.versions_of(name)}
+            target = rollback_target(session.alias_moves(name, alias), exists.__contains__)
+            if target is None:
+                raise Conflict(f"{name}@{alias} has no earlier version to roll back to")
+            self._verified_files(exists[target])
+            move = AliasMove(alias, "rollback", current, target, utcnow(), self.actor, reason)
+            session.move_alias(name, move)
+            return move
+
+    # -- loading ------------------------------------------------------------------------
+
+    def load(self, ref: str | ModelRef, *, strict: bool = False) -> LoadedModel:
+        """Load a version into memory after checking every file's hash against the catalog."""
+        parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+        with self.catalog.reading() as session:
+            record = _find(session, parsed)
+        metadata = record.metadata
+        reference = f"{record.name}:{record.version}"
+        check_environment(reference, metadata["dependencies"], strict)
+        files = self._verified_files(record, metadata["loader"]["file"])
+        predictor = flavor_named(record.flavor).load(files, metadata["loader"])
+        return LoadedModel(record.name, str(record.version), metadata, predictor)
+
+    def input_example(self, ref: str | ModelRef) -> Any:
+        """The stored input example (a DataFrame or an array), hash-verified."""
+        version = self.resolve(ref)
+        data = self.read_artifact(version.reference, EXAMPLE_FILE)
+        return decode_example(data, version.metadata["input_schema"])
+
+    def read_artifact(self, ref: str | ModelRef, filename: str) -> bytes:
+        """The verified bytes of one file of a version (extras may omit the ``extras/`` prefix)."""
+        parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+        with self.catalog.reading() as session:
+            record = _find(session, parsed)
+        recorded = {entry["file"] for entry in record.metadata["artifacts"]}
+        for candidate in (filename, f"{EXTRAS_DIR}/{filename}"):
+            if candidate in recorded:
+                return self._verified_files(record, candidate)[candidate]
+        raise NotFound(f"{record.name}:{record.version} has no file {filename!r}")
+
+    def _verified_files(self, record: VersionRecord, *only: str) -> dict[str, bytes]:
+        """Read a version's files and refuse with :class:`IntegrityError` on any mismatch."""
+        files = {}
+        for entry in record.metadata["artifacts"]:
+            if only and entry["file"] not in only:
+                continue
+            data = self.store.read(record.name, record.version, entry["file"])
+            actual = sha256_bytes(data)
+            if actual != entry["sha256"]:
+                raise IntegrityError(
+                    f"{record.name}:{record.version} file {entry['file']!r} has sha256 "
+                    f"{actual[:12]}..., the registry recorded {entry['sha256'][:12]}...: "
+                    "refusing to load it; run `ferry verify` and restore or delete the version"
+                )
+            files[entry["file"]] = data
+        return files
+
+    # -- removal and upkeep -------------------------------------------------------------
+
+    def delete_version(self, ref: str | ModelRef) -> ModelVersion:
+        """Delete one version; refused while an alias points at it."""
+        parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+        if parsed.is_latest:
+            raise InvalidInput(f"name the version to delete, e.g. {parsed.name}:1.0.0")
+        with self.catalog.writing(parsed.name) as session:
+            record = _find(session, parsed)
+            aliases = session.aliases_of(parsed.name)
+            users = sorted(
+                alias for alias, target in aliases.items() if target == str(record.version)
+            )
+            if users:
+                raise Conflict(
+                    f"{record.name}:{record.version} is the target of alias(es) {users}; "
+                    "move them first with `ferry promote`"
+                )
+            session.delete_version(record.name, record.version)
+            session.add_event(utcnow(), "deleted", record.name, str(record.version), None)
+        self.store.remove(record.name, record.version)
+        return self._version(record, {})
+
+    def retain(self, name: str, keep: int) -> maintenance.RetainResult:
+        """Keep the newest ``keep`` versions, every alias target and each alias's rollback
+        target; delete the rest and clean leftovers."""
+        return maintenance.retain(self, check_name(name), keep)
+
+    def verify(self) -> maintenance.VerifyReport:
+        """Re-hash every artifact, check catalog against folders, and clean leftovers."""
+        return maintenance.verify(self)
+
+    def _version(self, record: VersionRecord, aliases: Mapping[str, str]) -> ModelVersion:
+        mine = tuple(
+            sorted(alias for alias, target in aliases.items() if target == str(record.version))
+        )
+        return ModelVersion(
+            name=record.name,
+            version=str(record.version),
+            created_at=record.created_at,
+            metadata=record.metadata,
+            aliases=mine,
+            location=self.store.location(record.name, record.version),
+        )
+
+
+def _find(session: CatalogSession, ref: ModelRef) -> VersionRecord:
+    """The record a parsed reference names, or :class:`NotFound` saying what exists."""
+    if ref.alias is not None:
+        target = session.alias_target(ref.name, ref.alias)
+        if target is None:
+            raise NotFound(f"{ref} does not exist: no alias {ref.alias!r} on model {ref.name!r}")
+        record = session.version(ref.name, Version.parse(target))
+    elif ref.version is not None:
+        record = session.version(ref.name, ref.version)
+    else:
+        record = session.latest(ref.name)
+    if record is None:
+        raise NotFound(f"{ref} does not exist; see `ferry models list`")
+    return record
+
+
+def _allocate(
+    session: CatalogSession,
+    name: str,
+    draft: Mapping[str, Any],
+    explicit: Version | None,
+    parent: Version | None,
+) -> tuple[Version, VersionRecord | None]:
+    """Pick the new version number (and its parent) while holding the model's lock."""
+    latest = session.latest(name)
+    parent_record = latest
+    if parent is not None:
+        parent_record = session.version(name, parent)
+        if parent_record is None:
+            raise NotFound(f"parent version {name}:{parent} does not exist")
+    if explicit is not None:
+        if session.version(name, explicit) is not None:
+            raise AlreadyExists(f"{name}:{explicit} already exists; versions are immutable")
+        return explicit, parent_record
+    if latest is None:
+        return FIRST_VERSION, None
+    schema_changed = parent_record is not None and (
+        parent_record.metadata["input_schema"] != draft["input_schema"]
+    )
+    number = latest.version.next_major() if schema_changed else latest.version.next_minor()
+    return number, parent_record
+
+
+def _copy_extras(extras: Mapping[str, str | Path], folder: Path) -> None:
+    """Copy extra files (e.g. a drift profile) into the staged version under ``extras/``."""
+    for name, source in extras.items():
+        if not _EXTRA_NAME.match(name):
+            raise InvalidInput(f"invalid extra file name {name!r}: letters, digits, '.', '_', '-'")
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInput(f"extra {name!r}: {str(path)!r} is not a file")
+        folder.mkdir(exist_ok=True)
+        shutil.copyfile(path, folder / name)
