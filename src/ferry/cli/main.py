@@ -9,7 +9,14 @@ import typer
 
 from ferry.cli.model_files import parse_pairs, read_example, read_model
 from ferry.cli.models import models_app, open_registry, version_row
-from ferry.cli.output import JSON_OPTION, print_fields, print_json, print_table, reports_errors
+from ferry.cli.output import (
+    JSON_OPTION,
+    print_fields,
+    print_json,
+    print_table,
+    reports_errors,
+    when,
+)
 from ferry.registry.catalog_session import AliasMove
 from ferry.registry.registry import ModelVersion
 
@@ -123,7 +130,7 @@ def history(
         print_json([move.to_dict() for move in moves])
         return
     rows = [
-        (m.moved_at, m.alias, m.kind, m.from_version, m.to_version, m.actor, m.reason)
+        (when(m.moved_at), m.alias, m.kind, m.from_version, m.to_version, m.actor, m.reason)
         for m in moves
     ]
     print_table(

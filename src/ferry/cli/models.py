@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from ferry.cli.output import JSON_OPTION, print_fields, print_json, print_table, reports_errors
+from ferry.cli.output import (
+    JSON_OPTION,
+    metrics_text,
+    print_fields,
+    print_json,
+    print_table,
+    reports_errors,
+    when,
+)
 from ferry.registry.registry import ModelVersion, Registry
 
 models_app = typer.Typer(help="Look at registered models.", no_args_is_help=True)
@@ -54,7 +62,7 @@ def list_models(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
         print_json(models)
         return
     rows = [
-        (m["name"], m["latest"], m["versions"], _aliases(m["aliases"]), m["updated_at"])
+        (m["name"], m["latest"], m["versions"], _aliases(m["aliases"]), when(m["updated_at"]))
         for m in models
     ]
     print_table("models", ("name", "latest", "versions", "aliases", "updated"), rows)
@@ -92,10 +100,10 @@ def versions(
     rows = [
         (
             v.version,
-            v.created_at,
+            when(v.created_at),
             ", ".join(v.aliases),
             v.metadata["parent_version"],
-            v.metadata["performance"],
+            metrics_text(v.metadata["performance"]),
         )
         for v in found
     ]

@@ -66,6 +66,16 @@ def print_fields(title: str, fields: dict[str, Any]) -> None:
     print_table(title, ("field", "value"), ((key, _short(value)) for key, value in fields.items()))
 
 
+def when(iso: str) -> str:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` (UTC) for tables."""
+    return iso[:19].replace("T", " ")
+
+
+def metrics_text(metrics: dict[str, float]) -> str:
+    """``accuracy=0.958 f1=0.967`` for tables."""
+    return " ".join(f"{name}={value:.4g}" for name, value in sorted(metrics.items()))
+
+
 def _short(value: Any) -> str:
     if isinstance(value, dict | list):
         text = json.dumps(value, sort_keys=True, default=str)

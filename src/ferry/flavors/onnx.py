@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ferry.errors import InvalidInput
 from ferry.flavors.base import Flavor, Predictor, SavedModel, installed_version, versions_of
@@ -72,7 +71,7 @@ class OnnxPredictor:
         if len(self._inputs) == 1:
             spec = self._inputs[0]
             return {spec.name: np.asarray(inputs, dtype=_NUMPY_TYPES.get(spec.type))}
-        if not isinstance(inputs, pd.DataFrame):
+        if not hasattr(inputs, "columns"):
             raise InvalidInput(
                 f"this ONNX model takes {len(self._inputs)} named inputs: pass a DataFrame "
                 f"with columns {[spec.name for spec in self._inputs]}"

@@ -35,7 +35,7 @@ def as_example(data: Any) -> pd.DataFrame | np.ndarray:
             )
         if data.ndim == 1:
             data = data.reshape(1, -1)
-    if len(data) == 0:
+    if data.size == 0 if isinstance(data, np.ndarray) else data.empty:
         raise InvalidInput("input_example is empty: give at least one row")
     return data[:EXAMPLE_ROWS] if isinstance(data, np.ndarray) else data.head(EXAMPLE_ROWS)
 

@@ -1,0 +1,118 @@
+"""Shared fixtures: trained models on bundled datasets, and a registry per catalog backend.
+
+The contract suite runs every registry test against SQLite and against the PostgreSQL server on
+127.0.0.1:5432 (started here if it is down; skipped loudly only when it cannot be had).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ferry import Registry
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def cancer() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def pipeline(cancer: tuple[pd.DataFrame, pd.Series]) -> Pipeline:
+    X, y = cancer
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def forest(cancer: tuple[pd.DataFrame, pd.Series]) -> RandomForestClassifier:
+    X, y = cancer
+    return RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def regressor() -> tuple[LinearRegression, pd.DataFrame]:
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    return LinearRegression().fit(X, y), X
+
+
+def _postgres_available() -> str | None:
+    """None when the server answers; otherwise why not (after one attempt to start it)."""
+    import psycopg
+
+    def ping() -> str | None:
+        try:
+            psycopg.connect(
+                "host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3
+            ).close()
+        except psycopg.OperationalError as error:
+            return str(error)
+        return None
+
+    if ping() is None:
+        return None
+    clusters = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").is_dir() else []
+    if clusters:
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1].name, "main", "start"],
+            capture_output=True,
+            check=False,
+        )
+    return ping()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    problem = _postgres_available()
+    if problem is not None:
+        pytest.skip(
+            f"!!! PostgreSQL on 127.0.0.1:5432 cannot be had, its tests are SKIPPED: {problem}"
+        )
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"ferry_test_{uuid.uuid4().hex[:12]}"
+    dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The catalog URL for each backend of the contract suite."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'home' / 'ferry.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def registry(tmp_path: Path, catalog_url: str) -> Iterator[Registry]:
+    with Registry(home=tmp_path / "home", catalog=catalog_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def sqlite_registry(tmp_path: Path) -> Iterator[Registry]:
+    with Registry(home=tmp_path / "home") as opened:
+        yield opened
