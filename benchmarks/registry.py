@@ -75,7 +75,9 @@ def main() -> None:
             registry.set_alias(name, "production", registry.resolve(name).version)
             load = timed(lambda k=name: registry.load(f"{k}@production"), n)
             base = timed(lambda k=name: joblib.load(folder / f"{k}.joblib"), n)
-            table.add_row(label, "resolve + load", summary(load), summary(base), "<= 20" if small else "")
+            table.add_row(
+                label, "resolve + load", summary(load), summary(base), "<= 20" if small else ""
+            )
         registry.close()
     Console(width=120).print(table)
 
