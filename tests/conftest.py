@@ -116,3 +116,8 @@ def registry(tmp_path: Path, catalog_url: str) -> Iterator[Registry]:
 def sqlite_registry(tmp_path: Path) -> Iterator[Registry]:
     with Registry(home=tmp_path / "home") as opened:
         yield opened
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -10,6 +10,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from ferry.errors import InvalidInput
 
 DEFAULT_HOME = Path("~/.ferry")
 """Where the registry lives when neither an argument nor ``FERRY_HOME`` says otherwise."""
@@ -37,3 +40,83 @@ class RegistrySettings:
         catalog_url = catalog or env.get("FERRY_CATALOG") or f"sqlite:///{home_path / 'ferry.db'}"
         artifacts_url = artifacts or env.get("FERRY_ARTIFACTS") or str(home_path)
         return cls(home=home_path, catalog_url=catalog_url, artifacts_url=artifacts_url)
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """How ``ferry serve`` runs; every field has a ``FERRY_*`` variable (docs/serving.md)."""
+
+    models: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+    warmup_iterations: int = 10
+    load: str = "eager"
+    onnx: str = "auto"
+    api_token: str | None = None
+    poll_interval: float = 1.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_size: int = 64
+    max_batch_wait_ms: float = 1.0
+    low_confidence: float = 0.5
+    log_sample_rate: float = 1.0
+    log_flush_rows: int = 1000
+    log_flush_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        _choice("FERRY_LOAD", self.load, ("eager", "lazy"))
+        _choice("FERRY_ONNX", self.onnx, ("auto", "off"))
+        _at_least("FERRY_WARMUP_ITERATIONS", self.warmup_iterations, 0)
+        _at_least("FERRY_POLL_INTERVAL", self.poll_interval, 0.01)
+        _at_least("FERRY_MAX_BODY_BYTES", self.max_body_bytes, 1)
+        _at_least("FERRY_MAX_BATCH_SIZE", self.max_batch_size, 1)
+        _at_least("FERRY_MAX_BATCH_WAIT_MS", self.max_batch_wait_ms, 0)
+        if not 0.0 <= self.log_sample_rate <= 1.0:
+            raise InvalidInput(
+                f"FERRY_LOG_SAMPLE_RATE must be in [0, 1], got {self.log_sample_rate}"
+            )
+
+    @classmethod
+    def from_env(
+        cls, models: tuple[str, ...] = (), environ: Mapping[str, str] | None = None
+    ) -> ServingSettings:
+        """Settings from ``FERRY_*`` variables; ``models`` (CLI arguments) win over FERRY_MODEL."""
+        env = os.environ if environ is None else environ
+        listed = models or tuple(
+            m.strip() for m in env.get("FERRY_MODEL", "").split(",") if m.strip()
+        )
+        values: dict[str, Any] = {"models": listed}
+        for name, (variable, kind) in _SERVING_VARIABLES.items():
+            if variable in env:
+                values[name] = _parse(variable, env[variable], kind)
+        return cls(**values)
+
+
+_SERVING_VARIABLES: dict[str, tuple[str, type]] = {
+    "cache_dir": ("FERRY_CACHE_DIR", Path),
+    "warmup_iterations": ("FERRY_WARMUP_ITERATIONS", int),
+    "load": ("FERRY_LOAD", str),
+    "onnx": ("FERRY_ONNX", str),
+    "api_token": ("FERRY_API_TOKEN", str),
+    "poll_interval": ("FERRY_POLL_INTERVAL", float),
+    "max_body_bytes": ("FERRY_MAX_BODY_BYTES", int),
+    "max_batch_size": ("FERRY_MAX_BATCH_SIZE", int),
+    "max_batch_wait_ms": ("FERRY_MAX_BATCH_WAIT_MS", float),
+    "low_confidence": ("FERRY_LOW_CONFIDENCE", float),
+    "log_sample_rate": ("FERRY_LOG_SAMPLE_RATE", float),
+}
+
+
+def _parse(variable: str, text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise InvalidInput(f"{variable}={text!r} is not a valid {kind.__name__}") from None
+
+
+def _choice(variable: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InvalidInput(f"{variable}={value!r}: choose one of {', '.join(allowed)}")
+
+
+def _at_least(variable: str, value: float, minimum: float) -> None:
+    if value < minimum:
+        raise InvalidInput(f"{variable} must be at least {minimum}, got {value}")

@@ -45,3 +45,11 @@ class NotReady(FerryError):
 
 class CompatibilityWarning(UserWarning):
     """The installed libraries differ from those the model was saved with."""
+
+
+class TooLarge(InvalidInput):
+    """A request or file is bigger than the configured limit."""
+
+
+class Unauthorized(FerryError):
+    """A protected operation was called without the right token."""

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ferry.cli import serving
 from ferry.cli.model_files import parse_pairs, read_example, read_model
 from ferry.cli.models import models_app, open_registry, version_row
 from ferry.cli.output import (
@@ -229,3 +230,7 @@ def _print_move(name: str, alias: str, move: AliasMove | None, version: str, as_
 def main() -> None:
     """Entry point of the ``ferry`` script."""
     app()
+
+
+app.command()(serving.serve)
+app.command()(serving.predict)

@@ -151,3 +151,20 @@ def _json_value(value: Any) -> Any:
             return repr(value)
         return value
     return repr(value)
+
+
+def compile_onnx(model: Any, width: int) -> bytes:
+    """Convert a fitted estimator taking ``width`` float features to ONNX (skl2onnx).
+
+    Inputs are one float32 tensor ``X``; classifiers get plain probability tensors (no ZipMap),
+    which onnxruntime returns as arrays without building Python dicts per row.
+    """
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn.base import is_classifier
+
+    sample = np.zeros((1, width), dtype=np.float32)
+    options = {"zipmap": False} if is_classifier(model) else None
+    proto = to_onnx(model, sample, options=options, target_opset=None)
+    data: bytes = proto.SerializeToString()
+    return data

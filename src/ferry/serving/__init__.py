@@ -1,0 +1,1 @@
+"""Answer predictions with the live version; swap versions without downtime."""

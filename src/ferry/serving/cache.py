@@ -1,0 +1,88 @@
+"""The server's local cache: fetched artifacts and compiled ONNX files, both validated on use.
+
+Artifacts are stored by their sha256, so a cached copy is trusted only while its bytes still hash
+to the name it is stored under. Compiled models sit beside a small JSON record of their own hash
+and of whether they agreed with the native model; a record that no longer matches is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CompiledEntry:
+    """A compiled model in the cache: its bytes (None when it disagreed) and the record."""
+
+    data: bytes | None
+    record: dict[str, Any]
+
+
+class ModelCache:
+    """A folder of content-addressed artifacts and compiled models."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "artifacts").mkdir(parents=True, exist_ok=True)
+        (root / "compiled").mkdir(parents=True, exist_ok=True)
+
+    def artifact(self, sha256: str) -> bytes | None:
+        """The cached bytes for ``sha256``, or None when absent or no longer matching."""
+        path = self.root / "artifacts" / _checked_hex(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return data if hashlib.sha256(data).hexdigest() == sha256 else None
+
+    def store_artifact(self, sha256: str, data: bytes) -> None:
+        """Keep verified bytes for the next start."""
+        _write_atomically(self.root / "artifacts" / _checked_hex(sha256), data)
+
+    def compiled(self, key: str) -> CompiledEntry | None:
+        """A compiled entry whose file still matches its record, or None."""
+        record_path = self.root / "compiled" / f"{key}.json"
+        try:
+            record = json.loads(record_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        if not record.get("agrees"):
+            return CompiledEntry(None, record)
+        try:
+            data = (self.root / "compiled" / f"{key}.onnx").read_bytes()
+        except FileNotFoundError:
+            return None
+        if hashlib.sha256(data).hexdigest() != record.get("sha256"):
+            return None
+        return CompiledEntry(data, record)
+
+    def store_compiled(self, key: str, data: bytes | None, record: dict[str, Any]) -> None:
+        """Keep a compiled model (or the fact that it disagreed) under ``key``."""
+        if data is not None:
+            record = {**record, "sha256": hashlib.sha256(data).hexdigest()}
+            _write_atomically(self.root / "compiled" / f"{key}.onnx", data)
+        _write_atomically(self.root / "compiled" / f"{key}.json", json.dumps(record).encode())
+
+
+def _checked_hex(sha256: str) -> str:
+    """Cache file names come from hashes only; anything else never becomes a path."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a sha256: {sha256!r}")
+    return sha256
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

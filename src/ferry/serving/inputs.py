@@ -1,0 +1,131 @@
+"""Turn request rows or records into the array a model takes, naming every bad field.
+
+A version's input schema says which features, in which order, of which kinds. Validation is
+vectorised for the common case (numbers all the way down) and falls back to a cell-by-cell scan
+only to explain what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ferry.errors import InvalidInput
+
+_NUMERIC_KINDS = "biuf"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The features a version takes: names (None for a bare tensor), width and kinds."""
+
+    names: tuple[str, ...] | None
+    width: int
+    numeric: tuple[bool, ...]
+    dtype: str
+
+    @classmethod
+    def from_schema(cls, schema: Mapping[str, Any]) -> InputSpec:
+        """Build from ``metadata["input_schema"]``."""
+        if schema["type"] == "dataframe":
+            columns = schema["columns"]
+            numeric = tuple(
+                np.dtype(_numpy_dtype(c["dtype"])).kind in _NUMERIC_KINDS for c in columns
+            )
+            return cls(tuple(c["name"] for c in columns), len(columns), numeric, "float64")
+        shape = schema["shape"]
+        width = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        is_numeric = np.dtype(schema["dtype"]).kind in _NUMERIC_KINDS
+        return cls(None, width, (is_numeric,) * width, schema["dtype"])
+
+    @property
+    def all_numeric(self) -> bool:
+        """True when every feature is a number (the ONNX-compilable case)."""
+        return all(self.numeric)
+
+    def rows(self, rows: Any) -> np.ndarray:
+        """Validate a list of rows (lists of values in schema order)."""
+        if not isinstance(rows, list) or not rows:
+            raise InvalidInput("the batch is empty: send at least one row")
+        for index, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != self.width:
+                got = len(row) if isinstance(row, list) else type(row).__name__
+                raise InvalidInput(f"row {index} has {got} values; this model takes {self.width}")
+        return self._to_array(rows)
+
+    def records(self, records: Any) -> np.ndarray:
+        """Validate a list of ``{feature: value}`` records."""
+        if self.names is None:
+            raise InvalidInput("this model takes unnamed tensors: send rows, not records")
+        if not isinstance(records, list) or not records:
+            raise InvalidInput("the batch is empty: send at least one record")
+        expected = set(self.names)
+        rows = []
+        for index, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise InvalidInput(f"record {index} must be an object of feature: value")
+            if record.keys() != expected:
+                _explain_keys(index, record, self.names)
+            rows.append([record[name] for name in self.names])
+        return self._to_array(rows)
+
+    def columns(self, columns: Sequence[str], rows: Any) -> np.ndarray:
+        """Validate a ``{"columns": [...], "data": [[...]]}`` split frame."""
+        if self.names is not None and list(columns) != list(self.names):
+            return self.records([dict(zip(columns, row, strict=False)) for row in rows or []])
+        return self.rows(rows)
+
+    def _to_array(self, rows: list[list[Any]]) -> np.ndarray:
+        if self.all_numeric:
+            try:
+                array = np.array(rows, dtype=np.float64)
+            except (TypeError, ValueError):
+                array = None
+            if array is not None and not np.isnan(array).any():
+                return array
+        self._explain_cells(rows)
+        return np.array(rows, dtype=object)
+
+    def _explain_cells(self, rows: list[list[Any]]) -> None:
+        """Raise naming the first bad cell; return when every cell is acceptable."""
+        for index, row in enumerate(rows):
+            for position, value in enumerate(row):
+                feature = self._feature(position)
+                if value is None:
+                    raise InvalidInput(f"{feature} in row {index} is null; a value is needed")
+                if self.numeric[position] and not _is_number(value):
+                    raise InvalidInput(f"{feature} in row {index} must be a number, got {value!r}")
+                if not self.numeric[position] and not isinstance(value, str | int | float | bool):
+                    raise InvalidInput(f"{feature} in row {index} must be a scalar, got {value!r}")
+                if isinstance(value, float) and value != value:
+                    raise InvalidInput(f"{feature} in row {index} is NaN; a number is needed")
+
+    def _feature(self, position: int) -> str:
+        return f"feature {self.names[position]!r}" if self.names else f"value {position}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _explain_keys(index: int, record: Mapping[str, Any], names: Sequence[str]) -> None:
+    missing = [name for name in names if name not in record]
+    unknown = [key for key in record if key not in set(names)]
+    if missing:
+        raise InvalidInput(f"record {index} is missing feature {missing[0]!r}")
+    raise InvalidInput(f"record {index} has unknown feature {unknown[0]!r}")
+
+
+def _numpy_dtype(dtype: str) -> str:
+    """pandas extension dtypes (``string``, ``category``, ``Int64``) as their numpy kind."""
+    lowered = dtype.lower()
+    if lowered in ("string", "str", "category", "object") or lowered.startswith("string"):
+        return "object"
+    if lowered.startswith(("int", "uint")):
+        return "int64"
+    if lowered == "boolean":
+        return "bool"
+    return dtype

@@ -1,0 +1,174 @@
+"""Resolve → fetch into the local cache → verify → compile (cached ONNX) → warm up.
+
+Everything a version needs before it may answer happens here, in the caller's thread, so that a
+swap can prepare the new version beside the one still serving.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ferry.config import ServingSettings
+from ferry.errors import IntegrityError
+from ferry.flavors import flavor_named
+from ferry.registry.artifacts import sha256_bytes
+from ferry.registry.registry import ModelVersion, Registry
+from ferry.registry.schema import EXAMPLE_FILE
+from ferry.serving.cache import ModelCache
+from ferry.serving.compile import compile_key, disagreement, optimise, to_onnx_bytes
+from ferry.serving.inputs import InputSpec
+from ferry.serving.runners import NativeRunner, OnnxRunner, Runner, onnx_session
+
+
+@dataclass
+class LoadedVersion:
+    """One version ready to answer, with the figures health and metrics report."""
+
+    name: str
+    version: str
+    metadata: dict[str, Any]
+    spec: InputSpec
+    runner: Runner
+    example: np.ndarray
+    load_ms: float = 0.0
+    warmup_ms: list[float] = field(default_factory=list)
+    cache_hit: bool = False
+    compile_note: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """``name:version``."""
+        return f"{self.name}:{self.version}"
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """Class labels in probability-column order, for classifiers."""
+        classes: list[Any] | None = self.metadata["output_schema"].get("classes")
+        return classes
+
+    def warmup_summary(self) -> tuple[float, float]:
+        """Mean and p95 of the warm-up inferences, in milliseconds."""
+        if not self.warmup_ms:
+            return 0.0, 0.0
+        ordered = sorted(self.warmup_ms)
+        return statistics.fmean(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+class ModelLoader:
+    """Prepares versions for serving from a registry and a local cache."""
+
+    def __init__(self, registry: Registry, cache: ModelCache, settings: ServingSettings) -> None:
+        self.registry = registry
+        self.cache = cache
+        self.settings = settings
+
+    def load(self, version: ModelVersion) -> LoadedVersion:
+        """Fetch, verify, compile and warm up ``version``; raises on any failure."""
+        started = time.perf_counter()
+        metadata = version.metadata
+        spec = InputSpec.from_schema(metadata["input_schema"])
+        files, hits = self._fetch(version, (metadata["loader"]["file"], EXAMPLE_FILE))
+        example = _example_rows(files[EXAMPLE_FILE], spec)
+        runner, note, compiled_hit = self._runner(version, spec, files, example)
+        loaded = LoadedVersion(
+            version.name, version.version, metadata, spec, runner, example,
+            cache_hit=hits and compiled_hit, compile_note=note,
+        )  # fmt: skip
+        loaded.warmup_ms = _warm_up(runner, example, self.settings.warmup_iterations)
+        loaded.load_ms = (time.perf_counter() - started) * 1000
+        return loaded
+
+    def _fetch(
+        self, version: ModelVersion, names: tuple[str, ...]
+    ) -> tuple[dict[str, bytes], bool]:
+        """The files' verified bytes, from the cache when it still holds them."""
+        recorded = {a["file"]: a["sha256"] for a in version.metadata["artifacts"]}
+        files, all_hit = {}, True
+        for name in names:
+            data = self.cache.artifact(recorded[name])
+            if data is None:
+                all_hit = False
+                data = self.registry.read_artifact(version.reference, name)
+                if sha256_bytes(data) != recorded[name]:
+                    raise IntegrityError(f"{version.reference} file {name!r} changed while fetched")
+                self.cache.store_artifact(recorded[name], data)
+            files[name] = data
+        return files, all_hit
+
+    def _runner(
+        self, version: ModelVersion, spec: InputSpec, files: dict[str, bytes], example: np.ndarray
+    ) -> tuple[Runner, str | None, bool]:
+        """The ONNX runner when the version compiles and agrees, else the native model."""
+        meta = version.metadata
+        model_file = meta["loader"]["file"]
+        if (
+            self.settings.onnx == "auto"
+            and spec.all_numeric
+            and meta["flavor"] in ("sklearn", "onnx")
+        ):
+            model_sha = next(a["sha256"] for a in meta["artifacts"] if a["file"] == model_file)
+            key = compile_key(model_sha)
+            entry = self.cache.compiled(key)
+            if entry is not None and entry.data is not None:
+                return OnnxRunner(onnx_session(entry.data)), None, True
+            if entry is None:
+                return self._compile(version, spec, files, example, key)
+            return self._native(version, spec, files), entry.record.get("reason"), True
+        return self._native(version, spec, files), None, True
+
+    def _compile(
+        self,
+        version: ModelVersion,
+        spec: InputSpec,
+        files: dict[str, bytes],
+        example: np.ndarray,
+        key: str,
+    ) -> tuple[Runner, str | None, bool]:
+        meta = version.metadata
+        native = self._native(version, spec, files)
+        try:
+            graph = to_onnx_bytes(
+                meta["flavor"], files[meta["loader"]["file"]], native.predictor, spec.width
+            )
+            optimised = optimise(graph)
+            compiled = OnnxRunner(onnx_session(optimised))
+            reason = (
+                disagreement(compiled, native, example) if meta["flavor"] == "sklearn" else None
+            )
+        except Exception as error:  # any converter failure means: serve natively
+            reason, optimised = f"cannot convert to ONNX: {type(error).__name__}: {error}", b""
+        record = {"agrees": reason is None, "reason": reason, "model": version.reference}
+        self.cache.store_compiled(key, optimised if reason is None else None, record)
+        if reason is not None:
+            return native, reason, False
+        return compiled, None, False
+
+    def _native(
+        self, version: ModelVersion, spec: InputSpec, files: dict[str, bytes]
+    ) -> NativeRunner:
+        meta = version.metadata
+        predictor = flavor_named(meta["flavor"]).load(files, meta["loader"])
+        return NativeRunner(predictor, spec, meta["input_schema"])
+
+
+def _example_rows(data: bytes, spec: InputSpec) -> np.ndarray:
+    """The stored input example as validated rows."""
+    payload = json.loads(data)
+    rows = [list(np.asarray(row).ravel().tolist()) for row in payload["data"]]
+    return spec.rows(rows)
+
+
+def _warm_up(runner: Runner, example: np.ndarray, iterations: int) -> list[float]:
+    """Run the example ``iterations`` times: first-call costs are paid before traffic comes."""
+    timings = []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        runner.run(example)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings

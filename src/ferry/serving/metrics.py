@@ -1,0 +1,114 @@
+"""Prometheus metrics of one server (its own registry, so tests and apps never share state)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ferry.serving.live import LiveModel
+    from ferry.serving.loader import LoadedVersion
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+_CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+
+class ServingMetrics:
+    """Every metric the server exports; names are part of ferry's public surface."""
+
+    def __init__(self, low_confidence: float) -> None:
+        self.registry = CollectorRegistry()
+        self.low_confidence = low_confidence
+        r = self.registry
+        self.load_duration = Gauge(
+            "ferry_model_load_duration_seconds", "Time to fetch, verify, compile and warm up a version.",
+            ["model", "version", "backend"], registry=r,
+        )  # fmt: skip
+        self.warmup_mean = Gauge(
+            "ferry_model_warmup_mean_seconds",
+            "Mean warm-up inference time.",
+            ["model", "version"],
+            registry=r,
+        )
+        self.warmup_p95 = Gauge(
+            "ferry_model_warmup_p95_seconds",
+            "p95 warm-up inference time.",
+            ["model", "version"],
+            registry=r,
+        )
+        self.cache_hits = Counter(
+            "ferry_model_cache_hits", "Loads served from the local cache.", ["model"], registry=r
+        )
+        self.cache_misses = Counter(
+            "ferry_model_cache_misses", "Loads that fetched or compiled.", ["model"], registry=r
+        )
+        self.requests = Counter(
+            "ferry_requests", "Requests by model, version, protocol and status.",
+            ["model", "version", "protocol", "status"], registry=r,
+        )  # fmt: skip
+        self.duration = Histogram(
+            "ferry_request_duration_seconds", "Request latency.", ["model", "protocol"],
+            buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.batch_size = Histogram(
+            "ferry_batch_size",
+            "Rows per model call.",
+            ["model"],
+            buckets=_BATCH_BUCKETS,
+            registry=r,
+        )
+        self.confidence = Histogram(
+            "ferry_prediction_confidence", "Max class probability per row.", ["model"],
+            buckets=_CONFIDENCE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.low_confidence_total = Counter(
+            "ferry_low_confidence",
+            "Rows whose confidence is below the threshold.",
+            ["model"],
+            registry=r,
+        )
+        self.age = Gauge(
+            "ferry_model_age_seconds",
+            "Age of the serving version.",
+            ["model", "version"],
+            registry=r,
+        )
+        self.swaps = Counter(
+            "ferry_model_swaps", "Version changes by result.", ["model", "result"], registry=r
+        )
+
+    def loaded(self, loaded: LoadedVersion) -> None:
+        """Record one finished load."""
+        mean, p95 = loaded.warmup_summary()
+        self.load_duration.labels(loaded.name, loaded.version, loaded.runner.backend).set(
+            loaded.load_ms / 1000
+        )
+        self.warmup_mean.labels(loaded.name, loaded.version).set(mean / 1000)
+        self.warmup_p95.labels(loaded.name, loaded.version).set(p95 / 1000)
+        (self.cache_hits if loaded.cache_hit else self.cache_misses).labels(loaded.name).inc()
+
+    def predicted(self, model: str, confidence: np.ndarray | None) -> None:
+        """Record the confidence of answered rows."""
+        if confidence is None:
+            return
+        histogram = self.confidence.labels(model)
+        for value in confidence.tolist():
+            histogram.observe(value)
+        low = int((confidence < self.low_confidence).sum())
+        if low:
+            self.low_confidence_total.labels(model).inc(low)
+
+    def render(self, live: list[LiveModel]) -> bytes:
+        """The exposition text, with model ages computed now."""
+        now = datetime.now(UTC)
+        for model in live:
+            current = model.current
+            if current is not None:
+                created = datetime.fromisoformat(current.metadata["created_at"])
+                self.age.labels(current.name, current.version).set((now - created).total_seconds())
+        return generate_latest(self.registry)

@@ -1,0 +1,32 @@
+"""Request and response shapes of the protocols the server speaks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ferry.errors import InvalidInput
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body; a malformed one is the client's error and says where."""
+    if not body:
+        raise InvalidInput("the request body is empty: send a JSON object")
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput("the request body is not UTF-8 text") from None
+
+
+def expect_object(payload: Any, allowed: set[str]) -> dict[str, Any]:
+    """A JSON object whose keys are all in ``allowed``."""
+    if not isinstance(payload, dict):
+        raise InvalidInput(f"the body must be a JSON object, got {type(payload).__name__}")
+    unknown = sorted(set(payload) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}; expected one of {sorted(allowed)}")
+    return payload

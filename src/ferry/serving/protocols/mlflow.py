@@ -1,0 +1,76 @@
+"""MLflow's scoring protocol: ``POST /invocations`` with the four JSON shapes or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import numpy as np
+
+from ferry.errors import InvalidInput
+from ferry.serving.inputs import InputSpec
+from ferry.serving.protocols import expect_object, parse_json
+
+SHAPES = {"dataframe_split", "dataframe_records", "instances", "inputs"}
+
+
+def parse(body: bytes, content_type: str, spec: InputSpec) -> np.ndarray:
+    """Validated rows from a JSON or CSV invocation."""
+    if content_type.split(";")[0].strip().lower() == "text/csv":
+        return _csv(body, spec)
+    payload = expect_object(parse_json(body), SHAPES | {"params"})
+    shapes = [key for key in SHAPES if key in payload]
+    if len(shapes) != 1:
+        raise InvalidInput(f"send exactly one of {sorted(SHAPES)}")
+    data = payload[shapes[0]]
+    if shapes[0] == "dataframe_split":
+        split = expect_object(data, {"columns", "data", "index"})
+        if "data" not in split:
+            raise InvalidInput("dataframe_split needs 'data' (and 'columns')")
+        return spec.columns(split.get("columns") or list(spec.names or ()), split["data"])
+    if shapes[0] == "dataframe_records":
+        return spec.records(data)
+    return _instances(data, spec)
+
+
+def _instances(data: Any, spec: InputSpec) -> np.ndarray:
+    """``instances``/``inputs``: rows, records, or a {column: [values]} object."""
+    if isinstance(data, dict):
+        names = list(data)
+        columns = [data[name] if isinstance(data[name], list) else [data[name]] for name in names]
+        if len({len(c) for c in columns}) > 1:
+            raise InvalidInput("every column in 'inputs' must have the same number of values")
+        return spec.records(
+            [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        )
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return spec.records(data)
+    return spec.rows(data)
+
+
+def _csv(body: bytes, spec: InputSpec) -> np.ndarray:
+    try:
+        reader = csv.reader(io.StringIO(body.decode()))
+        header, *lines = list(reader)
+    except (UnicodeDecodeError, ValueError, csv.Error) as error:
+        raise InvalidInput(f"malformed CSV: {error}") from None
+    rows = [[_number(value) for value in line] for line in lines if line]
+    return spec.columns(header, rows)
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text if text else None
+
+
+def respond(labels: np.ndarray) -> dict[str, Any]:
+    """``{"predictions": [...]}``, as MLflow answers."""
+    return {"predictions": labels.tolist()}
+
+
+def error_body(message: str) -> dict[str, Any]:
+    """MLflow's error shape."""
+    return {"error_code": "BAD_REQUEST", "message": message}

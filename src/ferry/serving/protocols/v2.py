@@ -1,0 +1,163 @@
+"""Open Inference Protocol v2 (KServe / Triton) over REST, JSON tensors.
+
+One input tensor ``[rows, features]`` (any name), or one tensor per feature named after it
+(``[rows]`` or ``[rows, 1]``). ``data`` may be flat or nested. Outputs: ``predict`` and, for
+classifiers, ``predict_proba``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ferry.errors import InvalidInput
+from ferry.serving.inputs import InputSpec
+from ferry.serving.protocols import expect_object
+
+DATATYPES = {
+    "BOOL": np.bool_, "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
+    "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
+    "FP16": np.float16, "FP32": np.float32, "FP64": np.float64, "BYTES": np.object_,
+}  # fmt: skip
+OUTPUTS = ("predict", "predict_proba")
+
+
+def parse(payload: Any, spec: InputSpec) -> tuple[np.ndarray, str | None, list[str] | None]:
+    """Validated rows, the request id, and the outputs asked for (None = all)."""
+    body = expect_object(payload, {"id", "inputs", "outputs", "parameters"})
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise InvalidInput("'inputs' must be a non-empty list of tensors")
+    tensors = [_tensor(item, index) for index, item in enumerate(inputs)]
+    rows = _single(tensors[0], spec) if len(tensors) == 1 else _per_feature(tensors, spec)
+    return rows, _request_id(body.get("id")), _requested(body.get("outputs"))
+
+
+def _tensor(item: Any, index: int) -> tuple[str, np.ndarray]:
+    tensor = expect_object(item, {"name", "shape", "datatype", "data", "parameters"})
+    for key in ("name", "shape", "datatype", "data"):
+        if key not in tensor:
+            raise InvalidInput(f"input {index} has no {key!r}")
+    name, shape, datatype = tensor["name"], tensor["shape"], tensor["datatype"]
+    if datatype not in DATATYPES:
+        raise InvalidInput(f"input {name!r}: unknown datatype {datatype!r}")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise InvalidInput(f"input {name!r}: shape must be a list of non-negative integers")
+    try:
+        flat: np.ndarray = np.asarray(tensor["data"], dtype=DATATYPES[datatype]).ravel()
+    except (TypeError, ValueError):
+        raise InvalidInput(f"input {name!r}: data does not match datatype {datatype}") from None
+    if flat.size != int(np.prod(shape)):
+        raise InvalidInput(f"input {name!r}: {flat.size} values do not fill shape {shape}")
+    if flat.size == 0:
+        raise InvalidInput(f"input {name!r} is empty: send at least one row")
+    return str(name), flat.reshape(shape)
+
+
+def _single(tensor: tuple[str, np.ndarray], spec: InputSpec) -> np.ndarray:
+    name, array = tensor
+    if array.ndim == 1:
+        array = array.reshape(1, -1)
+    rows = array.reshape(array.shape[0], -1)
+    if rows.shape[1] != spec.width:
+        raise InvalidInput(
+            f"input {name!r} has {rows.shape[1]} features per row; this model takes {spec.width}"
+        )
+    return spec.rows(rows.tolist())
+
+
+def _per_feature(tensors: list[tuple[str, np.ndarray]], spec: InputSpec) -> np.ndarray:
+    if spec.names is None:
+        raise InvalidInput("this model takes one tensor; send a single input")
+    by_name = {name: array.ravel() for name, array in tensors}
+    records_count = {len(array) for array in by_name.values()}
+    if len(records_count) != 1:
+        raise InvalidInput("every input tensor must have the same number of rows")
+    names = list(by_name)
+    columns = [by_name[name].tolist() for name in names]
+    return spec.records(
+        [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    )
+
+
+def _request_id(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidInput("'id' must be a string")
+
+
+def _requested(outputs: Any) -> list[str] | None:
+    if outputs is None:
+        return None
+    if not isinstance(outputs, list):
+        raise InvalidInput("'outputs' must be a list of {\"name\": ...}")
+    names = [o.get("name") if isinstance(o, dict) else None for o in outputs]
+    unknown = [n for n in names if n not in OUTPUTS]
+    if unknown:
+        raise InvalidInput(f"unknown output {unknown[0]!r}; this model has {list(OUTPUTS)}")
+    return [str(n) for n in names]
+
+
+def datatype_of(array: np.ndarray) -> str:
+    """The v2 datatype name of a numpy array."""
+    if array.dtype.kind in "OUS":
+        return "BYTES"
+    for name, kind in DATATYPES.items():
+        if array.dtype == np.dtype(kind):
+            return name
+    return "FP64"
+
+
+def _output(name: str, array: np.ndarray) -> dict[str, Any]:
+    data = (
+        array.ravel().tolist() if array.dtype.kind not in "OUS" else [str(v) for v in array.ravel()]
+    )
+    return {"name": name, "datatype": datatype_of(array), "shape": list(array.shape), "data": data}
+
+
+def respond(
+    model: str, version: str, request_id: str, labels: np.ndarray,
+    probabilities: np.ndarray | None, requested: list[str] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The inference response with the outputs asked for."""
+    available = {"predict": labels}
+    if probabilities is not None:
+        available["predict_proba"] = probabilities
+    wanted = requested or list(available)
+    missing = [name for name in wanted if name not in available]
+    if missing:
+        raise InvalidInput(f"output {missing[0]!r} is not available for this model")
+    outputs = [_output(name, available[name]) for name in wanted]
+    return {"model_name": model, "model_version": version, "id": request_id, "outputs": outputs}
+
+
+def metadata(
+    model: str, version: str, spec: InputSpec, backend: str, classes: list[Any] | None
+) -> dict[str, Any]:
+    """Model metadata: name, versions, platform, input and output tensors."""
+    datatype = "FP32" if spec.all_numeric else "BYTES"
+    outputs = [
+        {
+            "name": "predict",
+            "datatype": "BYTES" if classes and isinstance(classes[0], str) else "FP64",
+            "shape": [-1],
+        }
+    ]
+    if classes is not None:
+        outputs[0]["datatype"] = (
+            "INT64" if all(isinstance(c, int) for c in classes) else outputs[0]["datatype"]
+        )
+        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(classes)]})
+    return {
+        "name": model,
+        "versions": [version],
+        "platform": f"ferry-{backend}",
+        "inputs": [{"name": "input-0", "datatype": datatype, "shape": [-1, spec.width]}],
+        "outputs": outputs,
+    }
+
+
+def error_body(message: str) -> dict[str, Any]:
+    """The v2 error shape."""
+    return {"error": message}

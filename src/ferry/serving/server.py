@@ -1,0 +1,227 @@
+"""ModelServer: the served models, their loaders, batchers, log and metrics, and their lifecycle.
+
+The HTTP layer (``app.py``) only parses, calls :meth:`ModelServer.predict` and formats; this
+class knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from ferry.config import ServingSettings
+from ferry.errors import InvalidInput, NotFound
+from ferry.registry.registry import Registry
+from ferry.serving.batching import MicroBatcher
+from ferry.serving.cache import ModelCache
+from ferry.serving.capture import PredictionLog
+from ferry.serving.live import LiveModel, follow_once
+from ferry.serving.loader import LoadedVersion, ModelLoader
+from ferry.serving.metrics import ServingMetrics
+
+log = logging.getLogger("ferry.serving")
+Outputs = tuple[np.ndarray | None, ...]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One request's answer and the version that gave it."""
+
+    labels: np.ndarray
+    probabilities: np.ndarray | None
+    loaded: LoadedVersion
+    request_id: str
+
+
+class ModelServer:
+    """Everything a serving process holds; started and stopped by the app's lifespan."""
+
+    def __init__(self, settings: ServingSettings, registry: Registry) -> None:
+        if not settings.models:
+            raise InvalidInput(
+                "no model to serve: pass REF arguments or set FERRY_MODEL=name@alias"
+            )
+        self.settings = settings
+        self.registry = registry
+        cache_dir = settings.cache_dir or registry.settings.home / "cache"
+        self.loader = ModelLoader(registry, ModelCache(cache_dir), settings)
+        self.metrics = ServingMetrics(settings.low_confidence)
+        self.capture = PredictionLog(
+            registry.settings.home, sample_rate=settings.log_sample_rate,
+            flush_rows=settings.log_flush_rows, flush_seconds=settings.log_flush_seconds,
+        )  # fmt: skip
+        self.live: dict[str, LiveModel] = {}
+        for ref in settings.models:
+            model = LiveModel(ref)
+            if model.name in self.live:
+                raise InvalidInput(
+                    f"model {model.name!r} is named twice in {list(settings.models)}"
+                )
+            self.live[model.name] = model
+        self.in_flight = 0
+        self._batchers = {name: self._batcher(model) for name, model in self.live.items()}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._first_loads: dict[str, asyncio.Task[None]] = {}
+        self._recent: dict[str, str] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Begin loading (eager) and following aliases; returns at once (liveness)."""
+        self.capture.start()
+        for name in self.live:
+            if self.settings.load == "eager":
+                self._first_loads[name] = asyncio.create_task(self.refresh(name))
+            self._tasks.append(asyncio.create_task(self._follow(name)))
+
+    async def stop(self) -> None:
+        """Stop following, drain the batchers and write the prediction log."""
+        for task in [*self._tasks, *self._first_loads.values()]:
+            task.cancel()
+        for task in [*self._tasks, *self._first_loads.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for batcher in self._batchers.values():
+            await batcher.close()
+        await asyncio.to_thread(self.capture.close)
+
+    async def first_loads(self) -> None:
+        """Wait until every eager first load has finished (successfully or not)."""
+        if self._first_loads:
+            await asyncio.wait(list(self._first_loads.values()))
+
+    async def refresh(self, name: str) -> None:
+        """One poll of ``name``'s reference: load or swap when it moved."""
+        await follow_once(self.live[name], self.registry.resolve, self.loader.load, self._swapped)
+
+    async def _follow(self, name: str) -> None:
+        first = self._first_loads.get(name)
+        if first is not None:
+            await asyncio.wait([first])
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            try:
+                await self.refresh(name)
+            except Exception:  # a poll failing (catalog down) must not stop the follower
+                log.exception("could not check %s for a new version", self.live[name].ref)
+
+    def _swapped(self, live: LiveModel, result: str) -> None:
+        self.metrics.swaps.labels(live.name, result).inc()
+        if live.current is not None and result in ("loaded", "swapped"):
+            self.metrics.loaded(live.current)
+
+    # -- predictions --------------------------------------------------------------------
+
+    def model(self, name: str | None) -> LiveModel:
+        """The served model a request names (the only one when it names none)."""
+        if name is None:
+            if len(self.live) == 1:
+                return next(iter(self.live.values()))
+            raise InvalidInput(f"this server serves {sorted(self.live)}: name the model")
+        try:
+            return self.live[name]
+        except KeyError:
+            raise NotFound(
+                f"model {name!r} is not served here; served: {sorted(self.live)}"
+            ) from None
+
+    async def serving(self, name: str | None) -> LoadedVersion:
+        """The version answering for ``name``; with lazy loading, the first call loads it."""
+        live = self.model(name)
+        if live.current is None and self.settings.load == "lazy":
+            task = self._first_loads.get(live.name)
+            if task is None:
+                task = self._first_loads[live.name] = asyncio.create_task(self.refresh(live.name))
+            await asyncio.shield(task)
+        return live.serving()
+
+    async def predict(
+        self, name: str | None, rows: np.ndarray, request_id: str | None = None
+    ) -> Prediction:
+        """Answer ``rows`` through the model's micro-batcher; log and measure the result."""
+        live = self.model(name)
+        (labels, probabilities, confidence), loaded = await self._batchers[live.name].submit(rows)
+        if labels is None:
+            raise RuntimeError(f"{loaded.reference} returned no predictions")
+        request_id = request_id or uuid.uuid4().hex
+        self.metrics.predicted(live.name, confidence)
+        names = loaded.spec.names or tuple(f"x{i}" for i in range(loaded.spec.width))
+        self.capture.record(live.name, loaded.version, names, request_id, rows, labels, confidence)
+        self._remember(request_id, live.name)
+        return Prediction(labels, probabilities, loaded, request_id)
+
+    def _batcher(self, live: LiveModel) -> MicroBatcher[LoadedVersion]:
+        def run(rows: np.ndarray) -> tuple[Outputs, LoadedVersion]:
+            loaded = live.serving()
+            if rows.shape[1] != loaded.spec.width:
+                raise InvalidInput(
+                    f"{loaded.reference} now takes {loaded.spec.width} features; retry"
+                )
+            labels, probabilities = loaded.runner.run(rows)
+            confidence = probabilities.max(axis=1) if probabilities is not None else None
+            return (labels, probabilities, confidence), loaded
+
+        return MicroBatcher(
+            run,
+            max_batch_size=self.settings.max_batch_size,
+            max_wait=self.settings.max_batch_wait_ms / 1000,
+            in_flight=lambda: self.in_flight,
+            on_batch=self.metrics.batch_size.labels(live.name).observe,
+        )
+
+    # -- feedback and health ------------------------------------------------------------
+
+    def _remember(self, request_id: str, model: str) -> None:
+        """Recent request ids → model, so feedback can name only the request."""
+        self._recent[request_id] = model
+        if len(self._recent) > 100_000:
+            for key in list(self._recent)[:10_000]:
+                del self._recent[key]
+
+    def feedback(self, request_id: str, label: Any, model: str | None) -> str:
+        """Record a ground-truth label; returns the model it was filed under."""
+        name = model or self._recent.get(request_id)
+        if name is None:
+            raise NotFound(f"unknown request_id {request_id!r}: pass 'model' with the label")
+        self.model(name)
+        self.capture.feedback(name, request_id, label)
+        return name
+
+    @property
+    def ready(self) -> bool:
+        """True when every model is loaded, verified and warmed up."""
+        return all(live.current is not None for live in self.live.values())
+
+    def health(self) -> dict[str, Any]:
+        """Per-model status, version, load and warm-up figures, cache hit, age, last swap."""
+        models = {name: _model_health(live) for name, live in self.live.items()}
+        statuses = {entry["status"] for entry in models.values()}
+        overall = (
+            "ready" if statuses == {"ready"} else "failed" if "failed" in statuses else "loading"
+        )
+        return {"status": overall, "models": models}
+
+
+def _model_health(live: LiveModel) -> dict[str, Any]:
+    current = live.current
+    entry: dict[str, Any] = {
+        "status": live.status, "reference": str(live.ref), "trained": current is not None,
+        "error": live.error, "last_swap": live.last_swap.to_dict() if live.last_swap else None,
+    }  # fmt: skip
+    if current is not None:
+        mean, p95 = current.warmup_summary()
+        created = datetime.fromisoformat(current.metadata["created_at"])
+        entry.update(
+            version=current.version, backend=current.runner.backend, load_ms=round(current.load_ms, 3),
+            warmup_mean_ms=round(mean, 4), warmup_p95_ms=round(p95, 4), cache_hit=current.cache_hit,
+            model_age_days=round((datetime.now(UTC) - created).total_seconds() / 86400, 4),
+            compile_note=current.compile_note,
+        )  # fmt: skip
+    return entry

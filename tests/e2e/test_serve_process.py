@@ -1,0 +1,104 @@
+"""``ferry serve`` as a real process: cold start, tritonclient, MLflow, hot swap under load."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import numpy as np
+import pytest
+import tritonclient.http as triton
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def home(sqlite_registry, pipeline, forest, cancer):
+    sqlite_registry.register(pipeline, "cancer", input_example=cancer[0])
+    sqlite_registry.register(forest, "cancer", input_example=cancer[0])
+    sqlite_registry.set_alias("cancer", "production", "1.0.0")
+    return sqlite_registry
+
+
+def test_cold_start_answers_and_protocols_work(start_server, home, pipeline, cancer):
+    began = time.perf_counter()
+    server = start_server(home.settings.home, "cancer@production")
+    server.wait_for("ready: cancer@production as cancer:1.0.0")
+    rows = cancer[0].head(2).to_numpy()
+    answer = httpx.post(f"{server.url}/predict", json={"rows": rows.tolist()}).json()
+    assert answer["predictions"] == pipeline.predict(cancer[0].head(2)).tolist()
+    assert time.perf_counter() - began < 30
+    mlflow = httpx.post(
+        f"{server.url}/invocations",
+        json={"dataframe_records": cancer[0].head(2).to_dict(orient="records")},
+    )
+    assert mlflow.json() == {"predictions": answer["predictions"]}
+
+    client = triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
+    assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("cancer")
+    assert client.get_model_metadata("cancer")["versions"] == ["1.0.0"]
+    tensor = triton.InferInput("input-0", list(rows.shape), "FP32")
+    tensor.set_data_from_numpy(rows.astype(np.float32), binary_data=False)
+    outputs = [
+        triton.InferRequestedOutput(name, binary_data=False)
+        for name in ("predict", "predict_proba")
+    ]
+    result = client.infer("cancer", [tensor], outputs=outputs)
+    assert result.as_numpy("predict").tolist() == answer["predictions"]
+    np.testing.assert_allclose(result.as_numpy("predict_proba"), answer["probabilities"], atol=1e-6)
+    with pytest.raises(triton.InferenceServerException, match="takes 30"):
+        bad = triton.InferInput("input-0", [1, 3], "FP32")
+        bad.set_data_from_numpy(np.zeros((1, 3), dtype=np.float32), binary_data=False)
+        client.infer("cancer", [bad])
+
+
+def test_hot_swap_under_load_fails_no_request(start_server, home, cancer):
+    server = start_server(home.settings.home, "cancer@production")
+    server.wait_for("ready: cancer@production as cancer:1.0.0")
+    body = {"rows": cancer[0].head(1).to_numpy().tolist()}
+    stop, failures, answered, versions = threading.Event(), [], [0], set()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            for _ in range(20_000):
+                if stop.is_set():
+                    return
+                response = client.post("/predict", json=body)
+                if response.status_code != 200:
+                    failures.append(response.text)
+                else:
+                    answered[0] += 1
+                    versions.add(response.json()["version"])
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        for move in range(10):
+            target = "1.1.0" if move % 2 == 0 else "1.0.0"
+            home.set_alias("cancer", "production", target)
+            server.wait_for(f"-> {target}")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert failures == []
+    assert answered[0] > 100 and versions == {"1.0.0", "1.1.0"}
+    health = httpx.get(f"{server.url}/model/health").json()["models"]["cancer"]
+    assert health["version"] == "1.0.0" and health["last_swap"]["result"] == "swapped"
+
+
+def test_a_corrupt_target_is_refused_by_a_running_server(start_server, home, pipeline, cancer):
+    broken = home.register(pipeline, "cancer", input_example=cancer[0])
+    path = home.settings.home / "models" / "cancer" / f"v{broken.version}" / "model.skops"
+    path.write_bytes(path.read_bytes()[:-4] + b"oops")
+    server = start_server(home.settings.home, "cancer@production")
+    server.wait_for("ready: cancer@production")
+    home.set_alias("cancer", "production", broken.version)
+    server.wait_for(f"refused cancer:{broken.version}")
+    answer = httpx.post(
+        f"{server.url}/predict", json={"rows": cancer[0].head(1).to_numpy().tolist()}
+    )
+    assert answer.status_code == 200 and answer.json()["version"] == "1.0.0"
+    assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200
