@@ -1,12 +1,14 @@
-"""The ferry demo: train, register, promote, roll back and predict, on the embedded defaults.
+"""The ferry demo: train, register, promote, roll back, serve and predict (embedded defaults).
 
 Run it with ``./scripts/demo`` (it sets up its own virtual environment and FERRY_HOME).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -21,6 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from ferry import Registry
 
 console = Console()
+PORT = int(os.environ.get("FERRY_DEMO_PORT", "8765"))
 
 
 def evaluate(model: object, X, y) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -69,6 +72,50 @@ def main() -> None:
     ferry = str(Path(sys.executable).parent / "ferry")
     subprocess.run([ferry, "models", "versions", "cancer"], check=True)
     subprocess.run([ferry, "history", "cancer"], check=True)
+    serve_and_predict(ferry, X_test.head(3))
+
+
+def serve_and_predict(ferry: str, rows) -> None:  # type: ignore[no-untyped-def]
+    """Start `ferry serve cancer@production`, predict, promote over HTTP, watch it swap."""
+    import httpx
+
+    console.rule("serving cancer@production")
+    env = {**os.environ, "FERRY_POLL_INTERVAL": "0.2"}
+    server = subprocess.Popen(
+        [ferry, "serve", "cancer@production", "--port", str(PORT), "--log-level", "warning"],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{PORT}"
+    try:
+        started = time.perf_counter()
+        while not _ready(url):
+            time.sleep(0.05)
+        health = httpx.get(f"{url}/model/health").json()["models"]["cancer"]
+        console.print(
+            f"ready in {time.perf_counter() - started:.2f} s: {health['version']} on the "
+            f"{health['backend']} backend, loaded in {health['load_ms']:.0f} ms"
+        )
+        body = {"records": rows.to_dict(orient="records")}
+        answer = httpx.post(f"{url}/predict", json=body).json()
+        console.print(f"POST /predict -> {answer['predictions']} from version {answer['version']}")
+        httpx.post(f"{url}/models/cancer/promote", json={"version": "1.1.0", "reason": "demo"})
+        answer = httpx.post(f"{url}/predict", json=body).json()
+        console.print(f"promoted 1.1.0 over HTTP; now answered by version {answer['version']}")
+        metrics = httpx.get(f"{url}/metrics").text
+        count = sum(1 for line in metrics.splitlines() if line.startswith("ferry_requests_total"))
+        console.print(f"GET /metrics: {count} ferry_requests_total series")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _ready(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 if __name__ == "__main__":
