@@ -24,6 +24,8 @@ from ferry.errors import NotFound
 from ferry.registry.refs import Version
 
 STAGING_DIR = ".staging"
+METADATA_FILE = "metadata.json"
+EXAMPLE_FILE = "input_example.json"
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ferry.errors import FerryError, InvalidInput
-from ferry.registry.artifacts import clean_staging, sha256_bytes
+from ferry.registry.artifacts import METADATA_FILE, clean_staging, sha256_bytes
 from ferry.registry.catalog import utcnow
 from ferry.registry.catalog_session import CatalogSession, VersionRecord
 from ferry.registry.history import rollback_target
-from ferry.registry.metadata import METADATA_FILE
 from ferry.registry.refs import NAME_PATTERN, Version
 
 if TYPE_CHECKING:

@@ -12,11 +12,11 @@ import pandas as pd
 
 from ferry.errors import InvalidInput
 from ferry.flavors.base import Predictor, SavedModel
+from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.dataset import fingerprint
 from ferry.registry.environment import python_version
-from ferry.registry.schema import EXAMPLE_FILE, output_schema_of, schema_of, shape_of
+from ferry.registry.schema import output_schema_of, schema_of, shape_of
 
-METADATA_FILE = "metadata.json"
 FORMAT_VERSION = 1
 
 

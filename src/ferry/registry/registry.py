@@ -15,6 +15,8 @@ from ferry.errors import AlreadyExists, Conflict, IntegrityError, InvalidInput, 
 from ferry.flavors import flavor_for, flavor_named
 from ferry.registry import maintenance
 from ferry.registry.artifacts import (
+    EXAMPLE_FILE,
+    METADATA_FILE,
     ArtifactStore,
     describe_files,
     open_store,
@@ -26,9 +28,7 @@ from ferry.registry.catalog_session import AliasMove, CatalogSession, VersionRec
 from ferry.registry.environment import check_environment
 from ferry.registry.history import rollback_target
 from ferry.registry.loaded import LoadedModel
-from ferry.registry.metadata import METADATA_FILE, draft_metadata, encode_metadata
 from ferry.registry.refs import FIRST_VERSION, ModelRef, Version, check_alias, check_name
-from ferry.registry.schema import EXAMPLE_FILE, as_example, decode_example, encode_example
 
 EXTRAS_DIR = "extras"
 _EXTRA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -116,6 +116,9 @@ class Registry:
         The files are written and hashed in a staging folder, moved into place under the
         catalog lock, and become visible only when the catalog row commits.
         """
+        from ferry.registry.metadata import draft_metadata  # pandas: registration only
+        from ferry.registry.schema import as_example, encode_example
+
         check_name(name)
         explicit = Version.parse(version) if version is not None else None
         parent_version = Version.parse(parent) if parent is not None else None
@@ -148,6 +151,8 @@ class Registry:
         parent: Version | None,
     ) -> VersionRecord:
         """Allocate the number, publish the folder and insert the row, under one lock."""
+        from ferry.registry.metadata import encode_metadata
+
         name = draft["model_name"]
         artifacts = [entry.to_dict() for entry in describe_files(folder)]
         published: Version | None = None
@@ -283,6 +288,8 @@ class Registry:
 
     def input_example(self, ref: str | ModelRef) -> Any:
         """The stored input example (a DataFrame or an array), hash-verified."""
+        from ferry.registry.schema import decode_example
+
         version = self.resolve(ref)
         data = self.read_artifact(version.reference, EXAMPLE_FILE)
         return decode_example(data, version.metadata["input_schema"])

@@ -15,7 +15,6 @@ import pandas as pd
 
 from ferry.errors import InvalidInput
 
-EXAMPLE_FILE = "input_example.json"
 EXAMPLE_ROWS = 10
 """Rows of the input example kept with a version: enough to warm a server up, small on disk."""
 

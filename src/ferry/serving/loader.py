@@ -17,9 +17,8 @@ import numpy as np
 from ferry.config import ServingSettings
 from ferry.errors import IntegrityError
 from ferry.flavors import flavor_named
-from ferry.registry.artifacts import sha256_bytes
+from ferry.registry.artifacts import EXAMPLE_FILE, sha256_bytes
 from ferry.registry.registry import ModelVersion, Registry
-from ferry.registry.schema import EXAMPLE_FILE
 from ferry.serving.cache import ModelCache
 from ferry.serving.compile import compile_key, disagreement, optimise, to_onnx_bytes
 from ferry.serving.inputs import InputSpec

@@ -1,0 +1,75 @@
+"""The batch collector, driven directly: batches form under load and never wait alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from ferry.serving.batching import MicroBatcher
+
+pytestmark = pytest.mark.anyio
+
+
+def doubling(calls: list[int], gate: threading.Event | None = None):
+    def run(rows: np.ndarray):
+        if gate is not None:
+            gate.wait(5)
+        calls.append(len(rows))
+        return (rows[:, 0] * 2, None), "v1"
+
+    return run
+
+
+async def test_a_lone_request_runs_at_once_without_waiting():
+    calls: list[int] = []
+    batcher = MicroBatcher(doubling(calls), max_batch_size=64, max_wait=3600.0, in_flight=lambda: 1)
+    (values, none), shared = await asyncio.wait_for(batcher.submit(np.array([[1.0], [2.0]])), 5)
+    assert values.tolist() == [2.0, 4.0] and none is None and shared == "v1"
+    assert calls == [2]
+    await batcher.close()
+
+
+async def test_requests_queued_while_a_batch_runs_form_the_next_batch():
+    calls: list[int] = []
+    gate = threading.Event()
+    batcher = MicroBatcher(
+        doubling(calls, gate), max_batch_size=64, max_wait=0.0, in_flight=lambda: 0
+    )
+    first = asyncio.ensure_future(batcher.submit(np.array([[0.0]])))
+    await asyncio.sleep(0)  # let the worker take the first request and block in the model
+    queued = [asyncio.ensure_future(batcher.submit(np.array([[float(i)]]))) for i in range(1, 6)]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.wait_for(asyncio.gather(first, *queued), 5)
+    assert [r[0][0].tolist() for r in results] == [[0.0], [2.0], [4.0], [6.0], [8.0], [10.0]]
+    assert calls == [1, 5]
+    await batcher.close()
+
+
+async def test_batches_respect_the_row_limit():
+    calls: list[int] = []
+    gate = threading.Event()
+    batcher = MicroBatcher(
+        doubling(calls, gate), max_batch_size=4, max_wait=0.0, in_flight=lambda: 0
+    )
+    first = asyncio.ensure_future(batcher.submit(np.zeros((1, 1))))
+    await asyncio.sleep(0)
+    rest = [asyncio.ensure_future(batcher.submit(np.zeros((3, 1)))) for _ in range(3)]
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(first, *rest), 5)
+    assert calls[0] == 1 and all(size <= 6 for size in calls[1:]) and sum(calls) == 10
+    await batcher.close()
+
+
+async def test_a_failing_model_fails_every_request_of_its_batch():
+    def broken(rows: np.ndarray):
+        raise ValueError("model exploded")
+
+    batcher = MicroBatcher(broken, max_batch_size=8, max_wait=0.0, in_flight=lambda: 0)
+    with pytest.raises(ValueError, match="model exploded"):
+        await asyncio.wait_for(batcher.submit(np.zeros((1, 1))), 5)
+    await batcher.close()
