@@ -102,3 +102,19 @@ def test_a_corrupt_target_is_refused_by_a_running_server(start_server, home, pip
     )
     assert answer.status_code == 200 and answer.json()["version"] == "1.0.0"
     assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200
+
+
+def test_several_workers_share_one_metrics_view(start_server, home, cancer):
+    server = start_server(home.settings.home, "cancer@production", "--workers", "2")
+    server.wait_for("ready: cancer@production")
+    server.wait_for("ready: cancer@production")
+    body = {"rows": cancer[0].head(1).to_numpy().tolist()}
+    with httpx.Client(base_url=server.url) as client:
+        for _ in range(20):
+            assert client.post("/predict", json=body).status_code == 200
+        metrics = client.get("/metrics").text
+    line = next(
+        line for line in metrics.splitlines()
+        if line.startswith('ferry_requests_total{model="cancer",protocol="plain",status="200",version="1.0.0"}')
+    )  # fmt: skip
+    assert float(line.split()[-1]) == 20.0

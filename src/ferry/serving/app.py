@@ -368,3 +368,18 @@ async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
 def _body_doc(description: str) -> dict[str, Any]:
     return {"requestBody": {"description": description, "required": True,
                             "content": {_JSON: {"schema": _BODY_SCHEMA}}}}  # fmt: skip
+
+
+def app_from_env() -> FastAPI:
+    """The app built from ``FERRY_*`` variables: the factory each uvicorn worker calls."""
+    import os
+
+    from ferry.config import ServingSettings
+
+    logging.basicConfig(
+        level=os.environ.get("FERRY_LOG_LEVEL", "INFO").upper(),
+        format="%(levelname)s:     %(name)s: %(message)s",
+    )
+    from ferry.registry.registry import Registry
+
+    return create_app(ModelServer(ServingSettings.from_env(), Registry()))

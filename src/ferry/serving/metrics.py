@@ -1,11 +1,18 @@
-"""Prometheus metrics of one server (its own registry, so tests and apps never share state)."""
+"""Prometheus metrics of one server (its own registry, so tests and apps never share state).
+
+With several workers (``ferry serve --workers N``), ``PROMETHEUS_MULTIPROC_DIR`` is set before
+any worker starts, every worker writes its values there, and ``/metrics`` on any worker answers
+the sum over all of them.
+"""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +34,7 @@ class ServingMetrics:
         r = self.registry
         self.load_duration = Gauge(
             "ferry_model_load_duration_seconds", "Time to fetch, verify, compile and warm up a version.",
-            ["model", "version", "backend"], registry=r,
+            ["model", "version", "backend"], registry=r, multiprocess_mode="livemax",
         )  # fmt: skip
         self.warmup_mean = Gauge(
             "ferry_model_warmup_mean_seconds",
@@ -111,4 +118,8 @@ class ServingMetrics:
             if current is not None:
                 created = datetime.fromisoformat(current.metadata["created_at"])
                 self.age.labels(current.name, current.version).set((now - created).total_seconds())
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            combined = CollectorRegistry()
+            MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+            return generate_latest(combined)
         return generate_latest(self.registry)
