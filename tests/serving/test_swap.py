@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 pytestmark = pytest.mark.anyio
@@ -117,3 +119,20 @@ async def test_lazy_loading_waits_for_the_first_request(serve, cancer):
         answer = await client.post("/predict", json={"rows": cancer[0].head(1).to_numpy().tolist()})
         assert answer.status_code == 200
         assert server.ready
+
+
+async def test_postgresql_notifications_swap_without_polling(
+    serve_registry, tmp_path, postgres_url, pipeline, forest, cancer
+):
+    from ferry import Registry
+
+    with Registry(home=tmp_path / "pg", catalog=postgres_url) as registry:
+        registry.register(pipeline, "cancer", input_example=cancer[0])
+        registry.register(forest, "cancer", input_example=cancer[0])
+        registry.set_alias("cancer", "production", "1.0.0")
+        async with serve_registry(registry) as (_client, server):
+            assert server.live["cancer"].current.version == "1.0.0"
+            async with server.swapped:
+                await asyncio.to_thread(registry.set_alias, "cancer", "production", "1.1.0")
+                await asyncio.wait_for(server.swapped.wait(), 30)
+            assert server.live["cancer"].current.version == "1.1.0"

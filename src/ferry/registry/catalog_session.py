@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ferry.registry.refs import Version
@@ -49,6 +49,9 @@ class AliasMove:
             "reason": self.reason,
         }
 
+
+ALIAS_CHANNEL = "ferry_aliases"
+"""The PostgreSQL NOTIFY channel on which every alias move is announced."""
 
 _ORDER = (versions.c.major, versions.c.minor, versions.c.patch)
 
@@ -154,6 +157,12 @@ class CatalogSession:
                 reason=move.reason,
             )
         )
+        if self.connection.dialect.name == "postgresql":
+            # Delivered at commit: servers listening on ALIAS_CHANNEL swap without waiting a poll.
+            self.connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": ALIAS_CHANNEL, "payload": f"{name}@{move.alias}"},
+            )
 
     def alias_moves(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of ``name``'s aliases (or one alias), oldest first."""

@@ -25,6 +25,7 @@ from ferry.serving.capture import PredictionLog
 from ferry.serving.live import LiveModel, follow_once
 from ferry.serving.loader import LoadedVersion, ModelLoader
 from ferry.serving.metrics import ServingMetrics
+from ferry.serving.notifications import AliasListener
 
 log = logging.getLogger("ferry.serving")
 Outputs = tuple[np.ndarray | None, ...]
@@ -70,12 +71,21 @@ class ModelServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._first_loads: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[str, str] = {}
+        self._listener: AliasListener | None = None
+        self.swapped = asyncio.Condition()
 
     # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Begin loading (eager) and following aliases; returns at once (liveness)."""
         self.capture.start()
+        if self.registry.catalog.dialect == "postgresql":
+            loop = asyncio.get_running_loop()
+            self._listener = AliasListener(
+                self.registry.settings.catalog_url,
+                lambda name: loop.call_soon_threadsafe(self._notified, name),
+            )
+            self._listener.start()
         for name in self.live:
             if self.settings.load == "eager":
                 self._first_loads[name] = asyncio.create_task(self.refresh(name))
@@ -83,6 +93,8 @@ class ModelServer:
 
     async def stop(self) -> None:
         """Stop following, drain the batchers and write the prediction log."""
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.stop)
         for task in [*self._tasks, *self._first_loads.values()]:
             task.cancel()
         for task in [*self._tasks, *self._first_loads.values()]:
@@ -112,10 +124,20 @@ class ModelServer:
             except Exception:  # a poll failing (catalog down) must not stop the follower
                 log.exception("could not check %s for a new version", self.live[name].ref)
 
+    def _notified(self, name: str) -> None:
+        """PostgreSQL said an alias of ``name`` moved: check it now rather than at the next poll."""
+        if name in self.live:
+            self._tasks.append(asyncio.get_running_loop().create_task(self.refresh(name)))
+
     def _swapped(self, live: LiveModel, result: str) -> None:
         self.metrics.swaps.labels(live.name, result).inc()
         if live.current is not None and result in ("loaded", "swapped"):
             self.metrics.loaded(live.current)
+        asyncio.get_running_loop().create_task(self._announce())
+
+    async def _announce(self) -> None:
+        async with self.swapped:
+            self.swapped.notify_all()
 
     # -- predictions --------------------------------------------------------------------
 
