@@ -21,7 +21,7 @@ log = logging.getLogger("ferry.serving")
 class AliasListener:
     """A thread that LISTENs on the catalog and calls ``on_move(model_name)`` for each notice."""
 
-    def __init__(self, catalog_url: str, on_move: Callable[[str], None]) -> None:
+    def __init__(self, catalog_url: str, on_move: Callable[[str], object]) -> None:
         url = make_url(catalog_url)
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._on_move = on_move
