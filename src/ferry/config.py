@@ -58,7 +58,7 @@ class ServingSettings:
     max_batch_wait_ms: float = 1.0
     low_confidence: float = 0.5
     log_sample_rate: float = 1.0
-    log_flush_rows: int = 1000
+    log_flush_rows: int = 50_000
     log_flush_seconds: float = 5.0
 
     def __post_init__(self) -> None:

@@ -7,7 +7,6 @@ This is the only place errors become status codes (``STATUS``), shaped per proto
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,7 +29,7 @@ from ferry.errors import (
     Unauthorized,
     Unsupported,
 )
-from ferry.serving.protocols import expect_object, mlflow, parse_json, plain, v2
+from ferry.serving.protocols import dump_json, expect_object, mlflow, parse_json, plain, v2
 from ferry.serving.server import ModelServer
 
 log = logging.getLogger("ferry.serving")
@@ -64,7 +63,7 @@ def error_response(error: Exception, protocol: str) -> Response:
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body).encode(), status_code=status, media_type=_JSON)
+    return Response(dump_json(body), status_code=status, media_type=_JSON)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

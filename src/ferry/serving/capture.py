@@ -135,17 +135,25 @@ def _write_predictions(home: Path, batches: list[_Batch]) -> None:
 
 
 def _prediction_columns(group: list[_Batch]) -> dict[str, Any]:
+    """Arrow columns built from numpy arrays: no per-value Python objects, so the writer
+    thread holds the GIL only briefly and request latency does not feel it."""
+    import pyarrow as pa
+
     names = group[0].names
+    counts = np.array([len(batch.rows) for batch in group])
     rows = np.concatenate([batch.rows for batch in group])
-    columns: dict[str, Any] = {name: rows[:, index].tolist() for index, name in enumerate(names)}
-    columns["ferry_request_id"] = [b.request_id for b in group for _ in range(len(b.rows))]
-    columns["ferry_time"] = [b.time for b in group for _ in range(len(b.rows))]
-    columns["ferry_prediction"] = np.concatenate([b.predictions for b in group]).tolist()
-    columns["ferry_confidence"] = [
-        value
-        for b in group
-        for value in (b.confidence.tolist() if b.confidence is not None else [None] * len(b.rows))
+    columns: dict[str, Any] = {name: pa.array(rows[:, index]) for index, name in enumerate(names)}
+    columns["ferry_request_id"] = pa.array(np.repeat([b.request_id for b in group], counts))
+    times = np.repeat(
+        np.array([b.time.replace(tzinfo=None) for b in group], dtype="datetime64[us]"), counts
+    )
+    columns["ferry_time"] = pa.array(times).cast(pa.timestamp("us", tz="UTC"))
+    columns["ferry_prediction"] = pa.array(np.concatenate([b.predictions for b in group]))
+    confidence = [
+        b.confidence if b.confidence is not None else np.full(len(b.rows), np.nan) for b in group
     ]
+    values = np.concatenate(confidence).astype(np.float64)
+    columns["ferry_confidence"] = pa.array(values, mask=np.isnan(values))
     return columns
 
 

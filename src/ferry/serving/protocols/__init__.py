@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from ferry.errors import InvalidInput
 
@@ -13,13 +14,16 @@ def parse_json(body: bytes) -> Any:
     if not body:
         raise InvalidInput("the request body is empty: send a JSON object")
     try:
-        return json.loads(body)
-    except json.JSONDecodeError as error:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
         raise InvalidInput(
             f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
-    except UnicodeDecodeError:
-        raise InvalidInput("the request body is not UTF-8 text") from None
+
+
+def dump_json(body: Any) -> bytes:
+    """Encode a response body; numpy arrays are written directly, without ``tolist``."""
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def expect_object(payload: Any, allowed: set[str]) -> dict[str, Any]:
