@@ -45,7 +45,7 @@ class ServerProcess:
 def start_server(tmp_path: Path) -> Iterator[object]:
     started: list[ServerProcess] = []
 
-    def start(home: Path, *refs: str, **env: str) -> ServerProcess:
+    def start(home: Path, *refs: str, **env: str) -> ServerProcess:  # env: extra FERRY_* settings
         port = free_port()
         environ = {**os.environ, "FERRY_HOME": str(home), "FERRY_POLL_INTERVAL": "0.05", **env}
         process = subprocess.Popen(

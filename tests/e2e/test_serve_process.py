@@ -118,3 +118,42 @@ def test_several_workers_share_one_metrics_view(start_server, home, cancer):
         if line.startswith('ferry_requests_total{model="cancer",protocol="plain",status="200",version="1.0.0"}')
     )  # fmt: skip
     assert float(line.split()[-1]) == 20.0
+
+
+BAD_REQUESTS = [
+    ("/predict", {"records": [{"mean radius": 1.0}]}, 422, "missing feature 'mean texture'"),
+    ("/predict", {"records": [{"unknown": 1.0}]}, 422, "record 0 is missing feature"),
+    ("/predict", {"rows": [["x"] * 30]}, 422, "must be a number, got 'x'"),
+    ("/predict", {"rows": [[None] * 30]}, 422, "is null"),
+    ("/predict", {"rows": [[1.0, 2.0]]}, 422, "row 0 has 2 values"),
+    ("/predict", {"rows": []}, 422, "the batch is empty"),
+    ("/predict", b"{oops", 422, "malformed JSON"),
+    ("/predict", b"[" + b"1," * 600_000 + b"1]", 413, "limit"),
+    ("/predict", {"rows": [[0.0] * 30], "model": "ghost"}, 404, "not served here"),
+    ("/invocations", {"instances": [[1.0]]}, 400, "row 0 has 1 values"),
+    (
+        "/v2/models/cancer/infer",
+        {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]},
+        400,
+        "takes 30",
+    ),
+    ("/v2/models/ghost/infer", {"inputs": []}, 404, "not served here"),
+]
+
+
+def test_every_bad_input_gets_a_4xx_from_a_real_server(start_server, home):
+    server = start_server(home.settings.home, "cancer@production", FERRY_MAX_BODY_BYTES="1000000")
+    server.wait_for("ready: cancer@production")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for path, body, status, message in BAD_REQUESTS:
+            content = body if isinstance(body, bytes) else None
+            response = client.post(
+                path, content=content, json=None if content is not None else body
+            )
+            assert response.status_code == status, (
+                path,
+                body if content is None else content[:20],
+                response.text,
+            )
+            assert message in response.text
+        assert client.get("/v2/health/ready").status_code == 200
