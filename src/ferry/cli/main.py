@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ferry.cli import serving
+from ferry.cli.drift import drift
 from ferry.cli.model_files import parse_pairs, read_example, read_model
 from ferry.cli.models import models_app, open_registry, version_row
 from ferry.cli.output import (
@@ -29,6 +30,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models_app, name="models")
+app.command("drift")(drift)
 
 
 @app.callback()

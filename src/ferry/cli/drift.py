@@ -1,0 +1,191 @@
+"""``ferry drift``: is the current data different from the reference?
+
+The reference is a CSV/Parquet file, or the drift profile a registered version carries
+(``--model churn@production``). Exit codes are for CI: 0 no drift, 1 drift (only with
+``--fail-on-drift``), 2 anything went wrong, explained in one line on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
+
+import typer
+
+from ferry.cli.models import open_registry
+from ferry.cli.output import print_table
+from ferry.errors import FerryError, InvalidInput, NotFound
+
+if TYPE_CHECKING:  # pandas and the detector load only when the command runs (CLI start-up)
+    import pandas as pd
+
+    from ferry.drift import DriftDetector, DriftReport
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_DRIFT = 1
+EXIT_ERROR = 2
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _exits_2_on_error(command: Callable[P, R]) -> Callable[P, R]:
+    """Any error becomes one line on stderr and exit code 2 (``FERRY_DEBUG=1`` keeps tracebacks).
+
+    Exit 1 is reserved for "drift found", so a CI job can tell a drifted batch from a broken one.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except FerryError as error:
+            _fail(f"error: {error}")
+        except Exception as error:
+            if os.environ.get("FERRY_DEBUG"):
+                raise
+            _fail(f"error: {type(error).__name__}: {error}")
+
+    return wrapper
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(message.replace("\n", " ") + "\n")
+    raise typer.Exit(EXIT_ERROR)
+
+
+Reference = Annotated[
+    Path | None, typer.Option("--reference", help="Reference data (.csv or .parquet).")
+]
+Current = Annotated[Path | None, typer.Option("--current", help="Current data (.csv or .parquet).")]
+JsonOut = Annotated[
+    Path | None, typer.Option("--json", help="Write the JSON report to this file ('-': stdout).")
+]
+HtmlOut = Annotated[
+    Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+]
+FailOnDrift = Annotated[
+    bool, typer.Option("--fail-on-drift", help="Exit with code 1 when drift is detected.")
+]
+Model = Annotated[
+    str | None,
+    typer.Option("--model", help="Use this registered version's drift profile as reference."),
+]
+Categorical = Annotated[
+    list[str] | None, typer.Option("--categorical", help="Treat COLUMN as categorical.")
+]
+Ignore = Annotated[
+    list[str] | None, typer.Option("--ignore", help="Do not compare COLUMN (ids, dates).")
+]
+
+
+@_exits_2_on_error
+def drift(
+    ctx: typer.Context,
+    reference: Reference = None,
+    current: Current = None,
+    json_out: JsonOut = None,
+    html_out: HtmlOut = None,
+    fail_on_drift: FailOnDrift = False,
+    model: Model = None,
+    categorical: Categorical = None,
+    ignore: Ignore = None,
+) -> None:
+    """Compare current data with a reference file or a registered version's drift profile."""
+    if current is None:
+        raise InvalidInput("--current is required: the data to check")
+    if (reference is None) == (model is None):
+        raise InvalidInput("give exactly one reference: --reference FILE or --model REF")
+    if model is not None and (categorical or ignore):
+        raise InvalidInput("--categorical and --ignore apply to --reference; a profile has its own")
+    from ferry.drift import DriftDetector
+
+    if reference is not None:
+        detector = DriftDetector(categorical=categorical or [], ignore=ignore or [])
+        detector.fit(read_frame(reference))
+    else:
+        detector = _registered_detector(ctx, str(model))
+    report = detector.check(read_frame(current))
+    if json_out is not None:
+        _write_json(report, json_out)
+    if html_out is not None:
+        report.to_html(html_out)
+    if json_out != Path("-"):
+        _print_summary(report)
+    if report.drift and fail_on_drift:
+        raise typer.Exit(EXIT_DRIFT)
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet file as a DataFrame; anything else is a one-line error."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise InvalidInput(f"{str(path)!r} does not exist or is not a file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in CSV_SUFFIXES:
+            separator = "\t" if suffix == ".tsv" else ","
+            return pd.read_csv(path, sep=separator, engine="pyarrow")
+        if suffix in PARQUET_SUFFIXES:
+            return pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise InvalidInput(f"cannot read {path.name}: {error}") from error
+    raise InvalidInput(f"cannot read {path.name}: use a .csv, .tsv or .parquet file")
+
+
+def _registered_detector(ctx: typer.Context, ref: str) -> DriftDetector:
+    from ferry.drift import PROFILE_FILENAME, DriftDetector
+
+    with open_registry(ctx) as registry:
+        try:
+            data = registry.read_artifact(ref, PROFILE_FILENAME)
+        except NotFound as error:
+            raise NotFound(
+                f"{error}: register the version with extras={{{PROFILE_FILENAME!r}: path}} "
+                "holding a fitted DriftDetector.save(path)"
+            ) from error
+    return DriftDetector.load(data)
+
+
+def _write_json(report: DriftReport, target: Path) -> None:
+    if target == Path("-"):
+        sys.stdout.write(report.to_json() + "\n")
+    else:
+        report.to_json(target)
+
+
+def _print_summary(report: DriftReport) -> None:
+    tested = len(report.tested)
+    drifted = sum(feature.drifted for feature in report.tested)
+    verdict = "DRIFT" if report.drift else "no drift"
+    typer.echo(
+        f"{verdict}: {drifted} of {tested} features drifted ({report.drift_share:.1%}; "
+        f"the data drifts at {report.drift_share_threshold:.0%})"
+    )
+    if report.prediction is not None:
+        typer.echo(f"predictions: {'drifted' if report.prediction_drift else 'stable'}")
+    if report.performance is not None:
+        performance = report.performance
+        typer.echo(
+            f"performance: {performance.metric} {performance.baseline:.4g} -> "
+            f"{performance.current:.4g} ({'drifted' if performance.drifted else 'stable'})"
+        )
+    rows = [
+        (f.name, f.type, f.test, _short(f.statistic), _short(f.p_value), "; ".join(f.reasons))
+        for f in report.drifted_features
+    ]
+    if rows:
+        columns = ("feature", "type", "test", "statistic", "p-value", "why")
+        print_table("drifted features", columns, rows)
+
+
+def _short(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"

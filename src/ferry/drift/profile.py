@@ -1,0 +1,159 @@
+"""Reference statistics, computed once in ``fit`` and reused by every ``check``.
+
+A numeric column keeps its sorted finite values (exact KS and Wasserstein need the whole
+empirical distribution), plus what is cheap to derive from them once: mean, standard deviation,
+PSI quantile bins, display bins and a coarse grid that lets KS skip most of the data. A
+categorical column keeps its category counts. Everything derived is rebuilt from the stored
+values on load, so a loaded profile behaves bit for bit like the fitted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ferry.drift.bins import bin_counts, display_edges, distinct_sorted, quantile_edges
+from ferry.drift.categories import count_categories, counts_from_sorted
+from ferry.drift.columns import Column, numeric_values
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+KS_GRID_SIZE = 16384
+"""Reference points KS evaluates first; only grid cells that could hold the maximum are opened."""
+
+
+@dataclass(frozen=True, eq=False)
+class NumericProfile:
+    """The reference distribution of one numeric column."""
+
+    rows: int
+    missing: int
+    values: FloatArray
+    mean: float | None
+    std: float | None
+    psi_edges: FloatArray
+    psi_counts: IntArray
+    display_edges: FloatArray
+    display_counts: IntArray
+    grid: FloatArray
+    grid_left: IntArray
+    grid_right: IntArray
+
+    @classmethod
+    def from_sorted(cls, values: FloatArray, rows: int, psi_bins: int) -> NumericProfile:
+        """Derive every reference statistic from sorted finite ``values``."""
+        psi_edges = quantile_edges(values, psi_bins)
+        shown = display_edges(values)
+        step = max(1, values.size // KS_GRID_SIZE)
+        grid = distinct_sorted(values[step - 1 :: step])
+        return cls(
+            rows=rows,
+            missing=rows - values.size,
+            values=values,
+            mean=float(np.mean(values)) if values.size else None,
+            std=float(np.std(values)) if values.size else None,
+            psi_edges=psi_edges,
+            psi_counts=bin_counts(values, psi_edges),
+            display_edges=shown,
+            display_counts=bin_counts(values, shown),
+            grid=grid,
+            grid_left=np.searchsorted(values, grid, side="left").astype(np.int64),
+            grid_right=np.searchsorted(values, grid, side="right").astype(np.int64),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class CategoricalProfile:
+    """The reference frequencies of one categorical column, most frequent category first."""
+
+    rows: int
+    missing: int
+    categories: tuple[str, ...]
+    counts: IntArray
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, int], rows: int) -> CategoricalProfile:
+        """Order categories by frequency (then by name, so the order is reproducible)."""
+        ordered = sorted(counts, key=lambda key: (-counts[key], key))
+        return cls(
+            rows=rows,
+            missing=rows - sum(counts.values()),
+            categories=tuple(ordered),
+            counts=np.array([counts[key] for key in ordered], dtype=np.int64),
+        )
+
+
+@dataclass(frozen=True)
+class SkippedProfile:
+    """A column that is listed in reports but not tested, and why (a timestamp, an identifier)."""
+
+    kind: str
+    reason: str
+
+
+Profile = NumericProfile | CategoricalProfile | SkippedProfile
+
+
+def sorted_finite(values: FloatArray) -> FloatArray:
+    """Sorted finite values: NaN and +/-inf count as missing (a view into one sorted copy)."""
+    ordered = np.sort(values)
+    low = int(np.searchsorted(ordered, -np.inf, side="right"))
+    high = int(np.searchsorted(ordered, np.inf, side="left"))
+    return ordered[low:high]
+
+
+def count_distinct(sorted_values: FloatArray) -> int:
+    """How many distinct values a sorted array holds."""
+    if sorted_values.size == 0:
+        return 0
+    return 1 + int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1]))
+
+
+def build_profile(
+    series: pd.Series,
+    column: Column,
+    *,
+    psi_bins: int,
+    low_cardinality: int,
+    max_categories: int,
+) -> Profile:
+    """Learn one column; a numeric column with few distinct values is profiled as categorical."""
+    rows = len(series)
+    if column.kind == "timestamp":
+        return SkippedProfile(
+            "timestamp", "a timestamp column: time moves on, so it is not compared"
+        )
+    if column.kind == "categorical":
+        counts, _ = count_categories(series)
+        reason = _identifier_like(counts, max_categories)
+        if reason is not None and not column.forced:
+            return SkippedProfile("categorical", reason)
+        return CategoricalProfile.from_counts(counts, rows)
+    values = sorted_finite(numeric_values(series, column.name))
+    if not column.forced and 0 < count_distinct(values) <= low_cardinality:
+        return CategoricalProfile.from_counts(counts_from_sorted(values), rows)
+    return NumericProfile.from_sorted(values, rows, psi_bins)
+
+
+IDENTIFIER_MIN_ROWS = 20
+"""Below this many present values a column is too small to call identifier-like."""
+
+
+def _identifier_like(counts: dict[str, int], max_categories: int) -> str | None:
+    """Why a categorical column looks like an identifier or free text, or None."""
+    distinct, present = len(counts), sum(counts.values())
+    if distinct > max_categories:
+        return (
+            f"{distinct} distinct values (more than max_categories={max_categories}): "
+            "an identifier or free text? list it in ignore, or raise max_categories"
+        )
+    if present >= IDENTIFIER_MIN_ROWS and distinct > present / 2:
+        return (
+            f"{distinct} distinct values in {present} rows: an identifier or free text? "
+            "list it in ignore, or in categorical to test it anyway"
+        )
+    return None
