@@ -27,19 +27,35 @@ def test_predict_scores_a_file(home, pipeline, cancer, suffix):
     source = home / f"input{suffix}"
     frame.to_csv(source, index=False) if suffix == ".csv" else frame.to_parquet(source)
     target = home / "out.parquet"
-    result = CliRunner().invoke(app, ["predict", "cancer@production", "-i", str(source), "-o", str(target), "--chunk-rows", "50"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "cancer@production",
+            "-i",
+            str(source),
+            "-o",
+            str(target),
+            "--chunk-rows",
+            "50",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     assert "wrote 120 predictions" in result.stdout
     scored = pd.read_parquet(target)
     assert scored["prediction"].tolist() == pipeline.predict(cancer[0].head(120)).tolist()
-    np.testing.assert_allclose(scored["confidence"], pipeline.predict_proba(cancer[0].head(120)).max(axis=1))
+    np.testing.assert_allclose(
+        scored["confidence"], pipeline.predict_proba(cancer[0].head(120)).max(axis=1)
+    )
     assert set(scored["model_version"]) == {"1.0.0"}
 
 
 def test_predict_names_a_missing_column(home, cancer):
     source = home / "input.csv"
     cancer[0].drop(columns=["mean area"]).head(5).to_csv(source, index=False)
-    result = CliRunner().invoke(app, ["predict", "cancer", "-i", str(source), "-o", str(home / "o.csv")])
+    result = CliRunner().invoke(
+        app, ["predict", "cancer", "-i", str(source), "-o", str(home / "o.csv")]
+    )
     assert result.exit_code == 1
     assert result.stderr == "error: input.csv has no column 'mean area', which cancer:1.0.0 needs\n"
 

@@ -19,6 +19,7 @@ from ferry.cli.output import (
     reports_errors,
     when,
 )
+from ferry.cli.training import monitor, runs, schedule, stats, train
 from ferry.registry.catalog_session import AliasMove
 from ferry.registry.registry import ModelVersion
 
@@ -236,3 +237,8 @@ def main() -> None:
 
 app.command()(serving.serve)
 app.command()(serving.predict)
+app.command()(train)
+app.command()(runs)
+app.command()(stats)
+app.command()(monitor)
+app.command()(schedule)

@@ -6,9 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from ferry.errors import InvalidInput
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
@@ -54,6 +51,9 @@ def _read_skops(path: Path, trusted: list[str]) -> Any:
 
 def read_example(path: Path | None, model: Any) -> Any:
     """The input example from a file, or one zero row built from what the model declares."""
+    import numpy as np
+    import pandas as pd
+
     if path is not None:
         return _read_example_file(path)
     names = getattr(model, "feature_names_in_", None)
@@ -69,6 +69,9 @@ def read_example(path: Path | None, model: Any) -> Any:
 
 
 def _read_example_file(path: Path) -> Any:
+    import numpy as np
+    import pandas as pd
+
     if not path.is_file():
         raise InvalidInput(f"input example {str(path)!r} does not exist")
     suffix = path.suffix.lower()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +58,8 @@ class Flavor(ABC):
 @cache
 def installed_version(distribution: str) -> str | None:
     """The installed version of a distribution, or None; cached because lookups cost ~1 ms."""
+    import importlib.metadata
+
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:

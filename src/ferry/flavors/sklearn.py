@@ -6,7 +6,6 @@ that serves ONNX never pays for it.
 
 from __future__ import annotations
 
-import importlib.metadata
 import io
 import json
 import math
@@ -126,6 +125,8 @@ def _distribution_of(top_module: str) -> str | None:
 @cache
 def _packages_distributions() -> Mapping[str, list[str]]:
     """Slow (~0.4 s), so asked only for modules whose distribution name differs from them."""
+    import importlib.metadata
+
     return importlib.metadata.packages_distributions()
 
 

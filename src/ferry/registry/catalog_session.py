@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ferry.registry.refs import Version
 from ferry.registry.tables import alias_moves, aliases, events, models, versions
@@ -64,6 +63,8 @@ class CatalogSession:
 
     def lock_model(self, name: str, now: str) -> None:
         """Create the model row if needed and hold its lock until the transaction ends."""
+        from sqlalchemy.dialects import postgresql, sqlite  # on first write: keeps start-up light
+
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         self.connection.execute(
             dialect.insert(models).values(name=name, created_at=now).on_conflict_do_nothing()

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -61,4 +72,54 @@ events = Table(
     Column("model_name", String(64)),
     Column("version", String(32)),
     Column("detail", Text),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("model_name", String(64), nullable=False),
+    Column("pipeline", Text, nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("started_at", String(32)),
+    Column("ended_at", String(32)),
+    Column("steps", Text, nullable=False),
+    Column("rows", Integer),
+    Column("primary_metric", String(32)),
+    Column("metrics", Text),
+    Column("cv_metrics", Text),
+    Column("champion_metrics", Text),
+    Column("version", String(32)),
+    Column("champion_version", String(32)),
+    Column("decision", String(16)),
+    Column("reason", Text),
+    Column("error", Text),
+    Column("training_seconds", Float),
+    Column("notes", Text),
+    Index("ix_runs_model", "model_name", "created_at"),
+)
+
+monitor_checks = Table(
+    "monitor_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_name", String(64), nullable=False),
+    Column("pipeline", Text, nullable=False),
+    Column("checked_at", String(32), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("window_start", String(32)),
+    Column("window_end", String(32)),
+    Column("consumed", Boolean, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("champion_version", String(32)),
+    Column("drift", Boolean),
+    Column("performance_drift", Boolean),
+    Column("action", String(16), nullable=False),
+    Column("run_id", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("summary", Text),
+    Column("error", Text),
+    Index("ix_monitor_checks_model", "model_name", "id"),
 )

@@ -1,0 +1,380 @@
+"""One training run, step by step: load → split → fit → evaluate → profile → register →
+champion → decide → promote, each step timed and recorded as it finishes.
+
+The alias moves only in the last step, so a run that fails anywhere leaves every alias where it
+was; the failure, and the step it happened in, are recorded on the run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from ferry.drift import PROFILE_FILENAME, DriftDetector
+from ferry.errors import Conflict, InvalidInput, NotFound
+from ferry.registry.registry import ModelVersion, Registry
+from ferry.training.champion import current_champion, score_champion
+from ferry.training.clock import Clock, iso, system_clock
+from ferry.training.data import TrainingData, prepare, read_source
+from ferry.training.estimators import DEFAULT_PREFIXES
+from ferry.training.evaluation import Evaluation, Split, evaluate, split_holdout
+from ferry.training.lock import RunLock
+from ferry.training.policy import FORCED, Decision, PromotionPolicy
+from ferry.training.result import RunFailed, RunResult, describe_error
+from ferry.training.runs import FAILED, RUNNING, SUCCEEDED, RunStore, new_run_id
+from ferry.training.spec import REJECTED_ALIAS, PipelineSpec, load_spec
+from ferry.training.trainer import CrossValidation, Trainer
+
+
+class StepListener(Protocol):
+    """Told as each step starts and ends (the CLI draws a progress bar with it)."""
+
+    def step_started(self, name: str, index: int, total: int) -> None:
+        """Step ``index`` of ``total`` (1-based) begins."""
+
+    def step_finished(self, name: str, seconds: float) -> None:
+        """The step ended successfully after ``seconds``."""
+
+
+class TrainingRun:
+    """Coordinates one run of a pipeline; the caller holds the model's :class:`RunLock`."""
+
+    def __init__(
+        self,
+        spec: PipelineSpec,
+        registry: Registry,
+        *,
+        force: bool = False,
+        trigger: str = "cli",
+        run_id: str | None = None,
+        listener: StepListener | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.spec, self.registry, self.force, self.trigger = spec, registry, force, trigger
+        self.run_id = run_id or new_run_id()
+        self.listener, self.clock = listener, clock
+        self.store = RunStore(registry.catalog)
+        self._steps: list[dict[str, Any]] = []
+        self._workdir: Path | None = None
+        self._notes: list[str] = []
+
+    def execute(self) -> RunResult:
+        """Run every step; :class:`RunFailed` when one fails (the run is recorded as failed)."""
+        self._begin()
+        plan = self._plan()
+        step = plan[0][0]
+        try:
+            for index, (step, action) in enumerate(plan, start=1):
+                self._run_step(step, action, index, len(plan))
+        except Exception as error:
+            self._fail(step, error)
+            raise RunFailed(self.run_id, step, error) from error
+        finally:
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
+        return self._finish()
+
+    def _plan(self) -> list[tuple[str, Callable[[], None]]]:
+        return [
+            ("load", self._load),
+            ("split", self._split),
+            ("fit", self._fit),
+            ("evaluate", self._evaluate),
+            ("profile", self._profile),
+            ("register", self._register),
+            ("champion", self._evaluate_champion),
+            ("decide", self._decide),
+            ("promote", self._promote),
+        ]
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        now = iso(self.clock())
+        name, origin = self.spec.model.name, self.spec.origin
+        try:
+            self.store.get(self.run_id)
+        except NotFound:
+            self.store.create(self.run_id, name, origin, self.trigger, now)
+        self.store.update(self.run_id, status=RUNNING, started_at=now, steps=[])
+
+    def _run_step(self, name: str, action: Callable[[], None], index: int, total: int) -> None:
+        if self.listener is not None:
+            self.listener.step_started(name, index, total)
+        started_at, started = iso(self.clock()), time.perf_counter()
+        try:
+            action()
+        except Exception:
+            seconds = time.perf_counter() - started
+            self._record_step(name, started_at, seconds, FAILED)
+            raise
+        seconds = time.perf_counter() - started
+        self._record_step(name, started_at, seconds, SUCCEEDED)
+        if self.listener is not None:
+            self.listener.step_finished(name, seconds)
+
+    def _record_step(self, name: str, started_at: str, seconds: float, status: str) -> None:
+        entry = {"name": name, "started_at": started_at, "seconds": round(seconds, 6)}
+        self._steps.append({**entry, "status": status})
+        self.store.update(self.run_id, steps=self._steps, notes=self._notes)
+
+    def _fail(self, step: str, error: BaseException) -> None:
+        self.store.update(
+            self.run_id,
+            status=FAILED,
+            ended_at=iso(self.clock()),
+            error=f"{step}: {describe_error(error)}",
+        )
+
+    def _finish(self) -> RunResult:
+        decision = self._decision
+        champion = self._champion
+        self.store.update(
+            self.run_id,
+            status=SUCCEEDED,
+            ended_at=iso(self.clock()),
+            decision=decision.decision,
+            reason=decision.reason,
+        )
+        return RunResult(
+            run_id=self.run_id,
+            model=self.spec.model.name,
+            version=self._version.version,
+            status=SUCCEEDED,
+            decision=decision.decision,
+            reason=decision.reason,
+            metrics=self._holdout.metrics,
+            cv_metrics=self._cv.to_dict(),
+            champion_metrics=None if self._champion_eval is None else self._champion_eval.metrics,
+            champion_version=None if champion is None else champion.version,
+        )
+
+    # -- the steps ----------------------------------------------------------------------
+
+    def _load(self) -> None:
+        spec = self.spec
+        self._champion = current_champion(self.registry, spec.model.name, spec.promotion.alias)
+        schema = None if self._champion is None else self._champion.metadata["input_schema"]
+        self._data: TrainingData = prepare(
+            read_source(spec.data),
+            spec.data,
+            task=spec.task,
+            champion_schema=schema,
+            allow_schema_change=self.force,
+        )
+        self._notes.extend(self._data.notes)
+        champion_version = None if self._champion is None else self._champion.version
+        self.store.update(self.run_id, rows=self._data.rows, champion_version=champion_version)
+
+    def _split(self) -> None:
+        evaluation = self.spec.evaluation
+        self._parts: Split = split_holdout(
+            self._data.features,
+            self._data.target,
+            task=self.spec.task,
+            fraction=evaluation.holdout,
+            random_state=evaluation.random_state,
+        )
+
+    def _fit(self) -> None:
+        spec = self.spec
+        self._trainer = Trainer(
+            spec.new_estimator(),
+            task=spec.task,
+            primary_metric=spec.primary_metric,
+            search_params=None if spec.search is None else spec.search.params,
+            search_cv=3 if spec.search is None else spec.search.cv,
+            cv_folds=spec.evaluation.cv_folds,
+            random_state=spec.evaluation.random_state,
+        ).fit(self._parts.train_features, self._parts.train_target)
+        self.store.update(self.run_id, training_seconds=self._trainer.fit_seconds_)
+
+    def _evaluate(self) -> None:
+        parts, metric = self._parts, self.spec.primary_metric
+        self._holdout: Evaluation = evaluate(
+            self._trainer.model_, parts.test_features, parts.test_target, self.spec.task
+        )
+        if metric not in self._holdout.metrics:
+            raise InvalidInput(
+                f"evaluation.primary_metric = {metric!r} cannot be computed on the holdout "
+                f"(computed: {sorted(self._holdout.metrics)})"
+            )
+        self._cv: CrossValidation = self._trainer.cross_validate(
+            parts.train_features, parts.train_target
+        )
+        self.store.update(
+            self.run_id,
+            primary_metric=metric,
+            metrics=self._holdout.metrics,
+            cv_metrics=self._cv.to_dict(),
+        )
+
+    def _profile(self) -> None:
+        """Fit the drift reference on every training row, with the outputs live traffic gets."""
+        parts, drift = self._parts, self.spec.drift
+        reference = pd.concat([parts.train_features, parts.test_features], ignore_index=True)
+        predictions = self._reference_outputs(reference)
+        metric = self.spec.performance_metric
+        baseline = None if metric is None else self._holdout.metrics.get(metric)
+        detector = DriftDetector(
+            drift_share=drift.drift_share,
+            correction=drift.correction,
+            thresholds=drift.thresholds or None,
+            performance_metric=metric if baseline is not None else None,
+            performance_baseline=baseline,
+            performance_threshold=drift.performance_drop,
+        ).fit(reference, predictions=predictions)
+        self._workdir = Path(tempfile.mkdtemp(prefix="ferry-run-"))
+        self._profile_path = detector.save(self._workdir / PROFILE_FILENAME)
+
+    def _reference_outputs(self, reference: pd.DataFrame) -> Any:
+        """Out-of-fold outputs for supervised models: outputs on rows a model was fitted on are
+        too good (a forest predicts its own training labels), and would make live outputs look
+        drifted. Cluster ids are arbitrary per fold, so a clusterer labels every row itself."""
+        if self.spec.task == "clustering":
+            return np.asarray(self._trainer.model_.predict(reference))
+        if not self._cv.folds:
+            return None
+        return np.concatenate([self._cv.out_of_fold, self._holdout.predicted])
+
+    def _register(self) -> None:
+        spec, parts = self.spec, self._parts
+        metrics = dict(self._holdout.metrics)
+        metrics.update({f"cv_{name}": value for name, value in self._cv.to_dict().items()})
+        self._version: ModelVersion = self.registry.register(
+            self._trainer.model_,
+            spec.model.name,
+            input_example=parts.train_features.head(10),
+            metrics=metrics,
+            training_data=self._data.frame,
+            description=spec.model.description,
+            tags=self._tags(),
+            parent=None if self._champion is None else self._champion.version,
+            extras={PROFILE_FILENAME: self._profile_path},
+        )
+        self.store.update(self.run_id, version=self._version.version)
+
+    def _tags(self) -> dict[str, str]:
+        trainer, parts = self._trainer, self._parts
+        tags = {
+            "ferry.run_id": self.run_id,
+            "ferry.pipeline": self.spec.origin,
+            "ferry.trained_at": iso(self.clock()),
+            "ferry.training_seconds": f"{trainer.fit_seconds_:.3f}",
+            "ferry.rows": str(self._data.rows),
+            "ferry.train_rows": str(len(parts.train_features)),
+            "ferry.holdout_rows": str(len(parts.test_features)),
+            "ferry.task": self.spec.task,
+            "ferry.primary_metric": self.spec.primary_metric,
+        }
+        if trainer.best_params_ is not None:
+            tags["ferry.best_params"] = json.dumps(trainer.best_params_, default=str)
+        return tags
+
+    def _evaluate_champion(self) -> None:
+        self._champion_eval: Evaluation | None = None
+        self._champion_problem: str | None = None
+        if self._champion is None:
+            return
+        try:
+            self._champion_eval = score_champion(
+                self.registry, self._champion, self._parts, self.spec.task
+            )
+        except Exception as error:
+            if not self.force:
+                raise
+            self._champion_problem = describe_error(error)
+            self._notes.append(f"the champion could not be evaluated: {self._champion_problem}")
+        if self._champion_eval is not None:
+            self.store.update(self.run_id, champion_metrics=self._champion_eval.metrics)
+
+    def _decide(self) -> None:
+        spec = self.spec
+        if self._champion_problem is not None:
+            reason = f"forced; the champion could not be evaluated: {self._champion_problem}"
+            self._decision: Decision = Decision(FORCED, reason)
+            return
+        promotion = spec.promotion
+        policy = PromotionPolicy(
+            spec.primary_metric,
+            task=spec.task,
+            min_improvement=promotion.min_improvement,
+            significance=promotion.significance,
+            floors=promotion.floors,
+            test=promotion.test,
+            bootstrap_samples=promotion.bootstrap_samples,
+            random_state=spec.evaluation.random_state,
+        )
+        self._decision = policy.decide(self._holdout, self._champion_eval, force=self.force)
+
+    def _promote(self) -> None:
+        name, version = self.spec.model.name, self._version.version
+        alias = self.spec.promotion.alias if self._decision.promotes else REJECTED_ALIAS
+        reason = f"run {self.run_id}: {self._decision.decision}: {self._decision.reason}"
+        self.registry.set_alias(name, alias, version, reason=reason[:2000])
+
+
+def run_pipeline(
+    spec: PipelineSpec | str | Path,
+    registry: Registry,
+    *,
+    force: bool = False,
+    trigger: str = "api",
+    run_id: str | None = None,
+    listener: StepListener | None = None,
+    prefixes: tuple[str, ...] = DEFAULT_PREFIXES,
+    clock: Clock = system_clock,
+) -> RunResult:
+    """Train, evaluate, register and decide, holding the model's run lock.
+
+    The plain Python entry point (the server's ``POST /train`` calls it from a background
+    thread, after :func:`queue_run` gave it an id). :class:`RunFailed` when a step fails,
+    :class:`~ferry.errors.Conflict` when another run of the model is in progress.
+    """
+    if not isinstance(spec, PipelineSpec):
+        spec = load_spec(spec, prefixes=prefixes)
+    lock = RunLock(registry.settings.home, spec.model.name)
+    try:
+        lock.acquire()
+    except Conflict as error:
+        if run_id is not None:
+            _refuse(registry, run_id, error, clock)
+        raise
+    try:
+        return TrainingRun(
+            spec,
+            registry,
+            force=force,
+            trigger=trigger,
+            run_id=run_id,
+            listener=listener,
+            clock=clock,
+        ).execute()
+    finally:
+        lock.release()
+
+
+def queue_run(
+    spec: PipelineSpec, registry: Registry, *, trigger: str = "api", clock: Clock = system_clock
+) -> str:
+    """Record a queued run and return its id, before :func:`run_pipeline` starts it."""
+    run_id = new_run_id()
+    RunStore(registry.catalog).create(run_id, spec.model.name, spec.origin, trigger, iso(clock()))
+    return run_id
+
+
+def _refuse(registry: Registry, run_id: str, error: Conflict, clock: Clock) -> None:
+    store = RunStore(registry.catalog)
+    try:
+        store.get(run_id)
+    except NotFound:
+        return
+    store.update(run_id, status=FAILED, ended_at=iso(clock()), error=f"start: {error}")

@@ -1,0 +1,159 @@
+"""Monitor.step(): drift → retrain → decide → alert, on the server's log, with time injected."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from ferry.training import Monitor, run_pipeline
+from ferry.training.alerts import Alerter
+from ferry.training.result import RunFailed
+from ferry.training.runs import RunStore
+from ferry.training.spec import load_spec
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+"""The monitor's clock is pinned here; logged rows sit in the hour before it."""
+
+
+def _at(moment: datetime):
+    return lambda: moment
+
+
+@pytest.fixture
+def trained(sqlite_registry, write_pipeline, webhook):
+    path = write_pipeline(extra=f'[alerts]\nwebhook = "{webhook.url}"\n[drift]\nmin_rows = 50')
+    run_pipeline(path, sqlite_registry)
+    return load_spec(path)
+
+
+def _monitor(spec, registry, moment=NOW, webhook=None):
+    alerter = Alerter(webhook.url if webhook else "", sleep=lambda seconds: None)
+    return Monitor(spec, registry, alerter=alerter, clock=_at(moment))
+
+
+def _log(registry, prediction_log, rows, *, start=NOW - timedelta(hours=1), shift=False):
+    """Log ``rows`` as the champion's traffic (its real predictions and confidence)."""
+    champion = registry.load("cancer@production")
+    features = rows.drop(columns="target")
+    if shift:
+        for column in features.columns[:12]:
+            features[column] = features[column] * 1.6
+    confidence = champion.predict_proba(features).max(axis=1)
+    return prediction_log(registry.settings.home, "cancer", champion.version, features,
+                          champion.predict(features), start=start,
+                          step=timedelta(seconds=5), confidence=confidence)  # fmt: skip
+
+
+def test_no_drift_does_nothing(trained, sqlite_registry, prediction_log, cancer_frame, webhook):
+    _log(sqlite_registry, prediction_log, cancer_frame.sample(200, random_state=1))
+    result = _monitor(trained, sqlite_registry, webhook=webhook).step()
+    assert result.to_dict()["drift"] is False and result.action == "none" and result.run is None
+    assert result.performance_drift is None and result.report is not None
+    assert result.report.current_rows == 200
+    assert [v.version for v in sqlite_registry.list_versions("cancer")] == ["1.0.0"]
+    assert webhook.bodies == []
+    check = RunStore(sqlite_registry.catalog).checks("cancer")[0]
+    assert check.consumed and check.window_end is not None and check.action == "none"
+
+
+def test_drift_retrains_decides_and_alerts(trained, sqlite_registry, prediction_log,
+                                           cancer_frame, webhook):  # fmt: skip
+    _log(sqlite_registry, prediction_log, cancer_frame.sample(200, random_state=2), shift=True)
+    result = _monitor(trained, sqlite_registry, webhook=webhook).step()
+    assert result.drift is True and result.action == "retrained"
+    assert result.run is not None and result.run.version == "1.1.0"
+    assert result.run.decision == "rejected"  # the source data did not change: no better model
+    assert "data drift" in result.reason
+    assert webhook.kinds() == ["drift_detected", "candidate_rejected"]
+    details = webhook.bodies[0]["details"]
+    assert details["drift_share"] > 0.1 and "mean radius" in details["drifted"]
+    payload = result.to_dict()
+    assert set(payload) == {"drift", "performance_drift", "action", "report", "run"}
+    assert payload["report"]["drift"] is True and payload["run"]["run_id"] == result.run.run_id
+    check = RunStore(sqlite_registry.catalog).checks("cancer")[0]
+    assert check.run_id == result.run.run_id and check.drift is True
+
+
+def test_the_window_moves_on(trained, sqlite_registry, prediction_log, cancer_frame):
+    _log(sqlite_registry, prediction_log, cancer_frame.sample(100, random_state=3))
+    first = _monitor(trained, sqlite_registry, NOW).step()
+    assert first.report is not None and first.report.current_rows == 100
+    idle = _monitor(trained, sqlite_registry, NOW + timedelta(hours=1)).step()
+    assert idle.report is None and "0 current rows" in idle.reason
+    _log(sqlite_registry, prediction_log, cancer_frame.sample(60, random_state=4),
+         start=NOW + timedelta(hours=2))  # fmt: skip
+    later = _monitor(trained, sqlite_registry, NOW + timedelta(hours=3)).step()
+    assert later.report is not None and later.report.current_rows == 60
+    checks = RunStore(sqlite_registry.catalog).checks("cancer")
+    assert [check.consumed for check in checks] == [True, False, True]
+
+
+def test_performance_drift_from_feedback(trained, sqlite_registry, prediction_log,
+                                         feedback_log, cancer_frame):  # fmt: skip
+    rows = cancer_frame.sample(200, random_state=5)
+    ids = _log(sqlite_registry, prediction_log, rows)
+    feedback_log(sqlite_registry.settings.home, "cancer", ids, 1 - rows["target"].to_numpy(),
+                 at=NOW - timedelta(minutes=1))  # fmt: skip
+    result = _monitor(trained, sqlite_registry).step()
+    assert result.drift is False and result.performance_drift is True
+    assert result.action == "retrained" and "performance drift" in result.reason
+
+
+def test_a_current_file_with_the_target_column(sqlite_registry, write_pipeline, cancer_frame,
+                                               workdir):  # fmt: skip
+    path = write_pipeline(extra='[drift]\ncurrent = "current.csv"\nmin_labels = 30')
+    spec = load_spec(path)
+    run_pipeline(spec, sqlite_registry)
+    current = cancer_frame.sample(150, random_state=6)
+    current.to_csv(workdir / "current.csv", index=False)
+    calm = _monitor(spec, sqlite_registry).step()
+    assert calm.action == "none" and calm.performance_drift is False
+    current.assign(target=1 - current["target"]).to_csv(workdir / "current.csv", index=False)
+    worse = _monitor(spec, sqlite_registry).step()
+    assert worse.performance_drift is True and worse.action == "retrained"
+
+
+def test_a_dry_run_changes_nothing(trained, sqlite_registry, prediction_log, cancer_frame,
+                                   webhook):  # fmt: skip
+    _log(sqlite_registry, prediction_log, cancer_frame.sample(200, random_state=2), shift=True)
+    result = _monitor(trained, sqlite_registry, webhook=webhook).step(dry_run=True)
+    assert result.drift is True and result.action == "none" and "dry run" in result.reason
+    assert [alert.kind for alert in result.alerts] == ["drift_detected"]
+    assert webhook.bodies == [] and RunStore(sqlite_registry.catalog).checks("cancer") == []
+    assert len(sqlite_registry.list_versions("cancer")) == 1
+
+
+def test_age_and_low_confidence_alerts(trained, sqlite_registry, prediction_log, cancer_frame,
+                                       webhook):  # fmt: skip
+    rows = cancer_frame.sample(100, random_state=7)
+    features = rows.drop(columns="target")
+    version = sqlite_registry.resolve("cancer@production").version
+    later = NOW + timedelta(days=40)
+    prediction_log(sqlite_registry.settings.home, "cancer", version, features,
+                   np.zeros(100, int), start=later - timedelta(hours=1),
+                   confidence=np.full(100, 0.55))  # fmt: skip
+    result = _monitor(trained, sqlite_registry, later, webhook=webhook).step()
+    assert {"model_too_old", "low_confidence"} <= set(webhook.kinds())
+    assert any("older than max_model_age_days = 30" in a.message for a in result.alerts)
+
+
+def test_without_a_champion_the_first_model_is_trained(sqlite_registry, write_pipeline):
+    spec = load_spec(write_pipeline())
+    result = _monitor(spec, sqlite_registry).step()
+    assert result.action == "retrained" and result.run is not None
+    assert result.run.decision == "promoted" and "no champion" in result.reason
+
+
+def test_a_failed_retrain_is_recorded_and_alerted(trained, sqlite_registry, prediction_log,
+                                                  cancer_frame, workdir, webhook):  # fmt: skip
+    _log(sqlite_registry, prediction_log, cancer_frame.sample(200, random_state=2), shift=True)
+    cancer_frame.drop(columns="target").to_csv(workdir / "train.csv", index=False)
+    with pytest.raises(RunFailed, match="data.target"):
+        _monitor(trained, sqlite_registry, webhook=webhook).step()
+    assert webhook.kinds() == ["drift_detected", "run_failed"]
+    check = RunStore(sqlite_registry.catalog).checks("cancer")[0]
+    assert check.status == "failed" and check.run_id is not None and not check.consumed
+    assert RunStore(sqlite_registry.catalog).get(check.run_id).status == "failed"
+    assert sqlite_registry.resolve("cancer@production").version == "1.0.0"

@@ -1,0 +1,102 @@
+"""Run records and monitor checks in the catalog (SQLite and PostgreSQL), and the migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect, text
+
+import ferry.registry.catalog as catalog_module
+from ferry.errors import NotFound
+from ferry.registry.catalog import Catalog
+from ferry.training.runs import CheckRecord, RunStore
+from ferry.training.stats import model_stats
+
+
+def _check(at: str, end: str | None, *, consumed=True, drift=False, source="predictions"):
+    return CheckRecord("churn", "/p.toml", at, source, None, end, consumed, 100, "1.0.0",
+                       drift, None, "none", None, "ok", {"reason": "x"})  # fmt: skip
+
+
+def test_runs_are_created_updated_and_listed(registry):
+    store = RunStore(registry.catalog)
+    store.create("a1", "churn", "/p.toml", "cli", "2026-03-01T00:00:00+00:00")
+    store.create("b2", "churn", "/p.toml", "schedule", "2026-03-02T00:00:00+00:00")
+    store.create("c3", "other", "/q.toml", "api", "2026-03-03T00:00:00+00:00")
+    store.update("a1", status="succeeded", metrics={"f1": 0.9}, steps=[{"name": "load"}],
+                 rows=569, primary_metric="f1", decision="promoted", training_seconds=1.5,
+                 started_at="2026-03-01T00:00:00+00:00", ended_at="2026-03-01T00:00:02+00:00")  # fmt: skip
+    run = store.get("a1")
+    assert run.metrics == {"f1": 0.9} and run.steps == [{"name": "load"}]
+    assert run.seconds == 2.0 and run.to_dict()["seconds"] == 2.0
+    assert [r.id for r in store.recent("churn")] == ["b2", "a1"]
+    assert [r.id for r in store.recent(limit=1)] == ["c3"]
+    assert store.last_pipeline("other") == "/q.toml"
+    with pytest.raises(NotFound, match="zz"):
+        store.get("zz")
+    with pytest.raises(NotFound):
+        store.update("zz", status="failed")
+
+
+def test_checks_and_the_window_they_consumed(registry):
+    store = RunStore(registry.catalog)
+    assert store.last_window_end("churn", "predictions") is None
+    first = store.add_check(_check("2026-03-01T01:00:00+00:00", "2026-03-01T01:00:00+00:00"))
+    store.add_check(_check("2026-03-01T02:00:00+00:00", "2026-03-01T02:00:00+00:00",
+                           consumed=False, drift=True))  # fmt: skip
+    store.add_check(_check("2026-03-01T03:00:00+00:00", None, source="/cur.csv"))
+    assert first.id is not None
+    assert store.last_window_end("churn", "predictions") == "2026-03-01T01:00:00+00:00"
+    checks = store.checks("churn")
+    assert [c.checked_at[11:13] for c in checks] == ["03", "02", "01"]
+    assert checks[1].drift is True and checks[1].consumed is False
+    assert checks[0].summary == {"reason": "x"}
+
+
+def test_stats_from_records(registry):
+    store = RunStore(registry.catalog)
+    for index, (status, decision, f1) in enumerate(
+        [("succeeded", "promoted", 0.8), ("failed", None, None), ("succeeded", "rejected", 0.7)]
+    ):
+        run_id = f"r{index}"
+        store.create(run_id, "churn", "/p.toml", "cli", f"2026-03-0{index + 1}T00:00:00+00:00")
+        store.update(run_id, status=status, decision=decision, rows=100 * (index + 1),
+                     primary_metric="f1", metrics=None if f1 is None else {"f1": f1},
+                     champion_metrics={"f1": 0.75}, training_seconds=float(index + 1))  # fmt: skip
+    store.add_check(_check("2026-03-01T01:00:00+00:00", "x", drift=True))
+    store.add_check(_check("2026-03-01T02:00:00+00:00", "y", drift=False))
+    figures = model_stats("churn", store.recent("churn"), store.checks("churn"))
+    assert figures["retrain_success_rate"] == pytest.approx(2 / 3)
+    assert figures["drift_frequency"] == 0.5
+    assert [point["value"] for point in figures["metric_trend"]] == [0.8, 0.7]
+    assert figures["metric_trend"][0]["champion_value"] == 0.75
+    assert figures["training_seconds"] == {"last": 3.0, "mean": 2.0, "min": 1.0, "max": 3.0}
+    assert figures["data_volume"]["last"] == 300.0
+    assert figures["decisions"] == {"promoted": 1, "rejected": 1, "forced": 0}
+
+
+def test_a_catalog_at_revision_0001_is_upgraded_keeping_its_data(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(catalog_module.__file__).with_name("migrations"))
+    )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(text("INSERT INTO models (name, created_at) VALUES ('kept', 'now')"))
+    engine.dispose()
+    catalog = Catalog(url)
+    try:
+        with catalog.reading() as session:
+            names = inspect(session.connection).get_table_names()
+            version = session.connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert version.scalar() == "0002"
+            kept = session.connection.execute(text("SELECT name FROM models")).scalar()
+        assert {"runs", "monitor_checks"} <= set(names) and kept == "kept"
+    finally:
+        catalog.close()
