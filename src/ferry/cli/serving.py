@@ -6,12 +6,19 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ferry.cli.models import open_registry
 from ferry.cli.output import reports_errors
+from ferry.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from ferry.registry.registry import Registry
+    from ferry.training.background import BackgroundTrainer
 
 
 @reports_errors
@@ -26,6 +33,9 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Worker processes (metrics are summed over them).")
     ] = 1,
+    pipeline: Annotated[
+        list[Path] | None, typer.Option(help="Pipeline file POST /train runs (repeatable).")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve models from the registry over HTTP (v2, MLflow and plain protocols)."""
@@ -37,12 +47,69 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     settings = ServingSettings.from_env(tuple(refs or ()))
+    pipelines = _pipelines(pipeline)
     if workers > 1:
+        os.environ["FERRY_PIPELINE"] = ",".join(str(path) for path in pipelines)
         _serve_workers(ctx, settings.models, host, port, workers, log_level)
         return
     with open_registry(ctx) as registry:
-        app = create_app(ModelServer(settings, registry))
+        app = create_app(ModelServer(settings, registry), LazyTrainer(registry, pipelines))
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _pipelines(given: list[Path] | None) -> list[Path]:
+    """Pipeline files from --pipeline or FERRY_PIPELINE (comma-separated); each must exist."""
+    paths = list(given or [])
+    if not paths and os.environ.get("FERRY_PIPELINE"):
+        paths = [Path(p) for p in os.environ["FERRY_PIPELINE"].split(",") if p.strip()]
+    for path in paths:
+        if not path.is_file():
+            raise InvalidInput(f"pipeline file {str(path)!r} does not exist")
+    return paths
+
+
+class LazyTrainer:
+    """``POST /train`` support that imports the training stack only when first used.
+
+    Serving imports nothing from training; this CLI-side adapter wires the two together and keeps
+    pandas and scikit-learn out of the server's cold start.
+    """
+
+    def __init__(self, registry: Registry, pipelines: list[Path]) -> None:
+        self._registry = registry
+        self._pipelines = pipelines
+        self._trainer: BackgroundTrainer | None = None
+
+    def _get(self) -> BackgroundTrainer:
+        if self._trainer is None:
+            from ferry.training.background import BackgroundTrainer
+
+            self._trainer = BackgroundTrainer(self._registry, self._pipelines)
+        return self._trainer
+
+    def start(self, model: str, force: bool = False) -> str:
+        """Queue and start a run of ``model``'s pipeline."""
+        return self._get().start(model, force)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run record."""
+        return self._get().run(run_id)
+
+
+def app_from_env() -> FastAPI:
+    """The app built from ``FERRY_*`` variables: the factory each uvicorn worker calls."""
+    from ferry.config import ServingSettings
+    from ferry.registry.registry import Registry
+    from ferry.serving.app import create_app
+    from ferry.serving.server import ModelServer
+
+    logging.basicConfig(
+        level=os.environ.get("FERRY_LOG_LEVEL", "INFO").upper(),
+        format="%(levelname)s:     %(name)s: %(message)s",
+    )
+    registry = Registry()
+    trainer = LazyTrainer(registry, _pipelines(None))
+    return create_app(ModelServer(ServingSettings.from_env(), registry), trainer)
 
 
 def _serve_workers(
@@ -58,7 +125,7 @@ def _serve_workers(
     with tempfile.TemporaryDirectory(prefix="ferry-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         uvicorn.run(
-            "ferry.serving.app:app_from_env", factory=True, host=host, port=port,
+            "ferry.cli.serving:app_from_env", factory=True, host=host, port=port,
             workers=workers, log_level=log_level, access_log=False,
         )  # fmt: skip
 

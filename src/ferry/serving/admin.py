@@ -1,0 +1,146 @@
+"""Routes that change things: feedback, alias moves, training runs (token-protected)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from ferry.errors import FerryError, InvalidInput, Unauthorized, Unsupported
+from ferry.serving.protocols import expect_object, parse_json
+from ferry.serving.responses import body_doc, error_response, json_response, read_body
+from ferry.serving.server import ModelServer
+
+
+class Trainer(Protocol):
+    """Starts training runs for ``POST /train`` (wired in by the CLI; serving imports no training)."""
+
+    def start(self, model: str, force: bool = False) -> str: ...
+
+    def run(self, run_id: str) -> dict[str, Any]: ...
+
+
+def authorise(server: ModelServer, request: Request) -> None:
+    """Refuse a protected route without the configured token (constant-time comparison)."""
+    token = server.settings.api_token
+    if token is None:
+        return
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    given = given or request.headers.get("x-ferry-token", "")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise Unauthorized(
+            "this route needs the API token: send 'Authorization: Bearer <FERRY_API_TOKEN>'"
+        )
+
+
+async def body_of(server: ModelServer, request: Request, allowed: set[str]) -> dict[str, Any]:
+    """A small JSON object body (empty means ``{}``) with only ``allowed`` keys."""
+    raw = await read_body(request, server.settings.max_body_bytes)
+    return expect_object(parse_json(raw) if raw else {}, allowed)
+
+
+def admin_routes(app: FastAPI, server: ModelServer) -> None:
+    @app.post("/feedback", tags=["feedback"], openapi_extra=body_doc("request_id, label, model?"))
+    async def feedback(request: Request) -> Response:
+        """Ground truth for an earlier prediction, by its request id."""
+        try:
+            payload = await body_of(server, request, {"request_id", "label", "model"})
+            if not isinstance(payload.get("request_id"), str) or "label" not in payload:
+                raise InvalidInput("feedback needs 'request_id' (a string) and 'label'")
+            model = server.feedback(payload["request_id"], payload["label"], payload.get("model"))
+        except FerryError as error:
+            return error_response(error, "plain")
+        return json_response(
+            {"recorded": True, "model": model, "request_id": payload["request_id"]}
+        )
+
+    @app.post(
+        "/models/{model}/promote",
+        tags=["admin"],
+        openapi_extra=body_doc("version, alias?, reason?"),
+    )
+    async def promote(request: Request, model: str) -> Response:
+        """Point an alias (default: the one served) at a version; the server follows it."""
+        try:
+            authorise(server, request)
+            payload = await body_of(server, request, {"version", "alias", "reason"})
+            if not isinstance(payload.get("version"), str):
+                raise InvalidInput("promote needs 'version' (e.g. \"1.4.0\")")
+            alias = payload.get("alias") or _served_alias(server, model)
+            move = await _in_thread(
+                server.registry.set_alias, model, alias, payload["version"], payload.get("reason")
+            )
+        except FerryError as error:
+            return error_response(error, "plain")
+        await _refresh_if_served(server, model)
+        return json_response({"model": model, "alias": alias, "version": payload["version"],
+                      "moved": move is not None})  # fmt: skip
+
+    @app.post("/models/{model}/rollback", tags=["admin"], openapi_extra=body_doc("alias?, reason?"))
+    async def rollback(request: Request, model: str) -> Response:
+        """Move an alias back to its previous version; the server follows it."""
+        try:
+            authorise(server, request)
+            payload = await body_of(server, request, {"alias", "reason"})
+            alias = payload.get("alias") or _served_alias(server, model)
+            move = await _in_thread(server.registry.rollback, model, alias, payload.get("reason"))
+        except FerryError as error:
+            return error_response(error, "plain")
+        await _refresh_if_served(server, model)
+        return json_response(
+            {"model": model, "alias": alias, "from": move.from_version, "to": move.to_version}
+        )
+
+
+def training_routes(app: FastAPI, server: ModelServer, trainer: Trainer | None) -> None:
+    def training() -> Trainer:
+        if trainer is None:
+            raise Unsupported(
+                "training is not enabled in this server (start it with `ferry serve`)"
+            )
+        return trainer
+
+    @app.post("/train", tags=["admin"], status_code=202, openapi_extra=body_doc("model?, force?"))
+    async def train(request: Request) -> Response:
+        """Start a run of the model's pipeline in the background; returns its id at once."""
+        try:
+            authorise(server, request)
+            payload = await body_of(server, request, {"model", "force"})
+            model = payload.get("model") or server.model(None).name
+            if not isinstance(model, str) or not isinstance(payload.get("force", False), bool):
+                raise InvalidInput("'model' must be a string and 'force' a boolean")
+            run_id = await _in_thread(training().start, model, payload.get("force", False))
+        except FerryError as error:
+            return error_response(error, "plain")
+        return json_response(
+            {"run_id": run_id, "model": model, "status": "queued", "url": f"/runs/{run_id}"}, 202
+        )
+
+    @app.get("/runs/{run_id}", tags=["admin"])
+    async def run(request: Request, run_id: str) -> Response:
+        """One training run: status, step timings, metrics, decision and reason."""
+        try:
+            authorise(server, request)
+            record = await _in_thread(training().run, run_id)
+        except FerryError as error:
+            return error_response(error, "plain")
+        return json_response(record)
+
+
+def _served_alias(server: ModelServer, model: str) -> str:
+    live = server.live.get(model)
+    return live.ref.alias if live is not None and live.ref.alias else "production"
+
+
+async def _refresh_if_served(server: ModelServer, model: str) -> None:
+    """Swap now instead of at the next poll when the moved alias is one this server follows."""
+    if model in server.live:
+        await server.refresh(model)
+
+
+async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(function, *args)

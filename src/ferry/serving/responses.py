@@ -1,0 +1,83 @@
+"""How the server answers: JSON bodies, errors shaped per protocol, bounded request bodies.
+
+This is the only place errors become status codes (``STATUS``), shaped per protocol: v2 answers
+``{"error"}`` with 400, MLflow ``{"error_code", "message"}``, everything else ``{"error"}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from ferry.errors import (
+    AlreadyExists,
+    Conflict,
+    FerryError,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    NotReady,
+    TooLarge,
+    Unauthorized,
+    Unsupported,
+)
+from ferry.serving.protocols import dump_json, mlflow, v2
+
+log = logging.getLogger("ferry.serving")
+
+STATUS: dict[type[FerryError], int] = {
+    TooLarge: 413, InvalidInput: 422, Unsupported: 422, NotFound: 404, NotReady: 503,
+    Conflict: 409, AlreadyExists: 409, IntegrityError: 409, Unauthorized: 401,
+}  # fmt: skip
+JSON_TYPE = "application/json"
+_BODY_SCHEMA = {"type": "object", "additionalProperties": True}
+
+
+def status_of(error: Exception, protocol: str) -> int:
+    """The status code for an error, by the first matching class in ``STATUS``."""
+    if isinstance(error, InvalidInput) and protocol in ("v2", "mlflow"):
+        return 413 if isinstance(error, TooLarge) else 400
+    for kind, status in STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def error_response(error: Exception, protocol: str) -> Response:
+    """An error as the protocol's JSON body; unexpected errors are logged and hidden."""
+    status = status_of(error, protocol)
+    message = str(error) if status != 500 else "internal error; see the server log"
+    if status == 500:
+        log.exception("unexpected error", exc_info=error)
+    body = mlflow.error_body(message) if protocol == "mlflow" else v2.error_body(message)
+    return json_response(body, status)
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(dump_json(body), status_code=status, media_type=JSON_TYPE)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused past ``limit`` bytes without reading the rest."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(
+            f"the request body is {declared} bytes; the limit is {limit} (FERRY_MAX_BODY_BYTES)"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(
+                f"the request body exceeds the limit of {limit} bytes (FERRY_MAX_BODY_BYTES)"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def body_doc(description: str) -> dict[str, Any]:
+    return {"requestBody": {"description": description, "required": True,
+                            "content": {JSON_TYPE: {"schema": _BODY_SCHEMA}}}}  # fmt: skip
