@@ -69,6 +69,7 @@ class ServingSettings:
         _at_least("FERRY_MAX_BODY_BYTES", self.max_body_bytes, 1)
         _at_least("FERRY_MAX_BATCH_SIZE", self.max_batch_size, 1)
         _at_least("FERRY_MAX_BATCH_WAIT_MS", self.max_batch_wait_ms, 0)
+        _at_least("FERRY_LOG_FLUSH_SECONDS", self.log_flush_seconds, 0.01)
         if not 0.0 <= self.log_sample_rate <= 1.0:
             raise InvalidInput(
                 f"FERRY_LOG_SAMPLE_RATE must be in [0, 1], got {self.log_sample_rate}"
@@ -102,6 +103,7 @@ _SERVING_VARIABLES: dict[str, tuple[str, type]] = {
     "max_batch_wait_ms": ("FERRY_MAX_BATCH_WAIT_MS", float),
     "low_confidence": ("FERRY_LOW_CONFIDENCE", float),
     "log_sample_rate": ("FERRY_LOG_SAMPLE_RATE", float),
+    "log_flush_seconds": ("FERRY_LOG_FLUSH_SECONDS", float),
 }
 
 
