@@ -45,9 +45,9 @@ def test_fsspec_store_cleans_orphans(memory_registry, pipeline, cancer):
 
 
 def test_staging_of_a_live_registration_is_left_alone(tmp_path):
-    with staging(tmp_path) as folder:
+    with staging(tmp_path / ".staging") as folder:
         (folder / "model.skops").write_bytes(b"in progress")
-        assert clean_staging(tmp_path) == []
+        assert clean_staging(tmp_path / ".staging") == []
         assert folder.exists()
     assert list((tmp_path / ".staging").iterdir()) == []
 
@@ -56,5 +56,13 @@ def test_staging_of_a_dead_registration_is_removed(tmp_path):
     dead = tmp_path / ".staging" / "abc"
     dead.mkdir(parents=True)
     (tmp_path / ".staging" / "abc.lock").touch()
-    assert clean_staging(tmp_path) == [str(dead)]
+    assert clean_staging(tmp_path / ".staging") == [str(dead)]
     assert list((tmp_path / ".staging").iterdir()) == []
+
+
+def test_artifacts_in_another_folder_stage_beside_it(tmp_path, pipeline, cancer):
+    with Registry(home=tmp_path / "home", artifacts=str(tmp_path / "elsewhere")) as registry:
+        registry.register(pipeline, "churn", input_example=cancer[0])
+        assert registry.staging_area == tmp_path / "elsewhere" / ".staging"
+        assert (tmp_path / "elsewhere" / "models" / "churn" / "v1.0.0" / "metadata.json").is_file()
+        assert registry.verify().ok

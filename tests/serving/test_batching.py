@@ -14,7 +14,7 @@ pytestmark = pytest.mark.anyio
 
 
 def doubling(calls: list[int], gate: threading.Event | None = None):
-    def run(rows: np.ndarray):
+    def run(rows: np.ndarray, key=None):
         if gate is not None:
             gate.wait(5)
         calls.append(len(rows))
@@ -66,10 +66,58 @@ async def test_batches_respect_the_row_limit():
 
 
 async def test_a_failing_model_fails_every_request_of_its_batch():
-    def broken(rows: np.ndarray):
+    def broken(rows: np.ndarray, key=None):
         raise ValueError("model exploded")
 
     batcher = MicroBatcher(broken, max_batch_size=8, max_wait=0.0, in_flight=lambda: 0)
     with pytest.raises(ValueError, match="model exploded"):
         await asyncio.wait_for(batcher.submit(np.zeros((1, 1))), 5)
+    await batcher.close()
+
+
+async def test_requests_for_different_specs_never_share_a_batch():
+    calls: list[tuple[int, str]] = []
+    gate = threading.Event()
+
+    def run(rows: np.ndarray, key=None):
+        gate.wait(5)
+        calls.append((rows.shape[1], key))
+        return (rows[:, 0],), key
+
+    batcher = MicroBatcher(run, max_batch_size=64, max_wait=0.0, in_flight=lambda: 0)
+    first = asyncio.ensure_future(batcher.submit(np.ones((1, 2)), "old"))
+    await asyncio.sleep(0)
+    mixed = [
+        asyncio.ensure_future(batcher.submit(np.ones((1, 2)), "old")),
+        asyncio.ensure_future(batcher.submit(np.ones((1, 3)), "new")),
+        asyncio.ensure_future(batcher.submit(np.ones((1, 3)), "new")),
+    ]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.wait_for(asyncio.gather(first, *mixed), 5)
+    assert [shared for _, shared in results] == ["old", "old", "new", "new"]
+    assert calls == [(2, "old"), (2, "old"), (3, "new")]
+    await batcher.close()
+
+
+async def test_one_bad_request_does_not_fail_its_batch_neighbours():
+    gate = threading.Event()
+
+    def picky(rows: np.ndarray, key=None):
+        gate.wait(5)
+        if (rows < 0).any():
+            raise ValueError("negative input")
+        return (rows[:, 0] * 2,), "v1"
+
+    batcher = MicroBatcher(picky, max_batch_size=64, max_wait=0.0, in_flight=lambda: 0)
+    first = asyncio.ensure_future(batcher.submit(np.array([[1.0]])))
+    await asyncio.sleep(0)
+    good = asyncio.ensure_future(batcher.submit(np.array([[2.0]])))
+    bad = asyncio.ensure_future(batcher.submit(np.array([[-1.0]])))
+    await asyncio.sleep(0)
+    gate.set()
+    assert (await asyncio.wait_for(first, 5))[0][0].tolist() == [2.0]
+    assert (await asyncio.wait_for(good, 5))[0][0].tolist() == [4.0]
+    with pytest.raises(ValueError, match="negative input"):
+        await asyncio.wait_for(bad, 5)
     await batcher.close()

@@ -43,7 +43,10 @@ def test_tensor_schemas_take_rows_only():
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ([[1.0, float("nan")]], "feature 'b' in row 0 is NaN"),
+        ([[1.0, float("nan")]], "feature .b. in row 0 is nan; a finite number"),
+        ([[1.0, True]], "feature .b. in row 0 must be a number, got True"),
+        ([[1.0, "2.5"]], "feature .b. in row 0 must be a number, got .2.5."),
+        ([[1.0, 1e300]], "within float32 range"),
         ([[1.0]], "row 0 has 1 values; this model takes 2"),
         ([1.0, 2.0], "row 0 has float values"),
         ("rows", "the batch is empty"),

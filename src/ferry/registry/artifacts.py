@@ -84,6 +84,11 @@ class ArtifactStore(ABC):
     def folders(self) -> dict[str, list[str]]:
         """``{model: [folder names]}`` of everything on disk, for verify and cleaning."""
 
+    def staging_area(self, home: Path) -> Path:
+        """Where registrations stage their files: beside the versions when the store is a
+        local folder (so publishing is a same-disk rename), else under ``home``."""
+        return home / STAGING_DIR
+
     def location(self, name: str, version: Version) -> str:
         """Where a version's folder lives, for people and logs."""
         return f"{self.root.rstrip('/')}/{version_folder(name, version)}"
@@ -98,6 +103,9 @@ class LocalArtifactStore(ArtifactStore):
 
     def _folder(self, name: str, version: Version) -> Path:
         return self._root / version_folder(name, version)
+
+    def staging_area(self, home: Path) -> Path:
+        return self._root / STAGING_DIR
 
     def publish(self, staged: Path, name: str, version: Version) -> None:
         target = self._folder(name, version)
@@ -183,14 +191,21 @@ def open_store(url: str) -> ArtifactStore:
     return FsspecArtifactStore(url)
 
 
+def write_durably(path: Path, data: bytes) -> None:
+    """Write and fsync, so a rename that follows publishes bytes that are on disk."""
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 @contextmanager
-def staging(home: Path) -> Iterator[Path]:
-    """A fresh local folder under ``<home>/.staging``, locked while this process lives.
+def staging(area: Path) -> Iterator[Path]:
+    """A fresh local folder in the staging ``area``, locked while this process lives.
 
     The lock (``flock`` on a sibling file) tells :func:`clean_staging` which folders belong to a
     registration still running and which were left by a process that died.
     """
-    area = home / STAGING_DIR
     area.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex
     folder = area / token
@@ -204,9 +219,8 @@ def staging(home: Path) -> Iterator[Path]:
             (area / f"{token}.lock").unlink(missing_ok=True)
 
 
-def clean_staging(home: Path) -> list[str]:
+def clean_staging(area: Path) -> list[str]:
     """Remove staging folders whose registering process is gone; return what was removed."""
-    area = home / STAGING_DIR
     if not area.is_dir():
         return []
     removed = []

@@ -71,12 +71,11 @@ def retain(registry: Registry, name: str, keep: int) -> RetainResult:
         cleaned = _clean_orphans(registry, session, name)
         for record in doomed:
             session.delete_version(name, record.version)
+            registry.store.remove(name, record.version)  # under the lock, like delete_version
         deleted = [str(record.version) for record in doomed]
         if deleted:
             session.add_event(utcnow(), "retained", name, None, {"deleted": deleted})
-    for record in doomed:
-        registry.store.remove(name, record.version)
-    cleaned += clean_staging(registry.settings.home)
+    cleaned += clean_staging(registry.staging_area)
     kept = [str(r.version) for r in records if r not in doomed]
     return RetainResult(kept=kept, deleted=deleted, cleaned=cleaned)
 
@@ -111,7 +110,7 @@ def _clean_orphans(registry: Registry, session: CatalogSession, name: str) -> li
 
 def verify(registry: Registry) -> VerifyReport:
     """Check every version's files and metadata against the catalog; clean leftovers."""
-    report = VerifyReport(cleaned=clean_staging(registry.settings.home))
+    report = VerifyReport(cleaned=clean_staging(registry.staging_area))
     on_disk = registry.store.folders()
     with registry.catalog.reading() as session:
         names = set(session.model_names())

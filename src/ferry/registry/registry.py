@@ -22,6 +22,7 @@ from ferry.registry.artifacts import (
     open_store,
     sha256_bytes,
     staging,
+    write_durably,
 )
 from ferry.registry.catalog import Catalog, utcnow
 from ferry.registry.catalog_session import AliasMove, CatalogSession, VersionRecord
@@ -81,6 +82,7 @@ class Registry:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.settings.catalog_url)
         self.store: ArtifactStore = open_store(self.settings.artifacts_url)
+        self.staging_area = self.store.staging_area(self.settings.home)
         self.actor = actor or getpass.getuser()
 
     def __enter__(self) -> Registry:
@@ -124,7 +126,7 @@ class Registry:
         parent_version = Version.parse(parent) if parent is not None else None
         flavor = flavor_for(model)
         example = as_example(input_example)
-        with staging(self.settings.home) as folder:
+        with staging(self.staging_area) as folder:
             saved = flavor.save(model, folder, serialization)
             (folder / EXAMPLE_FILE).write_bytes(encode_example(example))
             _copy_extras(extras or {}, folder / EXTRAS_DIR)
@@ -167,7 +169,7 @@ class Registry:
                     "artifacts": artifacts,
                 }
                 encoded = encode_metadata(metadata)
-                (folder / METADATA_FILE).write_bytes(encoded)
+                write_durably(folder / METADATA_FILE, encoded)
                 self.store.publish(folder, name, number)
                 published = number
                 record = VersionRecord(
@@ -342,7 +344,8 @@ class Registry:
                 )
             session.delete_version(record.name, record.version)
             session.add_event(utcnow(), "deleted", record.name, str(record.version), None)
-        self.store.remove(record.name, record.version)
+            # Under the lock: a registration that reuses this number cannot publish meanwhile.
+            self.store.remove(record.name, record.version)
         return self._version(record, {})
 
     def retain(self, name: str, keep: int) -> maintenance.RetainResult:

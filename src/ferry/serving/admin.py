@@ -29,7 +29,8 @@ def authorise(server: ModelServer, request: Request) -> None:
     token = server.settings.api_token
     if token is None:
         return
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    given = credentials.strip() if scheme.lower() == "bearer" else ""
     given = given or request.headers.get("x-ferry-token", "")
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise Unauthorized(
@@ -38,9 +39,16 @@ def authorise(server: ModelServer, request: Request) -> None:
 
 
 async def body_of(server: ModelServer, request: Request, allowed: set[str]) -> dict[str, Any]:
-    """A small JSON object body (empty means ``{}``) with only ``allowed`` keys."""
+    """A small JSON object body (empty means ``{}``) with only ``allowed`` keys.
+
+    ``alias``, ``reason``, ``model`` and ``version`` must be strings when present.
+    """
     raw = await read_body(request, server.settings.max_body_bytes)
-    return expect_object(parse_json(raw) if raw else {}, allowed)
+    payload = expect_object(parse_json(raw) if raw else {}, allowed)
+    for key in ("alias", "reason", "model", "version"):
+        if payload.get(key) is not None and not isinstance(payload[key], str):
+            raise InvalidInput(f"{key!r} must be a string")
+    return payload
 
 
 def admin_routes(app: FastAPI, server: ModelServer) -> None:
@@ -48,6 +56,7 @@ def admin_routes(app: FastAPI, server: ModelServer) -> None:
     async def feedback(request: Request) -> Response:
         """Ground truth for an earlier prediction, by its request id."""
         try:
+            authorise(server, request)
             payload = await body_of(server, request, {"request_id", "label", "model"})
             if not isinstance(payload.get("request_id"), str) or "label" not in payload:
                 raise InvalidInput("feedback needs 'request_id' (a string) and 'label'")

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from ferry import __version__
 from ferry.errors import (
     FerryError,
+    InvalidInput,
     NotFound,
     NotReady,
 )
@@ -73,7 +74,9 @@ async def _answer(
         response = error_response(error, protocol)
     finally:
         server.in_flight -= 1
-    label = model or (next(iter(server.live)) if len(server.live) == 1 else "unknown")
+    if model is None and len(server.live) == 1:
+        model = next(iter(server.live))
+    label = model if model in server.live else "unknown"  # never a series per unknown name
     server.metrics.requests.labels(label, version, protocol, str(response.status_code)).inc()
     server.metrics.duration.labels(label, protocol).observe(time.perf_counter() - started)
     return response
@@ -90,7 +93,9 @@ def _prediction_routes(app: FastAPI, server: ModelServer) -> None:
             payload = parse_json(await read_body(request, limit))
             loaded = await server.serving(plain.model_of(payload))
             rows = plain.parse(payload, loaded.spec)
-            result = await server.predict(loaded.name, rows, request.headers.get("x-request-id"))
+            result = await server.predict(
+                loaded.name, rows, request.headers.get("x-request-id"), loaded.spec
+            )
             body = plain.respond(result.labels, result.probabilities, result.loaded.name,
                                  result.loaded.version, result.request_id)  # fmt: skip
             return json_response(body), result.loaded.version
@@ -105,7 +110,7 @@ def _prediction_routes(app: FastAPI, server: ModelServer) -> None:
             body = await read_body(request, limit)
             loaded = await server.serving(request.query_params.get("model"))
             rows = mlflow.parse(body, request.headers.get("content-type", JSON_TYPE), loaded.spec)
-            result = await server.predict(loaded.name, rows)
+            result = await server.predict(loaded.name, rows, spec=loaded.spec)
             return json_response(mlflow.respond(result.labels)), result.loaded.version
 
         return await _answer(server, "mlflow", request.query_params.get("model"), handle)
@@ -123,10 +128,15 @@ def _v2_routes(app: FastAPI, server: ModelServer) -> None:
         async def handle() -> tuple[Response, str]:
             loaded = await server.serving(model)
             _check_version(loaded.version, version, model)
+            if "inference-header-content-length" in request.headers:
+                raise InvalidInput(
+                    "binary tensor data is not supported: send JSON tensors "
+                    "(tritonclient: binary_data=False)"
+                )
             rows, request_id, wanted = v2.parse(
                 parse_json(await read_body(request, limit)), loaded.spec
             )
-            result = await server.predict(model, rows, request_id)
+            result = await server.predict(model, rows, request_id, loaded.spec)
             body = v2.respond(model, result.loaded.version, result.request_id, result.labels,
                               result.probabilities, wanted)  # fmt: skip
             return json_response(body), result.loaded.version

@@ -2,13 +2,15 @@
 
 Batches form by themselves: while one batch runs, new requests queue, and the next batch takes
 all of them (up to ``max_batch_size`` rows). A batch waits up to ``max_wait`` for more only when
-more requests are already in flight than it holds, so a lone client never waits.
+more requests are in flight than it holds, so a lone client never waits. Only requests validated
+against the same input spec (``key``) share a batch, and when a batch fails each of its requests
+is retried alone, so one bad request never fails its neighbours.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -16,24 +18,27 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 T = TypeVar("T")
+Run = Callable[[np.ndarray, Hashable], tuple[tuple[np.ndarray | None, ...], T]]
 
 
 @dataclass
 class _Pending:
     rows: np.ndarray
+    key: Hashable
     future: asyncio.Future[Any]
 
 
 class MicroBatcher(Generic[T]):
     """Collects rows from concurrent callers, runs ``run`` once per batch, splits the result.
 
-    ``run(rows) -> (per_row_outputs, shared)``: ``per_row_outputs`` is a tuple of arrays (or
-    None) with one entry per row; ``shared`` (e.g. the version that answered) goes to every caller.
+    ``run(rows, key) -> (per_row_outputs, shared)``: ``per_row_outputs`` is a tuple of arrays
+    (or None) with one entry per row; ``shared`` (e.g. the version that answered) goes to every
+    caller of the batch.
     """
 
     def __init__(
         self,
-        run: Callable[[np.ndarray], tuple[tuple[np.ndarray | None, ...], T]],
+        run: Run[T],
         *,
         max_batch_size: int,
         max_wait: float,
@@ -46,15 +51,18 @@ class MicroBatcher(Generic[T]):
         self._in_flight = in_flight
         self._on_batch = on_batch
         self._queue: asyncio.Queue[_Pending] | None = None
+        self._carry: _Pending | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ferry-batch")
 
-    async def submit(self, rows: np.ndarray) -> tuple[tuple[np.ndarray | None, ...], T]:
-        """Queue ``rows`` and wait for their share of a batch's outputs."""
+    async def submit(
+        self, rows: np.ndarray, key: Hashable = None
+    ) -> tuple[tuple[np.ndarray | None, ...], T]:
+        """Queue ``rows`` (validated against ``key``) and wait for their share of a batch."""
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._worker = asyncio.get_running_loop().create_task(self._work(self._queue))
-        pending = _Pending(rows, asyncio.get_running_loop().create_future())
+        pending = _Pending(rows, key, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(pending)
         result: tuple[tuple[np.ndarray | None, ...], T] = await pending.future
         return result
@@ -63,6 +71,12 @@ class MicroBatcher(Generic[T]):
         """Stop the worker; queued callers get an error rather than hanging."""
         if self._worker is not None:
             self._worker.cancel()
+        waiting = [self._carry] if self._carry else []
+        while self._queue is not None and not self._queue.empty():
+            waiting.append(self._queue.get_nowait())
+        for pending in waiting:
+            if not pending.future.done():
+                pending.future.set_exception(RuntimeError("the server is shutting down"))
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _work(self, queue: asyncio.Queue[_Pending]) -> None:
@@ -70,37 +84,49 @@ class MicroBatcher(Generic[T]):
             batch = await self._collect(queue)
             await self._answer(batch)
 
+    async def _next(self, queue: asyncio.Queue[_Pending]) -> _Pending:
+        if self._carry is not None:
+            pending, self._carry = self._carry, None
+            return pending
+        return await queue.get()
+
     async def _collect(self, queue: asyncio.Queue[_Pending]) -> list[_Pending]:
-        batch = [await queue.get()]
+        batch = [await self._next(queue)]
         rows = len(batch[0].rows)
         deadline = asyncio.get_running_loop().time() + self._max_wait
         while rows < self._max_rows:
-            if not queue.empty():
-                batch.append(queue.get_nowait())
-                rows += len(batch[-1].rows)
-                continue
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0 or self._in_flight() <= len(batch):
+            if queue.empty():
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0 or self._in_flight() <= len(batch):
+                    break
+                try:
+                    candidate = await asyncio.wait_for(queue.get(), remaining)
+                except TimeoutError:
+                    break
+            else:
+                candidate = queue.get_nowait()
+            if candidate.key != batch[0].key:
+                self._carry = candidate  # another spec: it starts the next batch
                 break
-            try:
-                batch.append(await asyncio.wait_for(queue.get(), remaining))
-                rows += len(batch[-1].rows)
-            except TimeoutError:
-                break
+            batch.append(candidate)
+            rows += len(candidate.rows)
         return batch
 
     async def _answer(self, batch: list[_Pending]) -> None:
-        rows = batch[0].rows if len(batch) == 1 else np.concatenate([p.rows for p in batch])
-        if self._on_batch is not None:
-            self._on_batch(len(rows))
         try:
+            rows = batch[0].rows if len(batch) == 1 else np.concatenate([p.rows for p in batch])
+            if self._on_batch is not None:
+                self._on_batch(len(rows))
             outputs, shared = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._run, rows
+                self._executor, self._run, rows, batch[0].key
             )
         except Exception as error:
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(error)
+            if len(batch) > 1:
+                for pending in batch:  # find the culprit: each request on its own
+                    await self._answer([pending])
+                return
+            if not batch[0].future.done():
+                batch[0].future.set_exception(error)
             return
         start = 0
         for pending in batch:

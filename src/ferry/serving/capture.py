@@ -112,11 +112,8 @@ class PredictionLog:
         with self._lock:
             batches, self._batches, self._rows = self._batches, [], 0
             feedback, self._feedback = self._feedback, []
-        try:
-            _write_predictions(self.home, batches)
-            _write_feedback(self.home, feedback)
-        except Exception:  # the log must never take the server down
-            log.exception("could not write the prediction log")
+        _write_predictions(self.home, batches)
+        _write_feedback(self.home, feedback)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -131,7 +128,10 @@ def _write_predictions(home: Path, batches: list[_Batch]) -> None:
         groups[(batch.model, batch.version, batch.time.date().isoformat())].append(batch)
     for (model, version, day), group in groups.items():
         folder = home / "predictions" / f"model={model}" / f"version={version}" / f"day={day}"
-        _write_table(folder, _prediction_columns(group))
+        try:
+            _write_table(folder, _prediction_columns(group))
+        except Exception:  # one bad group must neither stop the others nor the server
+            log.exception("could not write %d logged rows of %s:%s", len(group), model, version)
 
 
 def _prediction_columns(group: list[_Batch]) -> dict[str, Any]:
@@ -142,13 +142,13 @@ def _prediction_columns(group: list[_Batch]) -> dict[str, Any]:
     names = group[0].names
     counts = np.array([len(batch.rows) for batch in group])
     rows = np.concatenate([batch.rows for batch in group])
-    columns: dict[str, Any] = {name: pa.array(rows[:, index]) for index, name in enumerate(names)}
+    columns: dict[str, Any] = {name: _arrow(rows[:, index]) for index, name in enumerate(names)}
     columns["ferry_request_id"] = pa.array(np.repeat([b.request_id for b in group], counts))
     times = np.repeat(
         np.array([b.time.replace(tzinfo=None) for b in group], dtype="datetime64[us]"), counts
     )
     columns["ferry_time"] = pa.array(times).cast(pa.timestamp("us", tz="UTC"))
-    columns["ferry_prediction"] = pa.array(np.concatenate([b.predictions for b in group]))
+    columns["ferry_prediction"] = _arrow(np.concatenate([b.predictions for b in group]))
     confidence = [
         b.confidence if b.confidence is not None else np.full(len(b.rows), np.nan) for b in group
     ]
@@ -163,14 +163,25 @@ def _write_feedback(home: Path, feedback: list[tuple[str, str, datetime, Any]]) 
         groups[(item[0], item[2].date().isoformat())].append(item)
     for (model, day), items in groups.items():
         folder = home / "feedback" / f"model={model}" / f"day={day}"
-        _write_table(
-            folder,
-            {
-                "ferry_request_id": [item[1] for item in items],
-                "ferry_time": [item[2] for item in items],
-                "label": [item[3] for item in items],
-            },
-        )
+        columns = {
+            "ferry_request_id": [item[1] for item in items],
+            "ferry_time": [item[2] for item in items],
+            "label": _arrow(np.array([item[3] for item in items], dtype=object)),
+        }
+        try:
+            _write_table(folder, columns)
+        except Exception:
+            log.exception("could not write %d feedback labels of %s", len(items), model)
+
+
+def _arrow(values: np.ndarray) -> Any:
+    """An Arrow array of ``values``; mixed kinds (``"x"`` beside ``1``) are kept as text."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(values.astype(str))
 
 
 def _write_table(folder: Path, columns: dict[str, Any]) -> None:

@@ -16,6 +16,8 @@ import numpy as np
 from ferry.errors import InvalidInput
 
 _NUMERIC_KINDS = "biuf"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""Numbers beyond this become infinite in the float32 graphs ONNX serves, so they are refused."""
 
 
 @dataclass(frozen=True)
@@ -72,19 +74,32 @@ class InputSpec:
             rows.append([record[name] for name in self.names])
         return self._to_array(rows)
 
-    def columns(self, columns: Sequence[str], rows: Any) -> np.ndarray:
+    def columns(self, columns: Any, rows: Any) -> np.ndarray:
         """Validate a ``{"columns": [...], "data": [[...]]}`` split frame."""
-        if self.names is not None and list(columns) != list(self.names):
-            return self.records([dict(zip(columns, row, strict=False)) for row in rows or []])
-        return self.rows(rows)
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise InvalidInput("'columns' must be a list of feature names")
+        if not isinstance(rows, list):
+            raise InvalidInput("'data' must be a list of rows")
+        if self.names is None or columns == list(self.names):
+            return self.rows(rows)
+        for index, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != len(columns):
+                raise InvalidInput(
+                    f"row {index} does not have one value per column ({len(columns)})"
+                )
+        return self.records([dict(zip(columns, row, strict=True)) for row in rows])
 
     def _to_array(self, rows: list[list[Any]]) -> np.ndarray:
-        if self.all_numeric:
+        if self.all_numeric and not _has_text_or_flags(rows):
             try:
                 array = np.array(rows, dtype=np.float64)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 array = None
-            if array is not None and not np.isnan(array).any():
+            if (
+                array is not None
+                and np.isfinite(array).all()
+                and (np.abs(array) <= FLOAT32_MAX).all()
+            ):
                 return array
         self._explain_cells(rows)
         return np.array(rows, dtype=object)
@@ -100,11 +115,19 @@ class InputSpec:
                     raise InvalidInput(f"{feature} in row {index} must be a number, got {value!r}")
                 if not self.numeric[position] and not isinstance(value, str | int | float | bool):
                     raise InvalidInput(f"{feature} in row {index} must be a scalar, got {value!r}")
-                if isinstance(value, float) and value != value:
-                    raise InvalidInput(f"{feature} in row {index} is NaN; a number is needed")
+                if self.numeric[position] and not abs(float(value)) <= FLOAT32_MAX:
+                    raise InvalidInput(
+                        f"{feature} in row {index} is {value!r}; a finite number within "
+                        "float32 range is needed"
+                    )
 
     def _feature(self, position: int) -> str:
         return f"feature {self.names[position]!r}" if self.names else f"value {position}"
+
+
+def _has_text_or_flags(rows: list[list[Any]]) -> bool:
+    """True when a cell is a string or a boolean, which numpy would silently turn into a number."""
+    return any(type(value) is str or type(value) is bool for row in rows for value in row)
 
 
 def _is_number(value: Any) -> bool:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Coroutine, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from ferry.config import ServingSettings
-from ferry.errors import InvalidInput, NotFound
+from ferry.errors import InvalidInput, NotFound, NotReady
 from ferry.registry.registry import Registry
 from ferry.serving.batching import MicroBatcher
 from ferry.serving.cache import ModelCache
 from ferry.serving.capture import PredictionLog
+from ferry.serving.inputs import InputSpec
 from ferry.serving.live import LiveModel, follow_once
 from ferry.serving.loader import LoadedVersion, ModelLoader
 from ferry.serving.metrics import ServingMetrics
@@ -72,6 +74,8 @@ class ModelServer:
         self._first_loads: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[str, str] = {}
         self._listener: AliasListener | None = None
+        self._refreshing = {name: asyncio.Lock() for name in self.live}
+        self._background: set[asyncio.Task[None]] = set()
         self.swapped = asyncio.Condition()
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -110,8 +114,15 @@ class ModelServer:
             await asyncio.wait(list(self._first_loads.values()))
 
     async def refresh(self, name: str) -> None:
-        """One poll of ``name``'s reference: load or swap when it moved."""
-        await follow_once(self.live[name], self.registry.resolve, self.loader.load, self._swapped)
+        """One poll of ``name``'s reference: load or swap when it moved.
+
+        One refresh per model at a time: a slow load finishing after a newer one must not
+        install an older target, and each refresh resolves the alias afresh once it holds the lock.
+        """
+        async with self._refreshing[name]:
+            await follow_once(
+                self.live[name], self.registry.resolve, self.loader.load, self._swapped
+            )
 
     async def _follow(self, name: str) -> None:
         first = self._first_loads.get(name)
@@ -119,6 +130,8 @@ class ModelServer:
             await asyncio.wait([first])
         while True:
             await asyncio.sleep(self.settings.poll_interval)
+            if self.live[name].current is None and self.settings.load == "lazy":
+                continue  # lazy: the first request loads it
             try:
                 await self.refresh(name)
             except Exception:  # a poll failing (catalog down) must not stop the follower
@@ -127,13 +140,19 @@ class ModelServer:
     def _notified(self, name: str) -> None:
         """PostgreSQL said an alias of ``name`` moved: check it now rather than at the next poll."""
         if name in self.live:
-            self._tasks.append(asyncio.get_running_loop().create_task(self.refresh(name)))
+            self._spawn(self.refresh(name))
 
     def _swapped(self, live: LiveModel, result: str) -> None:
         self.metrics.swaps.labels(live.name, result).inc()
         if live.current is not None and result in ("loaded", "swapped"):
             self.metrics.loaded(live.current)
-        asyncio.get_running_loop().create_task(self._announce())
+        self._spawn(self._announce())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, keeping a reference until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _announce(self) -> None:
         async with self.swapped:
@@ -165,11 +184,16 @@ class ModelServer:
         return live.serving()
 
     async def predict(
-        self, name: str | None, rows: np.ndarray, request_id: str | None = None
+        self,
+        name: str | None,
+        rows: np.ndarray,
+        request_id: str | None = None,
+        spec: InputSpec | None = None,
     ) -> Prediction:
-        """Answer ``rows`` through the model's micro-batcher; log and measure the result."""
+        """Answer ``rows`` (validated against ``spec``) through the model's micro-batcher."""
         live = self.model(name)
-        (labels, probabilities, confidence), loaded = await self._batchers[live.name].submit(rows)
+        submitted = self._batchers[live.name].submit(rows, spec or live.serving().spec)
+        (labels, probabilities, confidence), loaded = await submitted
         if labels is None:
             raise RuntimeError(f"{loaded.reference} returned no predictions")
         request_id = request_id or uuid.uuid4().hex
@@ -180,11 +204,12 @@ class ModelServer:
         return Prediction(labels, probabilities, loaded, request_id)
 
     def _batcher(self, live: LiveModel) -> MicroBatcher[LoadedVersion]:
-        def run(rows: np.ndarray) -> tuple[Outputs, LoadedVersion]:
+        def run(rows: np.ndarray, spec: Hashable) -> tuple[Outputs, LoadedVersion]:
             loaded = live.serving()
-            if rows.shape[1] != loaded.spec.width:
-                raise InvalidInput(
-                    f"{loaded.reference} now takes {loaded.spec.width} features; retry"
+            if loaded.spec != spec:
+                raise NotReady(
+                    f"{live.ref} changed its inputs ({loaded.reference}) while the request "
+                    "waited; send it again"
                 )
             labels, probabilities = loaded.runner.run(rows)
             confidence = probabilities.max(axis=1) if probabilities is not None else None
@@ -208,7 +233,11 @@ class ModelServer:
                 del self._recent[key]
 
     def feedback(self, request_id: str, label: Any, model: str | None) -> str:
-        """Record a ground-truth label; returns the model it was filed under."""
+        """Record a ground-truth label (a scalar); returns the model it was filed under."""
+        if not isinstance(label, str | int | float | bool) or (
+            model is not None and not isinstance(model, str)
+        ):
+            raise InvalidInput("'label' must be a string, number or boolean and 'model' a name")
         name = model or self._recent.get(request_id)
         if name is None:
             raise NotFound(f"unknown request_id {request_id!r}: pass 'model' with the label")

@@ -28,7 +28,7 @@ def parse(body: bytes, content_type: str, spec: InputSpec) -> np.ndarray:
         split = expect_object(data, {"columns", "data", "index"})
         if "data" not in split:
             raise InvalidInput("dataframe_split needs 'data' (and 'columns')")
-        return spec.columns(split.get("columns") or list(spec.names or ()), split["data"])
+        return spec.columns(split.get("columns", list(spec.names or ())), split["data"])
     if shapes[0] == "dataframe_records":
         return spec.records(data)
     return _instances(data, spec)
@@ -55,15 +55,26 @@ def _csv(body: bytes, spec: InputSpec) -> np.ndarray:
         header, *lines = list(reader)
     except (UnicodeDecodeError, ValueError, csv.Error) as error:
         raise InvalidInput(f"malformed CSV: {error}") from None
-    rows = [[_number(value) for value in line] for line in lines if line]
+    numeric = dict(zip(spec.names, spec.numeric, strict=True)) if spec.names else {}
+    kinds = [numeric.get(name, spec.all_numeric) for name in header]
+    rows = [
+        [_cell(value, kind) for value, kind in zip(line, kinds, strict=False)]
+        for line in lines
+        if line
+    ]
     return spec.columns(header, rows)
 
 
-def _number(text: str) -> Any:
+def _cell(text: str, numeric: bool) -> Any:
+    """A CSV cell: a number for numeric features (text stays text so validation names it)."""
+    if not text:
+        return None
+    if not numeric:
+        return text
     try:
         return float(text)
     except ValueError:
-        return text if text else None
+        return text
 
 
 def respond(labels: np.ndarray) -> dict[str, Any]:

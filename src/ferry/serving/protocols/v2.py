@@ -40,13 +40,21 @@ def _tensor(item: Any, index: int) -> tuple[str, np.ndarray]:
         if key not in tensor:
             raise InvalidInput(f"input {index} has no {key!r}")
     name, shape, datatype = tensor["name"], tensor["shape"], tensor["datatype"]
-    if datatype not in DATATYPES:
+    if not isinstance(name, str):
+        raise InvalidInput(f"input {index}: 'name' must be a string")
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise InvalidInput(f"input {name!r}: unknown datatype {datatype!r}")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise InvalidInput(f"input {name!r}: shape must be a list of non-negative integers")
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
+        raise InvalidInput(
+            f"input {name!r}: shape must be a non-empty list of non-negative integers"
+        )
     try:
         flat: np.ndarray = np.asarray(tensor["data"], dtype=DATATYPES[datatype]).ravel()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(f"input {name!r}: data does not match datatype {datatype}") from None
     if flat.size != int(np.prod(shape)):
         raise InvalidInput(f"input {name!r}: {flat.size} values do not fill shape {shape}")
@@ -58,7 +66,7 @@ def _tensor(item: Any, index: int) -> tuple[str, np.ndarray]:
 def _single(tensor: tuple[str, np.ndarray], spec: InputSpec) -> np.ndarray:
     name, array = tensor
     if array.ndim == 1:
-        array = array.reshape(1, -1)
+        array = array.reshape(-1, 1) if spec.width == 1 else array.reshape(1, -1)
     rows = array.reshape(array.shape[0], -1)
     if rows.shape[1] != spec.width:
         raise InvalidInput(
@@ -70,7 +78,14 @@ def _single(tensor: tuple[str, np.ndarray], spec: InputSpec) -> np.ndarray:
 def _per_feature(tensors: list[tuple[str, np.ndarray]], spec: InputSpec) -> np.ndarray:
     if spec.names is None:
         raise InvalidInput("this model takes one tensor; send a single input")
+    for name, array in tensors:
+        if array.ndim > 2 or (array.ndim == 2 and array.shape[1] != 1):
+            raise InvalidInput(
+                f"input {name!r}: a per-feature tensor has shape [rows] or [rows, 1]"
+            )
     by_name = {name: array.ravel() for name, array in tensors}
+    if len(by_name) != len(tensors):
+        raise InvalidInput("two input tensors have the same name")
     records_count = {len(array) for array in by_name.values()}
     if len(records_count) != 1:
         raise InvalidInput("every input tensor must have the same number of rows")
