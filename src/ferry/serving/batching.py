@@ -5,6 +5,10 @@ all of them (up to ``max_batch_size`` rows). A batch waits up to ``max_wait`` fo
 more requests are in flight than it holds, so a lone client never waits. Only requests validated
 against the same input spec (``key``) share a batch, and when a batch fails each of its requests
 is retried alone, so one bad request never fails its neighbours.
+
+Fast models (``inline()`` true: compiled ONNX, tens of microseconds a row) run on the event loop
+itself: handing each batch to a thread costs more than the inference, and two threads trading
+the GIL add milliseconds of latency. Slow native models run in a worker thread.
 """
 
 from __future__ import annotations
@@ -44,8 +48,10 @@ class MicroBatcher(Generic[T]):
         max_wait: float,
         in_flight: Callable[[], int],
         on_batch: Callable[[int], None] | None = None,
+        inline: Callable[[], bool] = lambda: False,
     ) -> None:
         self._run = run
+        self._inline = inline
         self._max_rows = max_batch_size
         self._max_wait = max_wait
         self._in_flight = in_flight
@@ -117,9 +123,12 @@ class MicroBatcher(Generic[T]):
             rows = batch[0].rows if len(batch) == 1 else np.concatenate([p.rows for p in batch])
             if self._on_batch is not None:
                 self._on_batch(len(rows))
-            outputs, shared = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._run, rows, batch[0].key
-            )
+            if self._inline():
+                outputs, shared = self._run(rows, batch[0].key)
+            else:
+                outputs, shared = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._run, rows, batch[0].key
+                )
         except Exception as error:
             if len(batch) > 1:
                 for pending in batch:  # find the culprit: each request on its own

@@ -221,6 +221,7 @@ class ModelServer:
             max_wait=self.settings.max_batch_wait_ms / 1000,
             in_flight=lambda: self.in_flight,
             on_batch=self.metrics.batch_size.labels(live.name).observe,
+            inline=lambda: live.current is not None and live.current.runner.backend == "onnx",
         )
 
     # -- feedback and health ------------------------------------------------------------
