@@ -15,7 +15,7 @@ from ferry.cli.output import reports_errors
 from ferry.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from starlette.applications import Starlette
 
     from ferry.registry.registry import Registry
     from ferry.training.background import BackgroundTrainer
@@ -96,7 +96,7 @@ class LazyTrainer:
         return self._get().run(run_id)
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> Starlette:
     """The app built from ``FERRY_*`` variables: the factory each uvicorn worker calls."""
     from ferry.config import ServingSettings
     from ferry.registry.registry import Registry

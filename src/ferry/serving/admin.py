@@ -7,12 +7,13 @@ import hmac
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ferry.errors import FerryError, InvalidInput, Unauthorized, Unsupported
 from ferry.serving.protocols import expect_object, parse_json
 from ferry.serving.responses import body_doc, error_response, json_response, read_body
+from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
 
 
@@ -51,8 +52,10 @@ async def body_of(server: ModelServer, request: Request, allowed: set[str]) -> d
     return payload
 
 
-def admin_routes(app: FastAPI, server: ModelServer) -> None:
-    @app.post("/feedback", tags=["feedback"], openapi_extra=body_doc("request_id, label, model?"))
+def admin_routes(routes: Routes, server: ModelServer) -> None:
+    @routes.post(
+        "/feedback", tags=["feedback"], openapi_extra=body_doc("request_id, label, model?")
+    )
     async def feedback(request: Request) -> Response:
         """Ground truth for an earlier prediction, by its request id."""
         try:
@@ -67,7 +70,7 @@ def admin_routes(app: FastAPI, server: ModelServer) -> None:
             {"recorded": True, "model": model, "request_id": payload["request_id"]}
         )
 
-    @app.post(
+    @routes.post(
         "/models/{model}/promote",
         tags=["admin"],
         openapi_extra=body_doc("version, alias?, reason?"),
@@ -89,7 +92,9 @@ def admin_routes(app: FastAPI, server: ModelServer) -> None:
         return json_response({"model": model, "alias": alias, "version": payload["version"],
                       "moved": move is not None})  # fmt: skip
 
-    @app.post("/models/{model}/rollback", tags=["admin"], openapi_extra=body_doc("alias?, reason?"))
+    @routes.post(
+        "/models/{model}/rollback", tags=["admin"], openapi_extra=body_doc("alias?, reason?")
+    )
     async def rollback(request: Request, model: str) -> Response:
         """Move an alias back to its previous version; the server follows it."""
         try:
@@ -105,7 +110,7 @@ def admin_routes(app: FastAPI, server: ModelServer) -> None:
         )
 
 
-def training_routes(app: FastAPI, server: ModelServer, trainer: Trainer | None) -> None:
+def training_routes(routes: Routes, server: ModelServer, trainer: Trainer | None) -> None:
     def training() -> Trainer:
         if trainer is None:
             raise Unsupported(
@@ -113,7 +118,9 @@ def training_routes(app: FastAPI, server: ModelServer, trainer: Trainer | None) 
             )
         return trainer
 
-    @app.post("/train", tags=["admin"], status_code=202, openapi_extra=body_doc("model?, force?"))
+    @routes.post(
+        "/train", tags=["admin"], status_code=202, openapi_extra=body_doc("model?, force?")
+    )
     async def train(request: Request) -> Response:
         """Start a run of the model's pipeline in the background; returns its id at once."""
         try:
@@ -129,7 +136,7 @@ def training_routes(app: FastAPI, server: ModelServer, trainer: Trainer | None) 
             {"run_id": run_id, "model": model, "status": "queued", "url": f"/runs/{run_id}"}, 202
         )
 
-    @app.get("/runs/{run_id}", tags=["admin"])
+    @routes.get("/runs/{run_id}", tags=["admin"])
     async def run(request: Request, run_id: str) -> Response:
         """One training run: status, step timings, metrics, decision and reason."""
         try:

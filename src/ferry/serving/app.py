@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ferry import __version__
 from ferry.errors import (
@@ -31,30 +32,31 @@ from ferry.serving.responses import (
     json_response,
     read_body,
 )
+from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
 
 log = logging.getLogger("ferry.serving")
 
 
-def create_app(server: ModelServer, trainer: Trainer | None = None) -> FastAPI:
-    """The FastAPI application around a :class:`ModelServer` (and, optionally, a trainer)."""
+def create_app(server: ModelServer, trainer: Trainer | None = None) -> Starlette:
+    """The ASGI application around a :class:`ModelServer` (and, optionally, a trainer)."""
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await server.start()
         try:
             yield
         finally:
             await server.stop()
 
-    app = FastAPI(title="ferry", version=__version__, lifespan=lifespan,
-                  description="Predictions from the registry's live model versions.")  # fmt: skip
+    routes = Routes("ferry", __version__, "Predictions from the registry's live model versions.")
+    _prediction_routes(routes, server)
+    _v2_routes(routes, server)
+    _health_routes(routes, server)
+    admin_routes(routes, server)
+    training_routes(routes, server, trainer)
+    app = routes.build(lifespan)
     app.state.server = server
-    _prediction_routes(app, server)
-    _v2_routes(app, server)
-    _health_routes(app, server)
-    admin_routes(app, server)
-    training_routes(app, server, trainer)
     return app
 
 
@@ -82,10 +84,10 @@ async def _answer(
     return response
 
 
-def _prediction_routes(app: FastAPI, server: ModelServer) -> None:
+def _prediction_routes(routes: Routes, server: ModelServer) -> None:
     limit = server.settings.max_body_bytes
 
-    @app.post("/predict", tags=["predict"], openapi_extra=body_doc("records or rows"))
+    @routes.post("/predict", tags=["predict"], openapi_extra=body_doc("records or rows"))
     async def predict(request: Request) -> Response:
         """Plain predictions: ``{"records": [{feature: value}]}`` or ``{"rows": [[...]]}``."""
 
@@ -102,7 +104,7 @@ def _prediction_routes(app: FastAPI, server: ModelServer) -> None:
 
         return await _answer(server, "plain", request.query_params.get("model"), handle)
 
-    @app.post("/invocations", tags=["mlflow"], openapi_extra=body_doc("MLflow scoring request"))
+    @routes.post("/invocations", tags=["mlflow"], openapi_extra=body_doc("MLflow scoring request"))
     async def invocations(request: Request) -> Response:
         """MLflow scoring: dataframe_split, dataframe_records, instances, inputs, or text/csv."""
 
@@ -116,10 +118,10 @@ def _prediction_routes(app: FastAPI, server: ModelServer) -> None:
         return await _answer(server, "mlflow", request.query_params.get("model"), handle)
 
 
-def _v2_routes(app: FastAPI, server: ModelServer) -> None:
+def _v2_routes(routes: Routes, server: ModelServer) -> None:
     limit = server.settings.max_body_bytes
 
-    @app.get("/v2", tags=["v2"])
+    @routes.get("/v2", tags=["v2"])
     async def v2_server() -> dict[str, Any]:
         """Server metadata."""
         return {"name": "ferry", "version": __version__, "extensions": []}
@@ -143,14 +145,14 @@ def _v2_routes(app: FastAPI, server: ModelServer) -> None:
 
         return await _answer(server, "v2", model, handle)
 
-    @app.post(
+    @routes.post(
         "/v2/models/{model}/infer", tags=["v2"], openapi_extra=body_doc("v2 inference request")
     )
     async def v2_infer(request: Request, model: str) -> Response:
         """Inference on the live version."""
         return await infer(request, model, None)
 
-    @app.post(
+    @routes.post(
         "/v2/models/{model}/versions/{version}/infer",
         tags=["v2"],
         openapi_extra=body_doc("v2 inference request"),
@@ -170,12 +172,12 @@ def _v2_routes(app: FastAPI, server: ModelServer) -> None:
         )
         return json_response(body)
 
-    @app.get("/v2/models/{model}", tags=["v2"])
+    @routes.get("/v2/models/{model}", tags=["v2"])
     async def v2_model(model: str) -> Response:
         """Model metadata: versions, platform, inputs and outputs."""
         return await model_metadata(model, None)
 
-    @app.get("/v2/models/{model}/versions/{version}", tags=["v2"])
+    @routes.get("/v2/models/{model}/versions/{version}", tags=["v2"])
     async def v2_model_version(model: str, version: str) -> Response:
         """Metadata of a named version (it must be the live one)."""
         return await model_metadata(model, version)
@@ -190,12 +192,12 @@ def _v2_routes(app: FastAPI, server: ModelServer) -> None:
             return error_response(error, "v2")
         return json_response({"name": model, "ready": True})
 
-    @app.get("/v2/models/{model}/ready", tags=["v2"])
+    @routes.get("/v2/models/{model}/ready", tags=["v2"])
     async def v2_model_ready(model: str) -> Response:
         """200 once the model is loaded and warmed up, 503 before."""
         return await model_ready(model, None)
 
-    @app.get("/v2/models/{model}/versions/{version}/ready", tags=["v2"])
+    @routes.get("/v2/models/{model}/versions/{version}/ready", tags=["v2"])
     async def v2_model_version_ready(model: str, version: str) -> Response:
         """200 when this version is the live one and ready."""
         return await model_ready(model, version)
@@ -206,33 +208,33 @@ def _check_version(serving: str, asked: str | None, model: str) -> None:
         raise NotFound(f"{model} version {asked} is not served here; the live version is {serving}")
 
 
-def _health_routes(app: FastAPI, server: ModelServer) -> None:
-    @app.get("/v2/health/live", tags=["health"])
+def _health_routes(routes: Routes, server: ModelServer) -> None:
+    @routes.get("/v2/health/live", tags=["health"])
     async def live() -> dict[str, bool]:
         """Liveness: answers as soon as the process runs."""
         return {"live": True}
 
-    @app.get("/v2/health/ready", tags=["health"])
+    @routes.get("/v2/health/ready", tags=["health"])
     async def ready() -> Response:
         """Readiness: 200 only when every model is loaded, verified and warmed up."""
         return json_response({"ready": server.ready}, 200 if server.ready else 503)
 
-    @app.get("/ping", tags=["mlflow"])
+    @routes.get("/ping", tags=["mlflow"])
     async def ping() -> Response:
         """MLflow's readiness check."""
         return Response(b"\n", status_code=200 if server.ready else 503)
 
-    @app.get("/health", tags=["mlflow"])
+    @routes.get("/health", tags=["mlflow"])
     async def health() -> Response:
         """MLflow's health check."""
         return Response(b"\n", status_code=200 if server.ready else 503)
 
-    @app.get("/model/health", tags=["health"])
+    @routes.get("/model/health", tags=["health"])
     async def model_health() -> dict[str, Any]:
         """Per model: status, version, load and warm-up figures, cache hit, age, last swap."""
         return server.health()
 
-    @app.get("/metrics", tags=["health"])
+    @routes.get("/metrics", tags=["health"])
     async def metrics() -> Response:
         """Prometheus metrics."""
         body = server.metrics.render(list(server.live.values()))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import Response
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ferry.errors import (
     AlreadyExists,

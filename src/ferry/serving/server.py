@@ -82,7 +82,7 @@ class ModelServer:
 
     async def start(self) -> None:
         """Begin loading (eager) and following aliases; returns at once (liveness)."""
-        self.capture.start()
+        self._spawn(self._start_capture())
         if self.registry.catalog.dialect == "postgresql":
             loop = asyncio.get_running_loop()
             self._listener = AliasListener(
@@ -99,14 +99,21 @@ class ModelServer:
         """Stop following, drain the batchers and write the prediction log."""
         if self._listener is not None:
             await asyncio.to_thread(self._listener.stop)
-        for task in [*self._tasks, *self._first_loads.values()]:
+        tasks = [*self._tasks, *self._first_loads.values(), *self._background]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._first_loads.values()]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for batcher in self._batchers.values():
             await batcher.close()
         await asyncio.to_thread(self.capture.close)
+
+    async def _start_capture(self) -> None:
+        """Start the log writer once the models are up: its first Arrow call imports pandas
+        (~0.6 s of interpreter time) that must not delay readiness. Rows logged before are kept."""
+        await self.first_loads()
+        self.capture.start()
 
     async def first_loads(self) -> None:
         """Wait until every eager first load has finished (successfully or not)."""
