@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import uuid
 from collections.abc import Coroutine, Hashable
@@ -113,6 +114,7 @@ class ModelServer:
         """Start the log writer once the models are up: its first Arrow call imports pandas
         (~0.6 s of interpreter time) that must not delay readiness. Rows logged before are kept."""
         await self.first_loads()
+        gc.freeze()  # start-up objects leave the collector's view: shorter full collections
         self.capture.start()
 
     async def first_loads(self) -> None:
