@@ -7,18 +7,15 @@ The reference is a CSV/Parquet file, or the drift profile a registered version c
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
 from ferry.cli.models import open_registry
-from ferry.cli.output import print_table
-from ferry.errors import FerryError, InvalidInput, NotFound
+from ferry.cli.output import exits_on_error, print_table
+from ferry.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:  # pandas and the detector load only when the command runs (CLI start-up)
     import pandas as pd
@@ -34,31 +31,8 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def _exits_2_on_error(command: Callable[P, R]) -> Callable[P, R]:
-    """Any error becomes one line on stderr and exit code 2 (``FERRY_DEBUG=1`` keeps tracebacks).
-
-    Exit 1 is reserved for "drift found", so a CI job can tell a drifted batch from a broken one.
-    """
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except FerryError as error:
-            _fail(f"error: {error}")
-        except Exception as error:
-            if os.environ.get("FERRY_DEBUG"):
-                raise
-            _fail(f"error: {type(error).__name__}: {error}")
-
-    return wrapper
-
-
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(message.replace("\n", " ") + "\n")
-    raise typer.Exit(EXIT_ERROR)
+_exits_2_on_error = exits_on_error(EXIT_ERROR)
+"""Exit 1 is reserved for "drift found", so a CI job can tell a drifted batch from a broken one."""
 
 
 Reference = Annotated[

@@ -22,28 +22,38 @@ console = Console()
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn any error into one line on stderr and exit 1; ``FERRY_DEBUG=1`` keeps tracebacks."""
+def exits_on_error(code: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator: any error becomes one line on stderr and exit ``code``.
 
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except FerryError as error:
-            _fail(f"error: {error}")
-        except Exception as error:
-            if os.environ.get("FERRY_DEBUG"):
+    ``FERRY_DEBUG=1`` keeps tracebacks for unexpected errors.
+    """
+
+    def decorate(command: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(command)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return command(*args, **kwargs)
+            except (typer.Exit, typer.Abort):
                 raise
-            _fail(f"error: {type(error).__name__}: {error}")
+            except FerryError as error:
+                _fail(f"error: {error}", code)
+            except Exception as error:
+                if os.environ.get("FERRY_DEBUG"):
+                    raise
+                _fail(f"error: {type(error).__name__}: {error}", code)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
-def _fail(message: str) -> NoReturn:
+reports_errors = exits_on_error(1)
+"""Every command's error handling: one line on stderr, exit 1, never a traceback."""
+
+
+def _fail(message: str, code: int) -> NoReturn:
     sys.stderr.write(message.replace("\n", " ") + "\n")
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def print_json(value: Any) -> None:
