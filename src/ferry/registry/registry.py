@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.config import RegistrySettings
-from ferry.errors import AlreadyExists, Conflict, IntegrityError, InvalidInput, NotFound
+from ferry.errors import Conflict, IntegrityError, InvalidInput, NotFound
 from ferry.flavors import flavor_for, flavor_named
 from ferry.registry import maintenance
 from ferry.registry.artifacts import (
@@ -29,7 +29,8 @@ from ferry.registry.catalog_session import AliasMove, CatalogSession, VersionRec
 from ferry.registry.environment import check_environment
 from ferry.registry.history import rollback_target
 from ferry.registry.loaded import LoadedModel
-from ferry.registry.refs import FIRST_VERSION, ModelRef, Version, check_alias, check_name
+from ferry.registry.numbering import allocate
+from ferry.registry.refs import ModelRef, Version, check_alias, check_name
 
 EXTRAS_DIR = "extras"
 _EXTRA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -160,7 +161,7 @@ class Registry:
         published: Version | None = None
         try:
             with self.catalog.writing(name) as session:
-                number, parent_record = _allocate(session, name, draft, explicit, parent)
+                number, parent_record = allocate(session, name, draft, explicit, parent)
                 metadata = {
                     **draft,
                     "version": str(number),
@@ -385,33 +386,6 @@ def _find(session: CatalogSession, ref: ModelRef) -> VersionRecord:
     if record is None:
         raise NotFound(f"{ref} does not exist; see `ferry models list`")
     return record
-
-
-def _allocate(
-    session: CatalogSession,
-    name: str,
-    draft: Mapping[str, Any],
-    explicit: Version | None,
-    parent: Version | None,
-) -> tuple[Version, VersionRecord | None]:
-    """Pick the new version number (and its parent) while holding the model's lock."""
-    latest = session.latest(name)
-    parent_record = latest
-    if parent is not None:
-        parent_record = session.version(name, parent)
-        if parent_record is None:
-            raise NotFound(f"parent version {name}:{parent} does not exist")
-    if explicit is not None:
-        if session.version(name, explicit) is not None:
-            raise AlreadyExists(f"{name}:{explicit} already exists; versions are immutable")
-        return explicit, parent_record
-    if latest is None:
-        return FIRST_VERSION, None
-    schema_changed = parent_record is not None and (
-        parent_record.metadata["input_schema"] != draft["input_schema"]
-    )
-    number = latest.version.next_major() if schema_changed else latest.version.next_minor()
-    return number, parent_record
 
 
 def _copy_extras(extras: Mapping[str, str | Path], folder: Path) -> None:
