@@ -44,7 +44,7 @@ class DriftDetector:
         categorical_test: str = "chi2",
         thresholds: Mapping[str, float] | None = None,
         correction: str = "bonferroni",
-        drift_share: float = 0.1,
+        drift_share: float = 0.05,
         categorical: Sequence[str] | None = None,
         numeric: Sequence[str] | None = None,
         ignore: Sequence[str] | None = None,

@@ -155,7 +155,7 @@ class DriftSection(Section):
     """``[drift]``: what the monitor compares and when it retrains."""
 
     current: str = PREDICTION_LOG
-    drift_share: float = Field(default=0.1, gt=0, le=1)
+    drift_share: float = Field(default=0.05, gt=0, le=1)
     performance_drop: float = Field(default=0.05, gt=0, le=1)
     performance_metric: str | None = None
     correction: Literal["bonferroni", "fdr", "none"] = "bonferroni"
