@@ -72,3 +72,27 @@ def test_serve_refuses_bad_settings(home, monkeypatch):
     result = CliRunner().invoke(app, ["serve", "cancer@production"])
     assert result.exit_code == 1
     assert "FERRY_LOAD='sometimes': choose one of eager, lazy" in result.stderr
+
+
+def test_compile_prepares_the_cache_a_server_then_hits(home):
+    result = CliRunner().invoke(app, ["compile", "cancer@production", "--json"])
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    (prepared,) = json.loads(result.stdout)
+    assert prepared["reference"] == "cancer:1.0.0" and prepared["backend"] == "onnx"
+    from ferry import Registry
+    from ferry.config import ServingSettings
+    from ferry.serving.cache import ModelCache
+    from ferry.serving.loader import ModelLoader
+
+    with Registry(home=home / "home") as registry:
+        loader = ModelLoader(
+            registry, ModelCache(home / "home" / "cache"), ServingSettings(models=("x",))
+        )
+        assert loader.load(registry.resolve("cancer@production")).cache_hit
+
+
+def test_compile_names_a_missing_model(home):
+    result = CliRunner().invoke(app, ["compile", "ghost@production"])
+    assert result.exit_code == 1 and "no alias 'production' on model 'ghost'" in result.stderr

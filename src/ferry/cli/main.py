@@ -237,6 +237,7 @@ def main() -> None:
 
 app.command()(serving.serve)
 app.command()(serving.predict)
+app.command("compile")(serving.compile_models)
 app.command()(train)
 app.command()(runs)
 app.command()(stats)

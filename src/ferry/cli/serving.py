@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ferry.cli.models import open_registry
-from ferry.cli.output import reports_errors
+from ferry.cli.output import JSON_OPTION, print_json, reports_errors
 from ferry.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -146,3 +146,40 @@ def predict(
     with open_registry(ctx) as registry:
         written = score_file(registry, ref, input_path, output, chunk_rows)
     typer.echo(f"wrote {written} predictions to {output}")
+
+
+@reports_errors
+def compile_models(
+    ctx: typer.Context,
+    refs: Annotated[list[str], typer.Argument(help="NAME@ALIAS, NAME:VERSION or NAME.")],
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Prepare versions for serving ahead of time: fetch, verify, compile to ONNX, cache.
+
+    A server started later (same FERRY_CACHE_DIR) then loads from the cache in milliseconds,
+    without importing scikit-learn; run it after registering, or when building an image.
+    """
+    from ferry.config import ServingSettings
+    from ferry.serving.cache import ModelCache
+    from ferry.serving.loader import ModelLoader
+
+    settings = ServingSettings.from_env(tuple(refs))
+    results = []
+    with open_registry(ctx) as registry:
+        loader = ModelLoader(
+            registry, ModelCache(settings.cache_dir or registry.settings.home / "cache"), settings
+        )
+        for ref in refs:
+            loaded = loader.load(registry.resolve(ref))
+            results.append(
+                {"reference": loaded.reference, "backend": loaded.runner.backend,
+                 "load_ms": round(loaded.load_ms, 1), "note": loaded.compile_note}
+            )  # fmt: skip
+    if as_json:
+        print_json(results)
+        return
+    for result in results:
+        note = f" ({result['note']})" if result["note"] else ""
+        typer.echo(
+            f"{result['reference']}: {result['backend']} backend, {result['load_ms']} ms{note}"
+        )
