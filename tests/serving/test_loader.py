@@ -98,3 +98,21 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "skops", "
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_onnx_models_the_fast_runner_cannot_feed_fall_back_to_their_own_predictor(
+    loader, cancer_registry, cancer
+):
+    from skl2onnx import to_onnx
+
+    X, y = cancer
+    features = X.to_numpy(dtype=np.float32)
+    model = LogisticRegression(max_iter=3000).fit(features, y)
+    version = cancer_registry.register(
+        to_onnx(model, features[:1]), "zipped", input_example=features[:3]
+    )
+    loaded = loader.load(version)
+    assert loaded.runner.backend == "native" and loaded.compile_note
+    labels, probabilities = loaded.runner.run(features[:4].astype(np.float64))
+    np.testing.assert_array_equal(labels, model.predict(features[:4]))
+    np.testing.assert_allclose(probabilities, model.predict_proba(features[:4]), atol=1e-4)

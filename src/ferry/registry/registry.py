@@ -279,9 +279,7 @@ class Registry:
 
     def load(self, ref: str | ModelRef, *, strict: bool = False) -> LoadedModel:
         """Load a version into memory after checking every file's hash against the catalog."""
-        parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
-        with self.catalog.reading() as session:
-            record = _find(session, parsed)
+        record = self._record(ref)
         metadata = record.metadata
         reference = f"{record.name}:{record.version}"
         check_environment(reference, metadata["dependencies"], strict)
@@ -293,20 +291,24 @@ class Registry:
         """The stored input example (a DataFrame or an array), hash-verified."""
         from ferry.registry.schema import decode_example
 
-        version = self.resolve(ref)
-        data = self.read_artifact(version.reference, EXAMPLE_FILE)
-        return decode_example(data, version.metadata["input_schema"])
+        record = self._record(ref)
+        data = self._verified_files(record, EXAMPLE_FILE)[EXAMPLE_FILE]
+        return decode_example(data, record.metadata["input_schema"])
 
     def read_artifact(self, ref: str | ModelRef, filename: str) -> bytes:
         """The verified bytes of one file of a version (extras may omit the ``extras/`` prefix)."""
-        parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
-        with self.catalog.reading() as session:
-            record = _find(session, parsed)
+        record = self._record(ref)
         recorded = {entry["file"] for entry in record.metadata["artifacts"]}
         for candidate in (filename, f"{EXTRAS_DIR}/{filename}"):
             if candidate in recorded:
                 return self._verified_files(record, candidate)[candidate]
         raise NotFound(f"{record.name}:{record.version} has no file {filename!r}")
+
+    def _record(self, ref: str | ModelRef) -> VersionRecord:
+        """The catalog record a reference names (one read transaction)."""
+        parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+        with self.catalog.reading() as session:
+            return _find(session, parsed)
 
     def _verified_files(self, record: VersionRecord, *only: str) -> dict[str, bytes]:
         """Read a version's files and refuse with :class:`IntegrityError` on any mismatch."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,11 @@ class InputSpec:
         width = int(np.prod(shape[1:])) if len(shape) > 1 else 1
         is_numeric = np.dtype(schema["dtype"]).kind in _NUMERIC_KINDS
         return cls(None, width, (is_numeric,) * width, schema["dtype"])
+
+    @cached_property
+    def column_names(self) -> tuple[str, ...]:
+        """The feature names, or ``x0, x1, ...`` for a bare tensor (prediction-log columns)."""
+        return self.names or tuple(f"x{i}" for i in range(self.width))
 
     @property
     def all_numeric(self) -> bool:

