@@ -130,3 +130,48 @@ def test_sigterm_stops_the_scheduler_cleanly(write_pipeline, tmp_path):
             process.wait()
     assert process.returncode == 0, err
     assert out.strip() == "stopped" and "Traceback" not in err
+
+
+@pytest.mark.parametrize("retrain", ["always", "on_drift"])
+def test_retrain_always_retrains_at_every_tick_and_the_gate_still_decides(
+    sqlite_registry, write_pipeline, retrain
+):
+    """The current file is the training data itself: no drift, so only "always" retrains; the
+    retrained candidate is the same model, so the promotion policy rejects it."""
+    schedule = f'[schedule]\ncron = "0 */6 * * *"\nretrain = "{retrain}"'
+    extra = f'[drift]\ncurrent = "train.csv"\n{schedule}'
+    spec = load_spec(write_pipeline(extra=extra))
+    assert spec.schedule.retrain == retrain
+    run_pipeline(spec, sqlite_registry)
+    tick = ScheduledMonitor.of(spec, sqlite_registry, clock=lambda: NOW).tick()
+    assert tick.status == "ok" and tick.result is not None
+    assert tick.result.drift is False
+    if retrain == "on_drift":
+        assert tick.result.action == "none" and tick.result.reason == "no drift"
+        assert len(sqlite_registry.list_versions("cancer")) == 1
+        return
+    run = tick.result.run
+    assert tick.result.action == "retrained" and run is not None
+    assert 'retrain = "always"' in tick.result.reason
+    assert run.decision == "rejected" and run.version == "1.1.0"
+    assert sqlite_registry.resolve("cancer@production").version == "1.0.0"
+    record = RunStore(sqlite_registry.catalog).get(run.run_id)
+    assert record.trigger == "schedule"
+
+
+def test_a_bad_retrain_mode_is_refused_naming_the_key(write_pipeline):
+    with pytest.raises(InvalidInput, match=r"schedule\.retrain.*'always'.*'on_drift'"):
+        load_spec(write_pipeline(extra='[schedule]\nretrain = "daily"'))
+
+
+def test_schedule_help_reads_well():
+    from typer.testing import CliRunner
+
+    from ferry.cli.main import app
+
+    result = CliRunner().invoke(app, ["schedule", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "default: the pipeline's schedule.cron" in text
+    assert 'schedule.retrain = "always"' in text
+    assert "default: cron." not in text

@@ -277,12 +277,17 @@ def schedule(
     ctx: typer.Context,
     pipeline: Annotated[Path, PIPELINE],
     cron: Annotated[
-        str | None, typer.Option("--cron", help="Crontab expression; default: [schedule] cron.")
+        str | None,
+        typer.Option(
+            "--cron",
+            help="Crontab expression, e.g. '0 2 * * *'; default: the pipeline's schedule.cron.",
+        ),
     ] = None,
 ) -> None:
-    """Run ``monitor`` on a cron schedule until SIGTERM or Ctrl-C."""
-    from ferry.training.loop import Monitor
+    """Run the monitor on a cron schedule until SIGTERM or Ctrl-C.
 
+    Each tick retrains on drift, or every time with schedule.retrain = "always".
+    """
     try:
         from ferry.training.schedule import (
             ScheduledMonitor,
@@ -299,11 +304,14 @@ def schedule(
 
     def started(next_run: datetime | None) -> None:
         shown = "never" if next_run is None else next_run.isoformat()
-        typer.echo(f"scheduled {spec.model.name}: cron {expression!r}; next run at {shown}")
+        typer.echo(
+            f"scheduled {spec.model.name}: cron {expression!r}; next run at {shown}; "
+            f"retrain {spec.schedule.retrain}"
+        )
         sys.stdout.flush()
 
     with stop_signals(stop), open_registry(ctx) as registry, logging_to_stderr():
-        ticker = ScheduledMonitor(Monitor(spec, registry, trigger="schedule"))
+        ticker = ScheduledMonitor.of(spec, registry)
         scheduler = build_scheduler(ticker.tick, trigger, spec.schedule.timezone)
         run_until_stopped(scheduler, stop, started)
     typer.echo("stopped")

@@ -31,6 +31,9 @@ from ferry.training.runs import FAILED, CheckRecord, RunStore
 from ferry.training.spec import PREDICTION_LOG, PipelineSpec
 
 NONE, RETRAINED = "none", "retrained"
+ON_DRIFT, ALWAYS = "on_drift", "always"
+RETRAIN_MODES = (ON_DRIFT, ALWAYS)
+"""``[schedule] retrain``: retrain when drift says so, or at every step (the gate still decides)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,10 @@ class Monitor:
         clock: Clock = system_clock,
         listener: StepListener | None = None,
         trigger: str = "monitor",
+        retrain: str = ON_DRIFT,
     ) -> None:
+        if retrain not in RETRAIN_MODES:
+            raise InvalidInput(f"retrain={retrain!r}: choose one of {RETRAIN_MODES}")
         self.spec = spec
         self.registry = registry
         self.alerter = alerter or Alerter(
@@ -94,6 +100,7 @@ class Monitor:
         self.clock = clock
         self.listener = listener
         self.trigger = trigger
+        self.retrain = retrain
         self.store = RunStore(registry.catalog)
 
     def step(self, *, dry_run: bool = False) -> MonitorResult:
@@ -127,6 +134,7 @@ class Monitor:
                 f"{state.current.rows} current rows, fewer than drift.min_rows = "
                 f"{self.spec.drift.min_rows}: nothing checked"
             )
+            self._retrain_anyway(state)
             return self._finish(state)
         state.report = self._check(detector, state.current)
         state.retrain = RetrainPolicy(on=self.spec.drift.retrain_on).decide(state.report)
@@ -136,6 +144,7 @@ class Monitor:
             self._retrain(state)
         else:
             state.reason = "no drift"
+            self._retrain_anyway(state)
         return self._finish(state)
 
     # -- the steps ----------------------------------------------------------------------
@@ -217,6 +226,14 @@ class Monitor:
                 f"candidate {self.spec.model.name}:{state.run.version} rejected: {state.run.reason}"
             )
             self._alert(state, alerts.CANDIDATE_REJECTED, message, {"run_id": state.run.run_id})
+
+    def _retrain_anyway(self, state: _Step) -> None:
+        """``retrain = "always"``: a step that found no reason to retrain retrains all the same
+        (a schedule such as "every night"); the promotion policy still decides."""
+        if self.retrain != ALWAYS:
+            return
+        state.reason += '; retrain = "always": retraining on schedule'
+        self._retrain(state)
 
     def _alert(self, state: _Step, kind: str, message: str, details: dict[str, Any]) -> None:
         alert = Alert(kind, self.spec.model.name, message, iso(state.now), details)

@@ -24,7 +24,11 @@ from apscheduler.triggers.cron import CronTrigger
 from ferry.errors import Conflict, InvalidInput
 
 if TYPE_CHECKING:
+    from ferry.registry.registry import Registry
+    from ferry.training.alerts import Alerter
+    from ferry.training.clock import Clock
     from ferry.training.loop import Monitor, MonitorResult
+    from ferry.training.spec import PipelineSpec
 
 logger = logging.getLogger("ferry.schedule")
 
@@ -126,6 +130,30 @@ class ScheduledMonitor:
 
     def __init__(self, monitor: Monitor) -> None:
         self.monitor = monitor
+
+    @classmethod
+    def of(
+        cls,
+        spec: PipelineSpec,
+        registry: Registry,
+        *,
+        alerter: Alerter | None = None,
+        clock: Clock | None = None,
+    ) -> ScheduledMonitor:
+        """The job ``ferry schedule`` runs for ``spec``: trigger ``schedule``, and retraining
+        as ``[schedule] retrain`` says (``always`` retrains at every tick)."""
+        from ferry.training.clock import system_clock
+        from ferry.training.loop import Monitor
+
+        monitor = Monitor(
+            spec,
+            registry,
+            alerter=alerter,
+            clock=clock or system_clock,
+            trigger="schedule",
+            retrain=spec.schedule.retrain,
+        )
+        return cls(monitor)
 
     def tick(self) -> Tick:
         """Run one step; report instead of raising, so the scheduler keeps going."""

@@ -175,10 +175,12 @@ class DriftSection(Section):
 
 
 class ScheduleSection(Section):
-    """``[schedule]``: when ``ferry schedule`` runs the monitor (crontab syntax)."""
+    """``[schedule]``: when ``ferry schedule`` runs the monitor (crontab syntax), and whether a
+    tick retrains only on drift or every time (the promotion policy still decides)."""
 
     cron: str = "0 2 * * *"
     timezone: str = "UTC"
+    retrain: Literal["always", "on_drift"] = "on_drift"
 
     @model_validator(mode="after")
     def _cron(self) -> ScheduleSection:
