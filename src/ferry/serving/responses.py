@@ -1,12 +1,14 @@
 """How the server answers: JSON bodies, errors shaped per protocol, bounded request bodies.
 
 This is the only place errors become status codes (``STATUS``), shaped per protocol: v2 answers
-``{"error"}`` with 400, MLflow ``{"error_code", "message"}``, everything else ``{"error"}``.
+``{"error"}`` with 400, MLflow ``{"error_code", "message"}`` (the code matching the status),
+everything else ``{"error"}``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -33,6 +35,7 @@ STATUS: dict[type[FerryError], int] = {
     Conflict: 409, AlreadyExists: 409, IntegrityError: 409, Unauthorized: 401,
 }  # fmt: skip
 JSON_TYPE = "application/json"
+INTERNAL_MESSAGE = "internal error; see the server log"
 _BODY_SCHEMA = {"type": "object", "additionalProperties": True}
 
 
@@ -49,11 +52,23 @@ def status_of(error: Exception, protocol: str) -> int:
 def error_response(error: Exception, protocol: str) -> Response:
     """An error as the protocol's JSON body; unexpected errors are logged and hidden."""
     status = status_of(error, protocol)
-    message = str(error) if status != 500 else "internal error; see the server log"
     if status == 500:
-        log.exception("unexpected error", exc_info=error)
-    body = mlflow.error_body(message) if protocol == "mlflow" else v2.error_body(message)
-    return json_response(body, status)
+        log.error("unexpected error", exc_info=error)
+        return failure_response(status, INTERNAL_MESSAGE, protocol)
+    return failure_response(status, str(error), protocol)
+
+
+def failure_response(
+    status: int, message: str, protocol: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON error body in the protocol's shape (MLflow's carries the code for ``status``)."""
+    body = mlflow.error_body(message, status) if protocol == "mlflow" else v2.error_body(message)
+    return Response(dump_json(body), status_code=status, media_type=JSON_TYPE, headers=headers)
+
+
+def protocol_of(path: str) -> str:
+    """The protocol a path belongs to, for errors raised before a route runs."""
+    return "mlflow" if path.rstrip("/") in ("/invocations", "/ping", "/health") else "plain"
 
 
 def json_response(body: Any, status: int = 200) -> Response:

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import Lifespan
 
+from ferry.serving.fallback import JsonErrors, http_error
 from ferry.serving.responses import json_response
 
 Endpoint = Callable[..., Awaitable[Any]]
@@ -69,7 +72,8 @@ class Routes:
         return register
 
     def build(self, lifespan: Lifespan[Starlette]) -> Starlette:
-        """The Starlette app: every declared route, ``/openapi.json`` and ``/docs``."""
+        """The Starlette app: every declared route, ``/openapi.json`` and ``/docs``; anything
+        else (an unknown path or method, an unexpected failure) answers JSON."""
         routes = [Route(d.path, _adapt(d.endpoint), methods=[d.method]) for d in self._declared]
         document = self.openapi()
 
@@ -83,7 +87,12 @@ class Routes:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
         ]
-        return Starlette(routes=routes, lifespan=lifespan)
+        return Starlette(
+            routes=routes,
+            lifespan=lifespan,
+            middleware=[Middleware(JsonErrors)],
+            exception_handlers={HTTPException: http_error},
+        )
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 description of every declared route."""

@@ -13,6 +13,15 @@ from ferry.serving.inputs import InputSpec
 from ferry.serving.protocols import expect_object, parse_json
 
 SHAPES = {"dataframe_split", "dataframe_records", "instances", "inputs"}
+ERROR_CODES = {
+    400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+    404: "RESOURCE_DOES_NOT_EXIST", 409: "RESOURCE_CONFLICT", 422: "INVALID_PARAMETER_VALUE",
+    429: "REQUEST_LIMIT_EXCEEDED", 500: "INTERNAL_ERROR", 501: "NOT_IMPLEMENTED",
+    503: "TEMPORARILY_UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+}  # fmt: skip
+"""MLflow's error code for each status (its ``ERROR_CODE_TO_HTTP_STATUS``, read backwards).
+
+Statuses MLflow has no code for (405, 413) take the generic one of their class."""
 
 
 def parse(body: bytes, content_type: str, spec: InputSpec) -> np.ndarray:
@@ -82,6 +91,11 @@ def respond(labels: np.ndarray) -> dict[str, Any]:
     return {"predictions": labels.tolist()}
 
 
-def error_body(message: str) -> dict[str, Any]:
-    """MLflow's error shape."""
-    return {"error_code": "BAD_REQUEST", "message": message}
+def error_code(status: int) -> str:
+    """The MLflow error code clients expect with ``status``."""
+    return ERROR_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR")
+
+
+def error_body(message: str, status: int) -> dict[str, Any]:
+    """MLflow's error shape, its code matching the status."""
+    return {"error_code": error_code(status), "message": message}
