@@ -70,6 +70,11 @@ class ServingSettings:
         _at_least("FERRY_MAX_BATCH_SIZE", self.max_batch_size, 1)
         _at_least("FERRY_MAX_BATCH_WAIT_MS", self.max_batch_wait_ms, 0)
         _at_least("FERRY_LOG_FLUSH_SECONDS", self.log_flush_seconds, 0.01)
+        if self.api_token is not None and not self.api_token.strip():
+            raise InvalidInput(
+                "FERRY_API_TOKEN is set but empty, which would leave the admin routes open: "
+                "set a secret token, or unset the variable to run without one"
+            )
         if not 0.0 <= self.log_sample_rate <= 1.0:
             raise InvalidInput(
                 f"FERRY_LOG_SAMPLE_RATE must be in [0, 1], got {self.log_sample_rate}"

@@ -110,6 +110,18 @@ def test_verify_exits_1_on_damage(ferry, files, tmp_path):
     assert "sha256 mismatch" in result.stdout and "FAILED" in result.stdout
 
 
+def test_promote_refuses_a_damaged_version_and_leaves_the_alias(ferry, files, tmp_path):
+    ferry("register", str(files / "model.skops"), "--name", "churn")
+    ferry("register", str(files / "model.skops"), "--name", "churn")
+    ferry("promote", "churn:1.0.0")
+    (tmp_path / "home" / "models" / "churn" / "v1.1.0" / "model.skops").write_bytes(b"x")
+    refused = ferry("promote", "churn:1.1.0", code=1)
+    assert refused.stderr.startswith("error: churn:1.1.0 file 'model.skops' has sha256")
+    assert "refusing to point 'production' at it" in refused.stderr
+    shown = json.loads(ferry("models", "show", "churn@production", "--json").stdout)
+    assert shown["version"] == "1.0.0"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

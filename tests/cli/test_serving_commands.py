@@ -74,6 +74,14 @@ def test_serve_refuses_bad_settings(home, monkeypatch):
     assert "FERRY_LOAD='sometimes': choose one of eager, lazy" in result.stderr
 
 
+@pytest.mark.parametrize("token", ["", "  "])
+def test_serve_refuses_an_empty_api_token(home, monkeypatch, token):
+    monkeypatch.setenv("FERRY_API_TOKEN", token)
+    result = CliRunner().invoke(app, ["serve", "cancer@production"])
+    assert result.exit_code == 1
+    assert "FERRY_API_TOKEN is set but empty" in result.stderr
+
+
 def test_compile_prepares_the_cache_a_server_then_hits(home):
     result = CliRunner().invoke(app, ["compile", "cancer@production", "--json"])
     assert result.exit_code == 0, result.stderr

@@ -95,7 +95,7 @@ def test_a_corrupt_target_is_refused_by_a_running_server(start_server, home, pip
     path.write_bytes(path.read_bytes()[:-4] + b"oops")
     server = start_server(home.settings.home, "cancer@production")
     server.wait_for("ready: cancer@production")
-    home.set_alias("cancer", "production", broken.version)
+    _move_alias_unverified(home, "cancer", "production", broken.version)
     server.wait_for(f"refused cancer:{broken.version}")
     answer = httpx.post(
         f"{server.url}/predict", json={"rows": cancer[0].head(1).to_numpy().tolist()}
@@ -157,3 +157,14 @@ def test_every_bad_input_gets_a_4xx_from_a_real_server(start_server, home):
             )
             assert message in response.text
         assert client.get("/v2/health/ready").status_code == 200
+
+
+def _move_alias_unverified(registry, name, alias, version):
+    """Move an alias the way a catalog edited by hand would: ``set_alias`` verifies the target
+    and would refuse this damaged one before the server ever saw it."""
+    from ferry.registry.catalog import utcnow
+    from ferry.registry.catalog_session import AliasMove
+
+    with registry.catalog.writing(name) as session:
+        current = session.alias_target(name, alias)
+        session.move_alias(name, AliasMove(alias, "set", current, version, utcnow(), "test", None))

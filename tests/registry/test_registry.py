@@ -168,6 +168,23 @@ def test_rollback_refuses_a_corrupt_target(registry, pipeline, cancer):
     assert registry.resolve("churn@production").version == "1.1.0"
 
 
+def test_promote_refuses_a_target_whose_files_fail_verification(registry, pipeline, cancer):
+    X, _ = cancer
+    registry.register(pipeline, "churn", input_example=X)
+    registry.register(pipeline, "churn", input_example=X)
+    registry.register(pipeline, "churn", input_example=X)
+    registry.set_alias("churn", "production", "1.0.0")
+    model_file = _folder(registry, "churn", "1.1.0") / "model.skops"
+    model_file.write_bytes(model_file.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(IntegrityError, match=r"churn:1.1.0 file 'model.skops'.*'production'"):
+        registry.set_alias("churn", "production", "1.1.0")
+    (_folder(registry, "churn", "1.2.0") / "input_example.json").unlink()
+    with pytest.raises(IntegrityError, match=r"'input_example.json' of churn:1.2.0 is missing"):
+        registry.set_alias("churn", "production", "1.2.0")
+    assert registry.resolve("churn@production").version == "1.0.0"
+    assert len(registry.alias_history("churn", "production")) == 1
+
+
 def test_load_predicts_like_the_original(registry, pipeline, regressor, cancer):
     X, _ = cancer
     registry.register(pipeline, "churn", input_example=X)

@@ -49,9 +49,9 @@ async def test_a_corrupt_target_is_refused_and_the_old_version_keeps_serving(
 ):
     broken = cancer_registry.register(forest, "cancer", input_example=cancer[0])
     model_file = cancer_registry.settings.home / "models" / "cancer" / "v1.1.0" / "model.skops"
-    model_file.write_bytes(b"corrupted" + model_file.read_bytes()[9:])
     async with serve(cache_dir=cancer_registry.settings.home / "fresh-cache") as (client, server):
         cancer_registry.set_alias("cancer", "production", broken.version)
+        model_file.write_bytes(b"corrupted" + model_file.read_bytes()[9:])  # damaged after promote
         await server.refresh("cancer")
         health = (await client.get("/model/health")).json()["models"]["cancer"]
         assert health["version"] == "1.0.0" and health["status"] == "ready"
@@ -63,6 +63,20 @@ async def test_a_corrupt_target_is_refused_and_the_old_version_keeps_serving(
         assert 'ferry_model_swaps_total{model="cancer",result="refused"} 1.0' in metrics
         await server.refresh("cancer")
         assert 'result="refused"} 1.0' in (await client.get("/metrics")).text
+
+
+async def test_promote_route_refuses_a_damaged_target_and_keeps_the_alias(
+    serve, cancer_registry, forest, cancer
+):
+    cancer_registry.register(forest, "cancer", input_example=cancer[0])
+    model_file = cancer_registry.settings.home / "models" / "cancer" / "v1.1.0" / "model.skops"
+    model_file.write_bytes(b"corrupted" + model_file.read_bytes()[9:])
+    async with serve() as (client, server):
+        refused = await client.post("/models/cancer/promote", json={"version": "1.1.0"})
+        assert refused.status_code == 409
+        assert "cancer:1.1.0 file 'model.skops' has sha256" in refused.json()["error"]
+        assert cancer_registry.resolve("cancer@production").version == "1.0.0"
+        assert server.live["cancer"].current.version == "1.0.0"
 
 
 async def test_admin_routes_need_the_token_when_configured(

@@ -232,18 +232,24 @@ class Registry:
     def set_alias(
         self, name: str, alias: str, version: str, reason: str | None = None
     ) -> AliasMove | None:
-        """Point ``alias`` at ``version`` and record the move; None when it already did."""
+        """Point ``alias`` at ``version`` and record the move; None when it already did.
+
+        The target's files are re-hashed first: an alias never moves onto a version that
+        could not be served (:class:`IntegrityError` naming the file, alias unchanged).
+        """
         check_name(name)
         check_alias(alias)
         target = Version.parse(version)
         with self.catalog.writing(name) as session:
-            if session.version(name, target) is None:
+            record = session.version(name, target)
+            if record is None:
                 raise NotFound(
                     f"{name}:{target} does not exist; see `ferry models versions {name}`"
                 )
             current = session.alias_target(name, alias)
             if current == str(target):
                 return None
+            self._verified_files(record, action=f"refusing to point {alias!r} at it")
             move = AliasMove(alias, "set", current, str(target), utcnow(), self.actor, reason)
             session.move_alias(name, move)
             return move
@@ -270,7 +276,7 @@ class Registry:
             target = rollback_target(session.alias_moves(name, alias), exists.__contains__)
             if target is None:
                 raise Conflict(f"{name}@{alias} has no earlier version to roll back to")
-            self._verified_files(exists[target])
+            self._verified_files(exists[target], action=f"refusing to point {alias!r} at it")
             move = AliasMove(alias, "rollback", current, target, utcnow(), self.actor, reason)
             session.move_alias(name, move)
             return move
@@ -310,19 +316,26 @@ class Registry:
         with self.catalog.reading() as session:
             return _find(session, parsed)
 
-    def _verified_files(self, record: VersionRecord, *only: str) -> dict[str, bytes]:
-        """Read a version's files and refuse with :class:`IntegrityError` on any mismatch."""
+    def _verified_files(
+        self, record: VersionRecord, *only: str, action: str = "refusing to load it"
+    ) -> dict[str, bytes]:
+        """Read a version's files and refuse with :class:`IntegrityError` on any mismatch
+        or missing file; ``action`` says what was refused."""
         files = {}
+        advice = "run `ferry verify` and restore or delete the version"
         for entry in record.metadata["artifacts"]:
             if only and entry["file"] not in only:
                 continue
-            data = self.store.read(record.name, record.version, entry["file"])
+            try:
+                data = self.store.read(record.name, record.version, entry["file"])
+            except NotFound as missing:
+                raise IntegrityError(f"{missing}: {action}; {advice}") from None
             actual = sha256_bytes(data)
             if actual != entry["sha256"]:
                 raise IntegrityError(
                     f"{record.name}:{record.version} file {entry['file']!r} has sha256 "
                     f"{actual[:12]}..., the registry recorded {entry['sha256'][:12]}...: "
-                    "refusing to load it; run `ferry verify` and restore or delete the version"
+                    f"{action}; {advice}"
                 )
             files[entry["file"]] = data
         return files
