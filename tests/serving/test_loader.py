@@ -54,6 +54,39 @@ def test_a_tampered_cache_entry_is_not_used(loader, cancer_registry):
     assert not again.cache_hit and again.runner.backend == "onnx"
 
 
+def test_a_compiled_file_copied_from_another_version_is_never_served(
+    loader, cancer_registry, pipeline, forest, cancer
+):
+    cancer_registry.register(forest, "cancer", input_example=cancer[0])
+    old, new = (cancer_registry.resolve(f"cancer:{v}") for v in ("1.0.0", "1.1.0"))
+    loader.load(old)
+    loader.load(new)
+    compiled = loader.cache.root / "compiled"
+    old_key, new_key = (
+        next(p.stem for p in compiled.glob("*.json") if json.loads(p.read_text())["model"] == ref)
+        for ref in ("cancer:1.0.0", "cancer:1.1.0")
+    )
+    # The attack: 1.1.0's compiled graph over 1.0.0's entry, and its sha256 into 1.0.0's record.
+    (compiled / f"{old_key}.onnx").write_bytes((compiled / f"{new_key}.onnx").read_bytes())
+    record = json.loads((compiled / f"{old_key}.json").read_text())
+    record["sha256"] = json.loads((compiled / f"{new_key}.json").read_text())["sha256"]
+    (compiled / f"{old_key}.json").write_text(json.dumps(record))
+    served = loader.load(old)
+    assert not served.cache_hit and served.runner.backend == "onnx"
+    rows = cancer[0].to_numpy()
+    labels, probabilities = served.runner.run(rows)
+    np.testing.assert_array_equal(labels, pipeline.predict(cancer[0]))
+    np.testing.assert_allclose(probabilities, pipeline.predict_proba(cancer[0]), atol=1e-5)
+    assert not np.allclose(probabilities, forest.predict_proba(cancer[0]), atol=1e-3)
+    # ... and the whole record copied too is refused by the record's own source hash.
+    (compiled / f"{old_key}.json").write_text((compiled / f"{new_key}.json").read_text())
+    (compiled / f"{old_key}.onnx").write_bytes((compiled / f"{new_key}.onnx").read_bytes())
+    again = loader.load(old)
+    assert not again.cache_hit
+    np.testing.assert_array_equal(again.runner.run(rows)[0], pipeline.predict(cancer[0]))
+    assert loader.load(old).cache_hit  # the recompiled entry is trusted again
+
+
 def test_models_that_do_not_convert_are_served_natively(loader, cancer_registry, cancer):
     X, y = cancer
     model = NearestCentroid().fit(X, y)

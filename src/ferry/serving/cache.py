@@ -1,8 +1,9 @@
 """The server's local cache: fetched artifacts and compiled ONNX files, both validated on use.
 
 Artifacts are stored by their sha256, so a cached copy is trusted only while its bytes still hash
-to the name it is stored under. Compiled models sit beside a small JSON record of their own hash
-and of whether they agreed with the native model; a record that no longer matches is ignored.
+to the name it is stored under. Compiled models sit beside a small JSON record of their own hash,
+of the source artifact's hash they were compiled from, and of whether they agreed with the native
+model; a record that no longer matches, or names another source, is ignored.
 """
 
 from __future__ import annotations
@@ -45,12 +46,14 @@ class ModelCache:
         """Keep verified bytes for the next start."""
         _write_atomically(self.root / "artifacts" / _checked_hex(sha256), data)
 
-    def compiled(self, key: str) -> CompiledEntry | None:
-        """A compiled entry whose file still matches its record, or None."""
+    def compiled(self, key: str, source_sha256: str) -> CompiledEntry | None:
+        """A compiled entry of ``source_sha256`` whose file still matches its record, or None."""
         record_path = self.root / "compiled" / f"{key}.json"
         try:
             record = json.loads(record_path.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        if not isinstance(record, dict) or record.get("source_sha256") != source_sha256:
             return None
         if not record.get("agrees"):
             return CompiledEntry(None, record)

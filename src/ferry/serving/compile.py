@@ -17,6 +17,8 @@ from ferry.serving.runners import NativeRunner, OnnxRunner, onnx_session
 
 PROBABILITY_TOLERANCE = 1e-5
 OPTIMIZATION_LEVEL = "extended"
+SOURCE_KEY = "ferry_source_sha256"
+"""The ONNX metadata property binding a compiled graph to the artifact it was compiled from."""
 
 
 def compile_key(model_sha256: str) -> str:
@@ -41,6 +43,26 @@ def optimise(graph: bytes) -> bytes:
         target = Path(folder) / "optimised.onnx"
         onnx_session(graph, optimized_path=str(target))
         return target.read_bytes()
+
+
+def bind_source(graph: bytes, source_sha256: str) -> bytes:
+    """``graph`` with the source artifact's sha256 in its metadata, so that a compiled file
+    copied over another version's cache entry is recognised as foreign, not served."""
+    import onnx
+
+    model = onnx.load_from_string(graph)
+    kept = [prop for prop in model.metadata_props if prop.key != SOURCE_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    model.metadata_props.add(key=SOURCE_KEY, value=source_sha256)
+    data: bytes = model.SerializeToString()
+    return data
+
+
+def bound_source(session: Any) -> str | None:
+    """The source sha256 a compiled graph was bound to (None when it carries none)."""
+    bound: str | None = session.get_modelmeta().custom_metadata_map.get(SOURCE_KEY)
+    return bound
 
 
 def disagreement(compiled: OnnxRunner, native: NativeRunner, example: np.ndarray) -> str | None:

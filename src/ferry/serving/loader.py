@@ -7,6 +7,7 @@ swap can prepare the new version beside the one still serving.
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -19,9 +20,18 @@ from ferry.flavors import flavor_named
 from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.registry import ModelVersion, Registry
 from ferry.serving.cache import ModelCache
-from ferry.serving.compile import compile_key, disagreement, optimise, to_onnx_bytes
+from ferry.serving.compile import (
+    bind_source,
+    bound_source,
+    compile_key,
+    disagreement,
+    optimise,
+    to_onnx_bytes,
+)
 from ferry.serving.inputs import InputSpec
 from ferry.serving.runners import NativeRunner, OnnxRunner, Runner, onnx_session
+
+log = logging.getLogger("ferry.serving")
 
 
 @dataclass
@@ -110,11 +120,18 @@ class ModelLoader:
         ):
             model_sha = next(a["sha256"] for a in meta["artifacts"] if a["file"] == model_file)
             key = compile_key(model_sha)
-            entry = self.cache.compiled(key)
+            entry = self.cache.compiled(key, model_sha)
             if entry is not None and entry.data is not None:
-                return OnnxRunner(onnx_session(entry.data)), None, True
+                session = onnx_session(entry.data)
+                if bound_source(session) == model_sha:
+                    return OnnxRunner(session), None, True
+                log.warning(
+                    "the compiled cache entry for %s was compiled from another artifact "
+                    "(%s); compiling it again", version.reference, bound_source(session),
+                )  # fmt: skip
+                entry = None
             if entry is None:
-                return self._compile(version, spec, files, example, key)
+                return self._compile(version, spec, files, example, (key, model_sha))
             return self._native(version, spec, files), entry.record.get("reason"), True
         return self._native(version, spec, files), None, True
 
@@ -124,20 +141,25 @@ class ModelLoader:
         spec: InputSpec,
         files: dict[str, bytes],
         example: np.ndarray,
-        key: str,
+        cached_as: tuple[str, str],
     ) -> tuple[Runner, str | None, bool]:
+        """Compile and check the version; cache the graph under ``cached_as`` (key, source)."""
         meta = version.metadata
+        key, source = cached_as
         native = self._native(version, spec, files)
         try:
             graph = to_onnx_bytes(
                 meta["flavor"], files[meta["loader"]["file"]], native.predictor, spec.width
             )
-            optimised = optimise(graph)
+            optimised = bind_source(optimise(graph), source)
             compiled = OnnxRunner(onnx_session(optimised))
             reason = disagreement(compiled, native, example)
         except Exception as error:  # any converter failure means: serve natively
             reason, optimised = f"cannot convert to ONNX: {type(error).__name__}: {error}", b""
-        record = {"agrees": reason is None, "reason": reason, "model": version.reference}
+        record = {
+            "agrees": reason is None, "reason": reason, "model": version.reference,
+            "source_sha256": source,
+        }  # fmt: skip
         self.cache.store_compiled(key, optimised if reason is None else None, record)
         if reason is not None:
             return native, reason, False
