@@ -6,6 +6,7 @@ Errors become status codes in ``responses.STATUS``; the routes that change thing
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -237,5 +238,5 @@ def _health_routes(routes: Routes, server: ModelServer) -> None:
     @routes.get("/metrics", tags=["health"])
     async def metrics() -> Response:
         """Prometheus metrics."""
-        body = server.metrics.render(list(server.live.values()))
+        body = await asyncio.to_thread(server.metrics_text)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -2,36 +2,51 @@
 
 With several workers (``ferry serve --workers N``), ``PROMETHEUS_MULTIPROC_DIR`` is set before
 any worker starts, every worker writes its values there, and ``/metrics`` on any worker answers
-the sum over all of them.
+the sum over all of them. The ``process_*`` and ``python_*`` figures describe one process, so that
+combined view leaves them out: run one worker per pod (scale with replicas) to keep them.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.gc_collector import GCCollector
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from ferry.serving.drift_status import DriftFinding
     from ferry.serving.live import LiveModel
     from ferry.serving.loader import LoadedVersion
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 _CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+SWAP_RESULTS = ("loaded", "swapped", "refused", "failed")
+"""Every ``result`` label of ``ferry_model_swaps_total`` (see ``live.follow_once``)."""
 
 
 class ServingMetrics:
-    """Every metric the server exports; names are part of ferry's public surface."""
+    """Every metric the server exports; names are part of ferry's public surface.
+
+    The registry also carries the standard ``process_*``, ``python_info`` and ``python_gc_*``
+    collectors, so CPU and memory are on the same scrape as the model figures.
+    """
 
     def __init__(self, low_confidence: float) -> None:
         self.registry = CollectorRegistry()
         self.low_confidence = low_confidence
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
         self.load_duration = Gauge(
             "ferry_model_load_duration_seconds", "Time to fetch, verify, compile and warm up a version.",
             ["model", "version", "backend"], registry=r, multiprocess_mode="livemax",
@@ -88,6 +103,29 @@ class ServingMetrics:
         self.swaps = Counter(
             "ferry_model_swaps", "Version changes by result.", ["model", "result"], registry=r
         )
+        self.ready = Gauge(
+            "ferry_model_ready", "1 while the model is loaded, verified and warmed up.",
+            ["model"], registry=r, multiprocess_mode="livemin",
+        )  # fmt: skip
+        self.drift_share = Gauge(
+            "ferry_drift_share", "Share of drifted features in the newest monitor check.",
+            ["model"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.drift_detected = Gauge(
+            "ferry_drift_detected", "1 when the newest monitor check found dataset drift.",
+            ["model"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+
+    def start(self, models: Iterable[str]) -> None:
+        """Create every label set known at start, so counters read 0 from the first scrape
+        (``rate()`` and ``increase()`` need a sample before the first event)."""
+        for model in models:
+            self.cache_hits.labels(model)
+            self.cache_misses.labels(model)
+            self.low_confidence_total.labels(model)
+            self.ready.labels(model).set(0)
+            for result in SWAP_RESULTS:
+                self.swaps.labels(model, result)
 
     def loaded(self, loaded: LoadedVersion) -> None:
         """Record one finished load."""
@@ -110,10 +148,14 @@ class ServingMetrics:
         if low:
             self.low_confidence_total.labels(model).inc(low)
 
-    def render(self, live: list[LiveModel]) -> bytes:
-        """The exposition text, with model ages computed now."""
+    def render(self, live: list[LiveModel], drift: Mapping[str, DriftFinding]) -> bytes:
+        """The exposition text, with model ages, readiness and drift as of now."""
         now = datetime.now(UTC)
+        for name, finding in drift.items():
+            self.drift_share.labels(name).set(finding.share)
+            self.drift_detected.labels(name).set(int(finding.detected))
         for model in live:
+            self.ready.labels(model.name).set(int(model.current is not None))
             current = model.current
             if current is not None:
                 created = datetime.fromisoformat(current.metadata["created_at"])

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 import uuid
 from collections.abc import Coroutine, Hashable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ferry.registry.registry import Registry
 from ferry.serving.batching import MicroBatcher
 from ferry.serving.cache import ModelCache
 from ferry.serving.capture import PredictionLog
+from ferry.serving.drift_status import DriftStatus
 from ferry.serving.inputs import InputSpec
 from ferry.serving.live import LiveModel, follow_once
 from ferry.serving.loader import LoadedVersion, ModelLoader
@@ -31,6 +33,8 @@ from ferry.serving.metrics import ServingMetrics
 from ferry.serving.notifications import AliasListener
 
 log = logging.getLogger("ferry.serving")
+_DRIFT_READ_SECONDS = 10.0
+"""How stale the drift figures in /metrics may be: one catalog read per interval, not per scrape."""
 Outputs = tuple[np.ndarray | None, ...]
 
 
@@ -69,6 +73,8 @@ class ModelServer:
                     f"model {model.name!r} is named twice in {list(settings.models)}"
                 )
             self.live[model.name] = model
+        self.metrics.start(self.live)
+        self.drift = DriftStatus(registry.catalog, self.live, _DRIFT_READ_SECONDS, time.monotonic)
         self.in_flight = 0
         self._batchers = {name: self._batcher(model) for name, model in self.live.items()}
         self._tasks: list[asyncio.Task[None]] = []
@@ -261,6 +267,15 @@ class ModelServer:
         self.model(name)
         self.capture.feedback(name, request_id, label)
         return name
+
+    def metrics_text(self) -> bytes:
+        """The Prometheus exposition (reads the catalog for drift: call it off the event loop)."""
+        try:
+            drift = self.drift.findings()
+        except Exception:  # a catalog outage must not take the process metrics down with it
+            log.exception("could not read the newest monitor checks for /metrics")
+            drift = {}
+        return self.metrics.render(list(self.live.values()), drift)
 
     @property
     def ready(self) -> bool:
