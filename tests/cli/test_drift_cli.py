@@ -189,3 +189,46 @@ def test_model_reference_uses_the_registered_profile(ferry: Run, data: Path) -> 
     ferry("--model", "churn:1.0.0", "--current", str(data / "same.parquet"), "--fail-on-drift")
     missing = ferry("--model", "plain", "--current", str(data / "same.parquet"), code=2)
     assert PROFILE_FILENAME in missing.stderr and "extras" in missing.stderr
+
+
+def test_a_column_of_1e308_is_reported_as_drift_not_a_crash(ferry: Run, data: Path) -> None:
+    _frame(200, 3).assign(amount=1e308).to_csv(data / "huge.csv", index=False)
+    result = ferry(
+        "--reference", str(data / "reference.csv"), "--current", str(data / "huge.csv"),
+        "--json", str(data / "huge.json"),
+    )  # fmt: skip
+    assert result.stdout.startswith("DRIFT:")
+    report = json.loads((data / "huge.json").read_text())
+    amount = next(entry for entry in report["features"] if entry["name"] == "amount")
+    assert amount["drifted"]
+    assert amount["stats"]["mean_shift"]["statistic"] > 1e300
+
+
+def test_a_feature_that_arrives_empty_reads_as_drift(ferry: Run, data: Path) -> None:
+    _frame(200, 3).assign(amount=np.inf).to_csv(data / "broken.csv", index=False)
+    result = ferry(
+        "--reference", str(data / "reference.csv"), "--current", str(data / "broken.csv"),
+        "--fail-on-drift", code=1,
+    )  # fmt: skip
+    assert result.stdout.startswith("DRIFT:")
+    assert "arrived with no values at all: amount" in result.stdout
+
+
+def test_a_one_row_current_file_gets_a_verdict_with_a_warning(ferry: Run, data: Path) -> None:
+    _frame(1, 3).to_csv(data / "one.csv", index=False)
+    args = ("--reference", str(data / "reference.csv"), "--current", str(data / "one.csv"))
+    text = ferry(*args).stdout
+    assert text.startswith("no drift:")
+    assert "warning: the current data has 1 row (fewer than 30)" in text
+    report = json.loads(ferry(*args, "--json", "-").stdout)
+    assert report["drift"] is False
+    assert report["warnings"][0].startswith("the current data has 1 row (fewer than 30)")
+
+
+def test_an_all_missing_reference_column_is_refused(ferry: Run, data: Path) -> None:
+    _frame(200, 4).assign(amount=np.nan).to_csv(data / "blank.csv", index=False)
+    result = ferry(
+        "--reference", str(data / "blank.csv"), "--current", str(data / "reference.csv"), code=2
+    )
+    assert "the reference has no values in columns ['amount']" in result.stderr
+    assert "Traceback" not in result.stderr

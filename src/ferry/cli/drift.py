@@ -144,6 +144,10 @@ def _print_summary(report: DriftReport) -> None:
         f"{verdict}: {drifted} of {tested} features drifted ({report.drift_share:.1%}; "
         f"the data drifts at {report.drift_share_threshold:.0%})"
     )
+    if report.empty_features:
+        typer.echo(f"arrived with no values at all: {', '.join(report.empty_features)}")
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}")
     if report.prediction is not None:
         typer.echo(f"predictions: {'drifted' if report.prediction_drift else 'stable'}")
     if report.performance is not None:

@@ -48,6 +48,8 @@ def display_edges(sorted_values: FloatArray) -> FloatArray:
         low, high = sorted_values[0], sorted_values[-1]
     if not low < high:
         low, high = low - 0.5, high + 0.5
+    if not np.isfinite(float(high) - float(low)):  # a range wider than the float limit
+        return np.linspace(low / 2, high / 2, DISPLAY_BINS + 1) * 2
     return np.linspace(low, high, DISPLAY_BINS + 1)
 
 

@@ -4,7 +4,8 @@ Each column type has one deciding test (KS for numeric, chi-square for categoric
 P-value tests are held to thresholds corrected for the number of columns tested together; effect
 sizes to their fixed levels. Independently, a column drifts when its missing rate moved by more
 than the ``missing_rate`` threshold and that move is significant at the Bonferroni level, because
-a feed that starts arriving empty is broken even if the values that do arrive look right.
+a feed that starts arriving empty is broken even if the values that do arrive look right. A
+column with no values left at all (all missing, or all infinite) drifts whatever the batch size.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from ferry.drift.methods.outcome import Outcome
 from ferry.drift.report import FeatureDrift
 from ferry.drift.settings import DriftSettings
 from ferry.drift.suite import ColumnFindings
+
+EMPTY_REASON = "no values in the current data: the column arrives empty"
+"""Whatever the sample size: a feed that stopped sending a column is broken."""
 
 
 def decide(findings: Sequence[ColumnFindings], settings: DriftSettings) -> list[FeatureDrift]:
@@ -68,6 +72,8 @@ def _feature(
     outcome = finding.outcomes[test]
     threshold = corrected if corrected is not None else settings.threshold(test)
     reasons = []
+    if finding.empty:
+        reasons.append(EMPTY_REASON)
     if outcome.testable and _fires(test, outcome, threshold):
         reasons.append(_explain(test, outcome, threshold))
     missing = _missing_reason(finding, tested, settings)
@@ -85,6 +91,7 @@ def _feature(
         reasons=tuple(reasons),
         note=outcome.note,
         histogram=finding.histogram,
+        empty=finding.empty,
     )
 
 

@@ -21,8 +21,9 @@ from ferry.drift.decision import decide, drift_share
 from ferry.drift.parallel import map_columns
 from ferry.drift.performance import PerformanceDrift, compare, score
 from ferry.drift.predictions import prediction_frame
-from ferry.drift.profile import Profile, SkippedProfile, build_profile
+from ferry.drift.profile import Profile, SkippedProfile, build_profile, has_values
 from ferry.drift.report import DriftReport, FeatureDrift
+from ferry.drift.sample_size import sample_size_warnings
 from ferry.drift.settings import DriftSettings
 from ferry.drift.suite import evaluate
 from ferry.errors import InvalidInput, NotReady
@@ -133,6 +134,7 @@ class DriftDetector:
         if baseline is None and settings.performance_metric and labelled:
             baseline, _ = score(settings.performance_metric, labels, predictions)
         profiles = _profile(frame, columns, settings)
+        _require_values(profiles)
         output_profiles = None
         if outputs is not None:
             plan = plan_columns(outputs, categorical=(), numeric=(), ignore=())
@@ -170,6 +172,7 @@ class DriftDetector:
             current_rows=len(frame),
             prediction=self._prediction_drift(predictions, len(frame)),
             performance=self._performance_drift(predictions, labels),
+            warnings=sample_size_warnings(self.reference_rows_, len(frame)),
         )
 
     def _fitted(self) -> list[tuple[str, Profile]]:
@@ -249,6 +252,20 @@ def _profile(
         return column.name, profile
 
     return map_columns(learn, columns, settings.n_jobs)
+
+
+def _require_values(profiles: Sequence[tuple[str, Profile]]) -> None:
+    """A reference column without a single value has no distribution to compare against."""
+    empty = [
+        name
+        for name, profile in profiles
+        if not isinstance(profile, SkippedProfile) and not has_values(profile)
+    ]
+    if empty:
+        raise InvalidInput(
+            f"the reference has no values in columns {empty} (all missing, or all infinite): "
+            "there is nothing to compare them with; drop them, or list them in ignore"
+        )
 
 
 def _require_columns(profiles: Sequence[tuple[str, Profile]], frame: pd.DataFrame) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ferry.drift import moments
 from ferry.drift.bins import bin_counts, display_edges, distinct_sorted, quantile_edges
 from ferry.drift.categories import count_categories, counts_from_sorted
 from ferry.drift.columns import Column, numeric_values
@@ -54,8 +55,8 @@ class NumericProfile:
             rows=rows,
             missing=rows - values.size,
             values=values,
-            mean=float(np.mean(values)) if values.size else None,
-            std=float(np.std(values)) if values.size else None,
+            mean=moments.mean(values) if values.size else None,
+            std=moments.std(values) if values.size else None,
             psi_edges=psi_edges,
             psi_counts=bin_counts(values, psi_edges),
             display_edges=shown,
@@ -96,6 +97,13 @@ class SkippedProfile:
 
 
 Profile = NumericProfile | CategoricalProfile | SkippedProfile
+
+
+def has_values(profile: NumericProfile | CategoricalProfile) -> bool:
+    """Whether the reference column had any value (finite, for numbers) to compare against."""
+    if isinstance(profile, NumericProfile):
+        return profile.values.size > 0
+    return int(profile.counts.sum()) > 0
 
 
 def sorted_finite(values: FloatArray) -> FloatArray:

@@ -82,8 +82,17 @@ def _summary(report: DriftReport) -> str:
         f"<p>{drifted} of {tested} features drifted ({report.drift_share:.1%}); the data "
         f"drifts at {report.drift_share_threshold:.0%} or more. Correction: "
         f"{escape(report.correction)}. Reference rows: {report.reference_rows:,}; current "
-        f"rows: {report.current_rows:,}.</p>"
+        f"rows: {report.current_rows:,}.</p>" + _notices(report)
     )
+
+
+def _notices(report: DriftReport) -> str:
+    """Empty features and sample-size warnings, where a reader looks first."""
+    lines = [f"Warning: {escape(warning)}." for warning in report.warnings]
+    if report.empty_features:
+        names = escape(", ".join(report.empty_features))
+        lines.insert(0, f"Arrived with no values at all: <strong>{names}</strong>.")
+    return "".join(f"<p>{line}</p>" for line in lines)
 
 
 def _drifted_table(report: DriftReport) -> str:

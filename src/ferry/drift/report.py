@@ -24,7 +24,8 @@ class FeatureDrift:
 
     ``threshold`` is the effective one (for p-value tests, after the multiple-testing
     correction). ``stats`` maps each computed test to its ``{statistic, p_value?, ...}``;
-    ``reasons`` says in words why the column drifted; ``note`` why it could not be tested.
+    ``reasons`` says in words why the column drifted; ``note`` why it could not be tested;
+    ``empty`` is true when the column had reference values but arrived with none.
     """
 
     name: str
@@ -38,6 +39,7 @@ class FeatureDrift:
     reasons: tuple[str, ...] = ()
     note: str | None = None
     histogram: Histogram | None = None
+    empty: bool = False
 
     @property
     def tested(self) -> bool:
@@ -63,6 +65,7 @@ class FeatureDrift:
             "stats": {test: dict(values) for test, values in self.stats.items()},
             "reasons": list(self.reasons),
             "note": self.note,
+            "empty": self.empty,
             "histogram": None if self.histogram is None else self.histogram.to_dict(),
         }
 
@@ -71,8 +74,9 @@ class FeatureDrift:
 class DriftReport:
     """Reference against current: per-feature results and the decisions built on them.
 
-    ``dataset_drift`` is true when the share of drifted features reaches ``drift_share_threshold``;
-    ``drift`` is true when the data, the predictions or the performance drifted.
+    ``dataset_drift`` is true when the share of drifted features reaches ``drift_share_threshold``
+    or a feature arrived with no values at all; ``drift`` is true when the data, the predictions
+    or the performance drifted. ``warnings`` say why the verdict deserves less trust (too few rows).
     """
 
     features: tuple[FeatureDrift, ...]
@@ -83,6 +87,7 @@ class DriftReport:
     current_rows: int
     prediction: tuple[FeatureDrift, ...] | None = None
     performance: PerformanceDrift | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def tested(self) -> tuple[FeatureDrift, ...]:
@@ -96,9 +101,15 @@ class DriftReport:
         return tuple(sorted(drifted, key=lambda feature: -feature.effect))
 
     @property
+    def empty_features(self) -> tuple[str, ...]:
+        """Features that had reference values and arrived with none (a broken feed)."""
+        return tuple(feature.name for feature in self.features if feature.empty)
+
+    @property
     def dataset_drift(self) -> bool:
-        """Whether enough features drifted to call the data drifted."""
-        return bool(self.tested) and self.drift_share >= self.drift_share_threshold
+        """Whether enough features drifted to call the data drifted, or one arrived empty."""
+        share = bool(self.tested) and self.drift_share >= self.drift_share_threshold
+        return share or bool(self.empty_features)
 
     @property
     def prediction_drift(self) -> bool:
@@ -126,6 +137,8 @@ class DriftReport:
             "drift_share_threshold": self.drift_share_threshold,
             "n_features": len(self.tested),
             "n_drifted": sum(feature.drifted for feature in self.features),
+            "empty_features": list(self.empty_features),
+            "warnings": list(self.warnings),
             "correction": self.correction,
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,

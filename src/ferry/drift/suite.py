@@ -8,7 +8,8 @@ scipy, which may warn, and warning filters are process-wide, so they are not tou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,9 +34,11 @@ from ferry.drift.profile import (
     NumericProfile,
     Profile,
     SkippedProfile,
+    has_values,
     sorted_finite,
 )
 from ferry.drift.settings import DriftSettings
+from ferry.errors import InvalidInput
 
 NUMERIC_STATS = ("ks", "wasserstein", "psi", "mean_shift")
 CATEGORICAL_STATS = ("chi2", "psi", "jensen_shannon")
@@ -43,13 +46,18 @@ CATEGORICAL_STATS = ("chi2", "psi", "jensen_shannon")
 
 @dataclass(frozen=True)
 class ColumnFindings:
-    """What was found on one column: every test's outcome, or why it was skipped."""
+    """What was found on one column: every test's outcome, or why it was skipped.
+
+    ``empty`` is true when the reference had values but the current data has none (all missing,
+    or for numbers all infinite): the feed of that column broke.
+    """
 
     name: str
     kind: str
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     histogram: Histogram | None = None
     skipped: str | None = None
+    empty: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,10 +85,24 @@ def evaluate(
         name, profile = item
         if isinstance(profile, SkippedProfile):
             return _Evidence(name, profile, 0, 0, {})
-        return measure(name, profile, frame[labels[name]], settings)
+        with _named(name):
+            return measure(name, profile, frame[labels[name]], settings)
 
     measured = map_columns(measure_one, profiles, settings.n_jobs)
-    return [conclude(evidence, settings) for evidence in measured]
+    findings = []
+    for evidence in measured:
+        with _named(evidence.name):
+            findings.append(conclude(evidence, settings))
+    return findings
+
+
+@contextmanager
+def _named(column: str) -> Iterator[None]:
+    """A test that still fails on odd data says which column it failed on."""
+    try:
+        yield
+    except (ValueError, ArithmeticError) as error:
+        raise InvalidInput(f"column {column!r}: {error}") from error
 
 
 def measure(
@@ -94,11 +116,11 @@ def measure(
     if isinstance(profile, CategoricalProfile):
         counts, missing = count_categories(series)
         aligned = AlignedCounts.align(profile.categories, profile.counts, counts)
-        empty = _emptiness(int(profile.counts.sum()), int(aligned.current.sum()))
+        empty = _emptiness(int(profile.counts.sum()), int(aligned.current.sum()), "categorical")
         return _Evidence(name, profile, rows, missing, {}, aligned=aligned, empty=empty)
     values = sorted_finite(numeric_values(series, name))
     missing = rows - values.size
-    empty = _emptiness(profile.values.size, values.size)
+    empty = _emptiness(profile.values.size, values.size, "numeric")
     if empty is not None:
         return _Evidence(name, profile, rows, missing, {}, empty=empty)
     exact = uses_exact(settings.ks_method, profile.values.size, values.size)
@@ -138,7 +160,8 @@ def conclude(evidence: _Evidence, settings: DriftSettings) -> ColumnFindings:
     histogram = evidence.histogram
     if evidence.aligned is not None and evidence.empty is None:
         histogram = categorical_histogram(evidence.aligned)
-    return ColumnFindings(evidence.name, kind, outcomes, histogram)
+    empty = evidence.empty is not None and has_values(profile)
+    return ColumnFindings(evidence.name, kind, outcomes, histogram, empty=empty)
 
 
 def _ks(profile: NumericProfile, evidence: _Evidence, settings: DriftSettings) -> Outcome:
@@ -159,10 +182,17 @@ def _categorical_outcomes(aligned: AlignedCounts) -> dict[str, Outcome]:
     }
 
 
-def _emptiness(reference: int, current: int) -> str | None:
+CURRENT_EMPTY = {
+    "numeric": "not testable: the current data has no values in this column "
+    "(all missing or infinite)",
+    "categorical": "not testable: the current data has no values in this column (all missing)",
+}
+
+
+def _emptiness(reference: int, current: int, kind: str) -> str | None:
     """Why distribution tests cannot run, or None when both sides have values."""
     if reference == 0:
         return "not testable: the reference has no values in this column (all missing)"
     if current == 0:
-        return "not testable: the current data has no values in this column (all missing)"
+        return CURRENT_EMPTY[kind]
     return None

@@ -208,9 +208,11 @@ class RetrainPolicy:
         reasons = []
         if "data" in self.on and report.dataset_drift:
             names = ", ".join(feature.name for feature in report.drifted_features[:5])
+            empty = report.empty_features
+            arrived = f"; arrived with no values: {', '.join(empty)}" if empty else ""
             reasons.append(
                 f"data drift: {report.drift_share:.0%} of features drifted "
-                f"(threshold {report.drift_share_threshold:.0%}): {names}"
+                f"(threshold {report.drift_share_threshold:.0%}): {names}{arrived}"
             )
         if "predictions" in self.on and report.prediction_drift:
             reasons.append("prediction drift: the model's outputs changed distribution")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from ferry.drift import moments
 from ferry.drift.methods.outcome import Outcome
 from ferry.drift.profile import NumericProfile
 
@@ -59,11 +60,20 @@ def wasserstein_sorted(first: FloatArray, second: FloatArray) -> float:
 
 
 def wasserstein(profile: NumericProfile, current: FloatArray) -> Outcome:
-    """Normalised W1; a constant reference has no scale, so the raw distance is shown instead."""
-    distance = wasserstein_sorted(profile.values, current)
+    """Normalised W1; a constant reference has no scale, so the raw distance is shown instead.
+
+    Values near the float limit are scaled into [-1, 1] first, so their gaps cannot overflow.
+    """
+    scale = moments.magnitude(profile.values, current)
+    if scale > moments.SAFE_MAGNITUDE:
+        unit = wasserstein_sorted(profile.values / scale, current / scale)
+    else:
+        scale, unit = 1.0, wasserstein_sorted(profile.values, current)
+    distance = moments.capped(unit * scale)
     if not profile.std:
         return Outcome.untestable(
             "the reference is constant (std 0), so the distance cannot be normalised",
             distance=distance,
         )
-    return Outcome(distance / profile.std, details={"distance": distance})
+    normalised = moments.capped(unit * (scale / profile.std)) if unit else 0.0
+    return Outcome(normalised, details={"distance": distance})
