@@ -37,6 +37,23 @@ def test_loads_from_bytes_and_streams(frames_10k: Frames, tmp_path: Path) -> Non
         assert DriftDetector.load(source).check(current).drift_share == pytest.approx(0.24)
 
 
+def test_load_applies_todays_deciding_settings(frames_10k: Frames, tmp_path: Path) -> None:
+    """A saved profile checked with other tests, thresholds and an ignore list gives the report a
+    detector fitted with those settings gives; what fit learned cannot be overridden."""
+    reference, current = frames_10k
+    path = DriftDetector().fit(reference).save(tmp_path / "profile.npz")
+    settings = {"numeric_test": "mean_shift", "thresholds": {"mean_shift": 0.5},
+                "correction": "none", "drift_share": 0.5, "ignore": ["x0", "x1"]}  # fmt: skip
+    loaded = DriftDetector.load(path, **settings)
+    fitted = DriftDetector(**settings).fit(reference)
+    assert loaded.check(current).to_dict() == fitted.check(current).to_dict()
+    assert "x0" not in loaded.feature_names_in_
+    with pytest.raises(InvalidInput, match=r"\['categorical'\] were learned"):
+        DriftDetector.load(path, categorical=["x3"])
+    with pytest.raises(InvalidInput, match="no parameters"):
+        DriftDetector.load(path, numeric_tests="ks")
+
+
 def test_the_file_holds_no_pickle(frames_10k: Frames, tmp_path: Path) -> None:
     path = DriftDetector().fit(frames_10k[0]).save(tmp_path / "profile.npz")
     with np.load(path, allow_pickle=False) as archive:  # would raise on an object array

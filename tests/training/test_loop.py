@@ -157,3 +157,37 @@ def test_a_failed_retrain_is_recorded_and_alerted(trained, sqlite_registry, pred
     assert check.status == "failed" and check.run_id is not None and not check.consumed
     assert RunStore(sqlite_registry.catalog).get(check.run_id).status == "failed"
     assert sqlite_registry.resolve("cancer@production").version == "1.0.0"
+
+
+def test_the_monitor_applies_the_current_drift_settings(trained, sqlite_registry, write_pipeline,
+                                                        prediction_log, cancer_frame):  # fmt: skip
+    """The champion was profiled with KS; editing [drift] changes the next check, no retrain
+    needed: the mean-shift rule at 100 standard deviations, then the shifted columns ignored."""
+    _log(sqlite_registry, prediction_log, cancer_frame.sample(200, random_state=2), shift=True)
+    shifted = list(cancer_frame.columns[:12])
+    assert _monitor(trained, sqlite_registry).step(dry_run=True).report.dataset_drift is True
+
+    lenient = 'numeric_test = "mean_shift"\nmean_shift_threshold = 100.0'
+    spec = load_spec(write_pipeline(extra=f"[drift]\n{lenient}", filename="lenient.toml"))
+    report = _monitor(spec, sqlite_registry).step(dry_run=True).report
+    assert report is not None and report.dataset_drift is False
+    assert {feature.test for feature in report.features} == {"mean_shift"}
+    assert {feature.threshold for feature in report.features} == {100.0}
+
+    ignoring = f"ignore = {shifted!r}".replace("'", '"')
+    spec = load_spec(write_pipeline(extra=f"[drift]\n{ignoring}", filename="ignore.toml"))
+    result = _monitor(spec, sqlite_registry).step(dry_run=True)
+    assert result.report is not None and result.report.dataset_drift is False
+    assert not {feature.name for feature in result.report.features} & set(shifted)
+
+    typed = 'numeric = ["mean radius"]\nlow_cardinality = 3'
+    spec = load_spec(write_pipeline(extra=f"[drift]\n{typed}", filename="typed.toml"))
+    notes = _monitor(spec, sqlite_registry).step(dry_run=True).notes
+    assert any("drift.numeric, drift.low_cardinality changed" in note for note in notes)
+
+
+def test_a_drift_column_that_is_not_a_feature_fails_the_run_at_load(sqlite_registry,
+                                                                   write_pipeline):  # fmt: skip
+    path = write_pipeline(extra='[drift]\ncategorical = ["mean radios"]')
+    with pytest.raises(RunFailed, match=r"'load'.*drift\.categorical.*\['mean radios'\]"):
+        run_pipeline(path, sqlite_registry)

@@ -228,3 +228,63 @@ def test_target_required_unless_clustering(workdir):
     spec = load_spec(workdir / "k.toml")
     assert spec.task == "clustering" and spec.primary_metric == "silhouette"
     assert spec.performance_metric is None
+
+
+def test_every_drift_detector_setting_is_a_drift_key(write_pipeline):
+    """A setting added to DriftDetector must be reachable from the pipeline file."""
+    import inspect
+
+    from ferry.drift import DriftDetector
+    from ferry.drift.methods import DEFAULT_THRESHOLDS
+
+    extra = """[drift]
+numeric_test = "mean_shift"
+categorical_test = "jensen_shannon"
+mean_shift_threshold = 2.5
+thresholds = { psi = 0.3 }
+ks_threshold = 0.01
+correction = "fdr"
+drift_share = 0.2
+ignore = ["mean radius"]
+numeric = ["mean texture"]
+psi_bins = 20
+low_cardinality = 5
+max_categories = 50
+ks_method = "asymp"
+n_jobs = 2
+"""
+    spec = load_spec(write_pipeline(extra=extra))
+    params = spec.drift.detector_params()
+    derived = {"performance_metric", "performance_baseline"}  # from the trained version
+    signature = inspect.signature(DriftDetector.__init__).parameters
+    assert set(params) == set(signature) - {"self"} - derived
+    keys = set(type(spec.drift).model_fields)
+    assert {f"{test}_threshold" for test in DEFAULT_THRESHOLDS} <= keys
+    assert params["thresholds"] == {"psi": 0.3, "mean_shift": 2.5, "ks": 0.01}
+    assert params["numeric_test"] == "mean_shift" and params["ignore"] == ["mean radius"]
+    detector = DriftDetector(**params)
+    assert detector.get_params()["ks_method"] == "asymp"
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ('numeric_test = "mean"', "drift.numeric_test='mean' is not one of"),
+        ('categorical_test = "ks"', "drift.categorical_test='ks'"),
+        ("mean_shift_threshold = -1", "drift.thresholds['mean_shift']=-1.0 must be positive"),
+        ("ks_threshold = 1.5", "between 0 and 1"),
+        ("mean_shift_threshold = 2.0\nthresholds = { mean_shift = 3.0 }", "disagree"),
+        ('ks_method = "fast"', "drift.ks_method='fast'"),
+        ("psi_bins = 1", "drift.psi_bins=1 must be an integer of at least 2"),
+        ("n_jobs = 0", "drift.n_jobs=0"),
+        ('categorical = ["a"]\nnumeric = ["a"]', "both list ['a']"),
+    ],
+)
+def test_bad_drift_settings_are_refused_when_the_file_loads(write_pipeline, extra, named):
+    assert named in _bad(write_pipeline, extra=f"[drift]\n{extra}")
+
+
+def test_an_unknown_key_lists_the_allowed_ones(write_pipeline):
+    message = _bad(write_pipeline, extra='[drift]\nnumeric_tests = "mean_shift"')
+    assert "unknown key 'drift.numeric_tests'; allowed keys: " in message
+    assert "mean_shift_threshold" in message and "numeric_test," in message

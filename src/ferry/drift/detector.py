@@ -28,6 +28,19 @@ from ferry.drift.settings import DriftSettings
 from ferry.drift.suite import evaluate
 from ferry.errors import InvalidInput, NotReady
 
+FITTED_PARAMS = frozenset(
+    {
+        "categorical",
+        "numeric",
+        "low_cardinality",
+        "max_categories",
+        "performance_metric",
+        "performance_baseline",
+    }
+)
+"""Settings baked into a fitted reference (column types, the performance baseline): changing
+them takes a new ``fit``; every other setting can be changed on a loaded detector."""
+
 
 class DriftDetector:
     """Is current data different from the reference? Per-feature tests and one decision.
@@ -231,11 +244,19 @@ class DriftDetector:
         return save_detector(self, Path(path))
 
     @classmethod
-    def load(cls, source: str | os.PathLike[str] | bytes | IO[bytes]) -> DriftDetector:
-        """A fitted detector from a file written by :meth:`save` (a path, bytes or a stream)."""
+    def load(
+        cls, source: str | os.PathLike[str] | bytes | IO[bytes], **overrides: Any
+    ) -> DriftDetector:
+        """A fitted detector from a file written by :meth:`save` (a path, bytes or a stream).
+
+        ``overrides`` replace the saved settings that decide rather than learn (tests,
+        thresholds, correction, ``drift_share``, ``ignore``, ``psi_bins`` ...), so a monitor
+        applies today's settings to a profile fitted months ago. What ``fit`` learned from the
+        reference (column types: ``FITTED_PARAMS``) needs a refit and is refused here.
+        """
         from ferry.drift.storage import load_detector
 
-        return load_detector(cls, source)
+        return load_detector(cls, source, overrides)
 
 
 def _profile(

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -56,9 +57,12 @@ def save_detector(detector: DriftDetector, path: Path) -> Path:
 
 
 def load_detector(
-    cls: type[DriftDetector], source: str | os.PathLike[str] | bytes | IO[bytes]
+    cls: type[DriftDetector],
+    source: str | os.PathLike[str] | bytes | IO[bytes],
+    overrides: Mapping[str, Any] | None = None,
 ) -> DriftDetector:
-    """Read a file written by :func:`save_detector` into a fitted ``cls``."""
+    """Read a file written by :func:`save_detector` into a fitted ``cls``, with ``overrides``
+    replacing saved settings that do not change what was learned (see ``FITTED_PARAMS``)."""
     stream: Any = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with np.load(stream, allow_pickle=False) as archive:
@@ -77,16 +81,31 @@ def load_detector(
             f"(found {header.get('format') if isinstance(header, dict) else None!r})"
         )
     detector = cls(**header["params"])
+    detector.set_params(**_overrides(overrides or {}))
     settings = DriftSettings.from_params(detector.get_params())
     detector.settings_ = settings
     detector.reference_rows_ = int(header["reference_rows"])
-    detector.profiles_ = _profiles(header["features"], arrays, settings)
+    ignored = set(settings.ignore)
+    profiles = _profiles(header["features"], arrays, settings)
+    detector.profiles_ = [(name, profile) for name, profile in profiles if name not in ignored]
     detector.feature_names_in_ = [name for name, _ in detector.profiles_]
     detector.prediction_profiles_ = None
     if header["predictions"] is not None:
         detector.prediction_profiles_ = _profiles(header["predictions"], arrays, settings)
     detector.performance_baseline_ = header["performance_baseline"]
     return detector
+
+
+def _overrides(overrides: Mapping[str, Any]) -> Mapping[str, Any]:
+    from ferry.drift.detector import FITTED_PARAMS
+
+    fitted = sorted(set(overrides) & FITTED_PARAMS)
+    if fitted:
+        raise InvalidInput(
+            f"{fitted} were learned when the reference was fitted and cannot change on a "
+            "loaded profile: fit the detector again"
+        )
+    return overrides
 
 
 def _params(detector: DriftDetector) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.drift import PROFILE_FILENAME, DriftDetector, DriftReport
+from ferry.drift.detector import FITTED_PARAMS
 from ferry.errors import InvalidInput, NotFound
 from ferry.registry.registry import ModelVersion, Registry
 from ferry.training import alerts
@@ -74,6 +75,7 @@ class _Step:
     run: RunResult | None = None
     reason: str = ""
     alerts: list[Alert] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 class Monitor:
@@ -127,6 +129,7 @@ class Monitor:
             self._retrain(state)
             return self._finish(state)
         detector = self._reference(state.champion)
+        state.notes.extend(self._stale_settings(detector, state.champion))
         state.current = self._current(state.champion, state.now)
         self._health(state, state.champion, state.current)
         if state.current.rows < self.spec.drift.min_rows:
@@ -157,7 +160,43 @@ class Monitor:
                 f"the champion {champion.reference} has no drift reference profile "
                 "(it was not trained by `ferry train`): train one with `ferry train PIPELINE`"
             ) from None
-        return DriftDetector.load(profile)
+        current = {
+            name: value
+            for name, value in self.spec.drift.detector_params().items()
+            if name not in FITTED_PARAMS
+        }
+        return DriftDetector.load(profile, **current)
+
+    def _stale_settings(self, detector: DriftDetector, champion: ModelVersion) -> list[str]:
+        """Settings the champion's profile learned at fit (column types) and that the file now
+        sets otherwise: they apply from the next training run, and the check says so."""
+        drift, fitted = self.spec.drift, detector.get_params()
+        wanted = {"categorical": drift.categorical, "numeric": drift.numeric,
+                  "low_cardinality": drift.low_cardinality,
+                  "max_categories": drift.max_categories}  # fmt: skip
+        stale = [
+            name
+            for name, value in wanted.items()
+            if (sorted(value) if isinstance(value, list) else value)
+            != (sorted(fitted[name] or []) if isinstance(value, list) else fitted[name])
+        ]
+        unignored = [
+            column
+            for column in _input_columns(champion)
+            if column not in detector.feature_names_in_ and column not in drift.ignore
+        ]
+        notes = []
+        if stale:
+            notes.append(
+                f"drift.{', drift.'.join(stale)} changed since {champion.reference} was trained: "
+                "its profile keeps the old column types until the next training run"
+            )
+        if unignored:
+            notes.append(
+                f"{unignored[:10]} were ignored when {champion.reference} was trained: they are "
+                "compared from the next training run"
+            )
+        return notes
 
     def _current(self, champion: ModelVersion, now: datetime) -> CurrentData:
         columns = _input_columns(champion)
@@ -254,7 +293,7 @@ class Monitor:
             run=state.run,
             reason=state.reason,
             alerts=tuple(state.alerts),
-            notes=() if current is None else current.notes,
+            notes=tuple(state.notes) + (() if current is None else current.notes),
         )
         if state.dry_run:
             return result

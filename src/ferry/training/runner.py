@@ -171,8 +171,20 @@ class TrainingRun:
             allow_schema_change=self.force,
         )
         self._notes.extend(self._data.notes)
+        self._check_drift_columns()
         champion_version = None if self._champion is None else self._champion.version
         self.store.update(self.run_id, rows=self._data.rows, champion_version=champion_version)
+
+    def _check_drift_columns(self) -> None:
+        """``[drift]`` column lists name features, checked before the model is fitted."""
+        drift, features = self.spec.drift, set(self._data.features.columns)
+        for key in ("categorical", "numeric", "ignore"):
+            unknown = sorted(set(getattr(drift, key)) - features)
+            if unknown:
+                raise InvalidInput(
+                    f"drift.{key} names columns that are not features: {unknown} "
+                    f"(features: {sorted(features)[:20]})"
+                )
 
     def _split(self) -> None:
         evaluation = self.spec.evaluation
@@ -225,12 +237,9 @@ class TrainingRun:
         metric = self.spec.performance_metric
         baseline = None if metric is None else self._holdout.metrics.get(metric)
         detector = DriftDetector(
-            drift_share=drift.drift_share,
-            correction=drift.correction,
-            thresholds=drift.thresholds or None,
+            **drift.detector_params(),
             performance_metric=metric if baseline is not None else None,
             performance_baseline=baseline,
-            performance_threshold=drift.performance_drop,
         ).fit(reference, predictions=predictions)
         self._workdir = Path(tempfile.mkdtemp(prefix="ferry-run-"))
         self._profile_path = detector.save(self._workdir / PROFILE_FILENAME)

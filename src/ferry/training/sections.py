@@ -152,14 +152,36 @@ class PromotionSection(Section):
 
 
 class DriftSection(Section):
-    """``[drift]``: what the monitor compares and when it retrains."""
+    """``[drift]``: what the monitor compares, how (every ``DriftDetector`` setting), and when
+    it retrains.
+
+    The detector itself checks the tests, thresholds and methods (:mod:`ferry.drift.settings`),
+    so its rules live in one place; this section only holds the values and their TOML types.
+    """
 
     current: str = PREDICTION_LOG
     drift_share: float = Field(default=0.05, gt=0, le=1)
     performance_drop: float = Field(default=0.05, gt=0, le=1)
     performance_metric: str | None = None
+    numeric_test: str = "ks"
+    categorical_test: str = "chi2"
     correction: Literal["bonferroni", "fdr", "none"] = "bonferroni"
     thresholds: dict[str, float] = {}
+    ks_threshold: float | None = None
+    chi2_threshold: float | None = None
+    psi_threshold: float | None = None
+    wasserstein_threshold: float | None = None
+    jensen_shannon_threshold: float | None = None
+    mean_shift_threshold: float | None = None
+    missing_rate_threshold: float | None = None
+    categorical: list[str] = []
+    numeric: list[str] = []
+    ignore: list[str] = []
+    psi_bins: int = 10
+    low_cardinality: int = 10
+    max_categories: int = 1000
+    ks_method: str = "auto"
+    n_jobs: int = -1
     min_rows: int = Field(default=50, ge=1)
     min_labels: int = Field(default=30, ge=1)
     retrain_on: list[Literal["data", "predictions", "performance"]] = [
@@ -172,6 +194,47 @@ class DriftSection(Section):
     @classmethod
     def _metric(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _one_threshold_each(self) -> DriftSection:
+        for test, value in self._named_thresholds().items():
+            given = self.thresholds.get(test)
+            if given is not None and given != value:
+                raise ValueError(
+                    f"drift.{test}_threshold = {value:g} and drift.thresholds.{test} = "
+                    f"{given:g} disagree; give one of them"
+                )
+        return self
+
+    def _named_thresholds(self) -> dict[str, float]:
+        """The ``<test>_threshold`` keys that were given, by test."""
+        suffix = "_threshold"
+        return {
+            name.removesuffix(suffix): value
+            for name, value in self
+            if name.endswith(suffix) and value is not None
+        }
+
+    def detector_params(self) -> dict[str, Any]:
+        """The ``DriftDetector`` keyword arguments this section sets (all but the performance
+        metric and its baseline, which come from the trained version)."""
+        thresholds = {**self.thresholds, **self._named_thresholds()}
+        return {
+            "numeric_test": self.numeric_test,
+            "categorical_test": self.categorical_test,
+            "thresholds": thresholds or None,
+            "correction": self.correction,
+            "drift_share": self.drift_share,
+            "categorical": self.categorical or None,
+            "numeric": self.numeric or None,
+            "ignore": self.ignore or None,
+            "psi_bins": self.psi_bins,
+            "low_cardinality": self.low_cardinality,
+            "max_categories": self.max_categories,
+            "ks_method": self.ks_method,
+            "n_jobs": self.n_jobs,
+            "performance_threshold": self.performance_drop,
+        }
 
 
 class ScheduleSection(Section):

@@ -132,7 +132,7 @@ def describe(error: ValidationError) -> str:
     key = ".".join(str(part) for part in first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        text = f"unknown key {key!r}"
+        text = f"unknown key {key!r}{_allowed(first['loc'][:-1])}"
     elif first["type"] == "missing":
         text = f"missing required key {key!r}"
     elif key and not message.startswith(key.split(".")[0]):
@@ -142,6 +142,24 @@ def describe(error: ValidationError) -> str:
         text = message
     more = len(problems) - 1
     return text + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+
+
+def _allowed(where: tuple[int | str, ...]) -> str:
+    """``; allowed keys: ...`` for the section at ``where`` (empty when it is not one)."""
+    model: Any = PipelineSpec
+    for part in where:
+        if isinstance(part, int):  # an entry of a list of tables: [[estimator.steps]]
+            continue
+        field = model.model_fields.get(part)
+        candidates = (
+            [] if field is None else [field.annotation, *getattr(field.annotation, "__args__", ())]
+        )
+        sections = [c for c in candidates if isinstance(c, type) and issubclass(c, Section)]
+        if not sections:
+            return ""
+        model = sections[0]
+    keys = sorted(entry.alias or name for name, entry in model.model_fields.items())
+    return f"; allowed keys: {', '.join(keys)}"
 
 
 def _located(data: DataSection, folder: Path) -> DataSection:
@@ -202,21 +220,18 @@ def _completed(spec: PipelineSpec) -> PipelineSpec:
 
 
 def _check_drift(drift: DriftSection) -> None:
-    """Let the drift detector check its own settings now, not after a whole training run."""
-    import pandas as pd
-
+    """Let the drift detector check its own settings now, not after a whole training run
+    (the column names are checked against the data when a run loads it)."""
     from ferry.drift import DriftDetector
+    from ferry.drift.settings import DriftSettings
 
-    detector = DriftDetector(
-        drift_share=drift.drift_share,
-        correction=drift.correction,
-        thresholds=drift.thresholds or None,
-        performance_threshold=drift.performance_drop,
-    )
     try:
-        detector.fit(pd.DataFrame({"probe": [0.0, 1.0]}))
+        DriftSettings.from_params(DriftDetector(**drift.detector_params()).get_params())
     except InvalidInput as error:
         raise InvalidInput(f"drift.{error}") from None
+    both = sorted(set(drift.categorical) & set(drift.numeric))
+    if both:
+        raise InvalidInput(f"drift.categorical and drift.numeric both list {both}")
 
 
 def _check_names(spec: PipelineSpec) -> None:
