@@ -60,9 +60,16 @@ class ServingSettings:
     log_sample_rate: float = 1.0
     log_flush_rows: int = 50_000
     log_flush_seconds: float = 5.0
+    max_model_age_days: float | None = None
+    max_model_age: str = "alert"
 
     def __post_init__(self) -> None:
         _choice("FERRY_LOAD", self.load, ("eager", "lazy"))
+        _choice("FERRY_MAX_MODEL_AGE", self.max_model_age, ("refuse", "alert"))
+        if self.max_model_age_days is not None and not self.max_model_age_days > 0:
+            raise InvalidInput(
+                f"FERRY_MAX_MODEL_AGE_DAYS must be more than 0, got {self.max_model_age_days}"
+            )
         _choice("FERRY_ONNX", self.onnx, ("auto", "off"))
         _at_least("FERRY_WARMUP_ITERATIONS", self.warmup_iterations, 0)
         _at_least("FERRY_POLL_INTERVAL", self.poll_interval, 0.01)
@@ -109,6 +116,8 @@ _SERVING_VARIABLES: dict[str, tuple[str, type]] = {
     "low_confidence": ("FERRY_LOW_CONFIDENCE", float),
     "log_sample_rate": ("FERRY_LOG_SAMPLE_RATE", float),
     "log_flush_seconds": ("FERRY_LOG_FLUSH_SECONDS", float),
+    "max_model_age_days": ("FERRY_MAX_MODEL_AGE_DAYS", float),
+    "max_model_age": ("FERRY_MAX_MODEL_AGE", str),
 }
 
 

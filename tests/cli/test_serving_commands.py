@@ -74,6 +74,21 @@ def test_serve_refuses_bad_settings(home, monkeypatch):
     assert "FERRY_LOAD='sometimes': choose one of eager, lazy" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FERRY_MAX_MODEL_AGE", "sometimes", "FERRY_MAX_MODEL_AGE='sometimes': choose one of"),
+        ("FERRY_MAX_MODEL_AGE_DAYS", "0", "FERRY_MAX_MODEL_AGE_DAYS must be more than 0"),
+        ("FERRY_MAX_MODEL_AGE_DAYS", "a month", "FERRY_MAX_MODEL_AGE_DAYS='a month' is not"),
+    ],
+)
+def test_serve_refuses_bad_age_settings(home, monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(app, ["serve", "cancer@production"])
+    assert result.exit_code == 1
+    assert message in result.stderr
+
+
 @pytest.mark.parametrize("token", ["", "  "])
 def test_serve_refuses_an_empty_api_token(home, monkeypatch, token):
     monkeypatch.setenv("FERRY_API_TOKEN", token)

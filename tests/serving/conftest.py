@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -27,10 +28,10 @@ def cancer_registry(sqlite_registry: Registry, pipeline, cancer) -> Registry:
 
 @asynccontextmanager
 async def serving(
-    registry: Registry, **overrides: Any
+    registry: Registry, clock: Callable[[], datetime] | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[httpx.AsyncClient, ModelServer]]:
     """Start the app's lifespan, wait for the first loads, and hand out a client."""
-    server = ModelServer(dataclasses.replace(SETTINGS, **overrides), registry)
+    server = ModelServer(dataclasses.replace(SETTINGS, **overrides), registry, clock=clock)
     app = create_app(server)
     async with app.router.lifespan_context(app):
         await server.first_loads()

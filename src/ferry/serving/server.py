@@ -12,9 +12,9 @@ import gc
 import logging
 import time
 import uuid
-from collections.abc import Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -22,12 +22,13 @@ import numpy as np
 from ferry.config import ServingSettings
 from ferry.errors import InvalidInput, NotFound, NotReady
 from ferry.registry.registry import Registry
+from ferry.serving.age import AgeLimit
 from ferry.serving.batching import MicroBatcher
 from ferry.serving.cache import ModelCache
 from ferry.serving.capture import PredictionLog
 from ferry.serving.drift_status import DriftStatus
 from ferry.serving.inputs import InputSpec
-from ferry.serving.live import LiveModel, follow_once
+from ferry.serving.live import Backoff, LiveModel, follow_once
 from ferry.serving.loader import LoadedVersion, ModelLoader
 from ferry.serving.metrics import ServingMetrics
 from ferry.serving.notifications import AliasListener
@@ -51,7 +52,13 @@ class Prediction:
 class ModelServer:
     """Everything a serving process holds; started and stopped by the app's lifespan."""
 
-    def __init__(self, settings: ServingSettings, registry: Registry) -> None:
+    def __init__(
+        self,
+        settings: ServingSettings,
+        registry: Registry,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         if not settings.models:
             raise InvalidInput(
                 "no model to serve: pass REF arguments or set FERRY_MODEL=name@alias"
@@ -66,8 +73,15 @@ class ModelServer:
             flush_rows=settings.log_flush_rows, flush_seconds=settings.log_flush_seconds,
         )  # fmt: skip
         self.live: dict[str, LiveModel] = {}
+        age_limit = (
+            AgeLimit(settings.max_model_age_days, settings.max_model_age)
+            if settings.max_model_age_days is not None
+            else None
+        )
         for ref in settings.models:
-            model = LiveModel(ref)
+            model = LiveModel(
+                ref, backoff=Backoff(settings.poll_interval), age_limit=age_limit, clock=clock
+            )
             if model.name in self.live:
                 raise InvalidInput(
                     f"model {model.name!r} is named twice in {list(settings.models)}"
@@ -151,6 +165,7 @@ class ModelServer:
                 await self.refresh(name)
             except Exception:  # a poll failing (catalog down) must not stop the follower
                 log.exception("could not check %s for a new version", self.live[name].ref)
+            self.live[name].age()  # a version past its age limit is alerted on while it serves
 
     def _notified(self, name: str) -> None:
         """PostgreSQL said an alias of ``name`` moved: check it now rather than at the next poll."""
@@ -280,16 +295,25 @@ class ModelServer:
     @property
     def ready(self) -> bool:
         """True when every model is loaded, verified and warmed up."""
-        return all(live.current is not None for live in self.live.values())
+        return all(live.ready for live in self.live.values())
 
     def health(self) -> dict[str, Any]:
         """Per-model status, version, load and warm-up figures, cache hit, age, last swap."""
         models = {name: _model_health(live) for name, live in self.live.items()}
-        statuses = {entry["status"] for entry in models.values()}
-        overall = (
-            "ready" if statuses == {"ready"} else "failed" if "failed" in statuses else "loading"
-        )
-        return {"status": overall, "models": models}
+        return {
+            "status": _overall({entry["status"] for entry in models.values()}),
+            "models": models,
+        }
+
+
+def _overall(statuses: set[str]) -> str:
+    """The server's status from its models': the worst one wins."""
+    if statuses <= {"ready", "age_alert"}:
+        return "ready"
+    for status in ("failed", "too_old"):
+        if status in statuses:
+            return status
+    return "loading"
 
 
 def _model_health(live: LiveModel) -> dict[str, Any]:
@@ -304,7 +328,10 @@ def _model_health(live: LiveModel) -> dict[str, Any]:
         entry.update(
             version=current.version, backend=current.runner.backend, load_ms=round(current.load_ms, 3),
             warmup_mean_ms=round(mean, 4), warmup_p95_ms=round(p95, 4), cache_hit=current.cache_hit,
-            model_age_days=round((datetime.now(UTC) - created).total_seconds() / 86400, 4),
+            model_age_days=round((live.clock() - created).total_seconds() / 86400, 4),
             compile_note=current.compile_note,
         )  # fmt: skip
+        verdict = live.age()
+        if verdict is not None:
+            entry.update(status=verdict.status, age_message=verdict.message)
     return entry
