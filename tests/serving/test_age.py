@@ -39,6 +39,7 @@ async def test_refuse_takes_a_version_past_its_age_out_of_service(
         refused = await client.post("/predict", json=rows)
         assert refused.status_code == 503 and "31.0 days old" in refused.json()["error"]
         assert (await client.post("/invocations", json={"inputs": rows["rows"]})).status_code == 503
+        assert 'ferry_model_ready{model="cancer"} 0.0' in (await client.get("/metrics")).text
         # a newer version promoted is served again
         cancer_registry.register(forest, "cancer", input_example=cancer[0])
         now[0] = datetime.fromisoformat(cancer_registry.resolve("cancer:1.1.0").created_at)

@@ -155,7 +155,7 @@ class ServingMetrics:
             self.drift_share.labels(name).set(finding.share)
             self.drift_detected.labels(name).set(int(finding.detected))
         for model in live:
-            self.ready.labels(model.name).set(int(model.current is not None))
+            self.ready.labels(model.name).set(int(model.ready))
             current = model.current
             if current is not None:
                 created = datetime.fromisoformat(current.metadata["created_at"])
