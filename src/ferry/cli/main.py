@@ -61,7 +61,14 @@ def register(
     trust_pickle: Annotated[
         bool, typer.Option(help="Load a pickle/joblib file you made yourself.")
     ] = False,
-    trust: Annotated[list[str], typer.Option(help="A skops type to trust, repeatable.")] = [],  # noqa: B006
+    trust: Annotated[
+        list[str],
+        typer.Option(
+            metavar="TYPE",
+            help="Trust this type in a .skops file (repeatable); otherwise only the types "
+            "skops trusts by default load.",
+        ),
+    ] = [],  # noqa: B006
     serialization: Annotated[
         str | None, typer.Option(help="skops (default), joblib or pickle.")
     ] = None,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from ferry.errors import InvalidInput
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
-SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
-"""Types from these modules are accepted in a .skops file without an explicit --trust."""
 
 
 def read_model(path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:
@@ -37,16 +36,27 @@ def read_model(path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:
 
 
 def _read_skops(path: Path, trusted: list[str]) -> Any:
+    """Load a file from outside trusting only skops' defaults and the types named by --trust.
+
+    The file lists its own types, so trusting what it lists (or whole modules such as
+    ``sklearn.*``) would let a crafted file pick them: ``sklearn.tree._tree.Tree`` reads memory
+    out of bounds on crafted input, which is why skops and MLflow refuse it by default.
+    """
     import skops.io
 
-    untrusted = skops.io.get_untrusted_types(file=path)
-    unknown = [t for t in untrusted if not t.startswith(SAFE_TYPE_PREFIXES) and t not in trusted]
-    if unknown:
+    try:
+        untrusted = sorted(skops.io.get_untrusted_types(file=path))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise InvalidInput(f"{path.name} is not a readable skops file: {error}") from error
+    refused = [name for name in untrusted if name not in trusted]
+    if refused:
+        flags = " ".join(f"--trust {name}" for name in refused)
         raise InvalidInput(
-            f"{path.name} contains types outside scikit-learn, numpy and scipy: {unknown}; "
-            "review them and pass --trust TYPE for each"
+            f"{path.name} holds types that skops does not trust by default: {refused}; a "
+            "crafted file can misuse them. If you know where the file comes from, pass "
+            f"{flags}"
         )
-    return skops.io.load(path, trusted=list(untrusted))
+    return skops.io.load(path, trusted=untrusted)
 
 
 def read_example(path: Path | None, model: Any) -> Any:
