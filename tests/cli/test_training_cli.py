@@ -42,7 +42,7 @@ cv_folds = 2
 {promotion}
 """
 RESULT_KEYS = {"run_id", "model", "version", "status", "decision", "reason", "metrics",
-               "cv_metrics", "champion_metrics"}  # fmt: skip
+               "cv_metrics", "champion_metrics", "comparison_rows", "excluded_rows"}  # fmt: skip
 
 
 @pytest.fixture

@@ -134,6 +134,11 @@ def _print_result(result: RunResult, spec: PipelineSpec) -> None:
     )
     typer.echo(f"reason: {result.reason}")
     typer.echo(f"holdout: {metrics_text(result.metrics)}")
+    if result.comparison_rows is not None:
+        typer.echo(
+            f"compared on {result.comparison_rows} holdout rows neither model was trained on "
+            f"({result.excluded_rows} excluded)"
+        )
     if result.champion_metrics is not None:
         typer.echo(f"champion {result.champion_version}: {metrics_text(result.champion_metrics)}")
 
@@ -162,25 +167,27 @@ def runs(
         _print_run(found[0])
     else:
         rows = [_run_row(record) for record in found]
-        columns = ("id", "model", "started", "status", "version", "decision", "metric", "rows")
+        columns = ("id", "model", "started", "status", "version", "decision", "metric", "rows",
+                   "compared")  # fmt: skip
         print_table("runs", columns, rows)
 
 
 def _print_run(record: RunRecord) -> None:
     """One run: its fields, then its steps and its metrics beside the champion's."""
     fields = record.to_dict()
-    for name in ("steps", "metrics", "cv_metrics", "champion_metrics"):
+    for name in ("steps", "metrics", "cv_metrics", "champion_metrics", "comparison_metrics"):
         fields.pop(name)
     print_fields(f"run {record.id}", fields)
     steps = [(s["name"], f"{s['seconds']:.3f}", s["status"]) for s in record.steps]
     print_table("steps", ("step", "seconds", "status"), steps)
     holdout, cv = record.metrics or {}, record.cv_metrics or {}
-    champion = record.champion_metrics or {}
+    champion, compared = record.champion_metrics or {}, record.comparison_metrics or {}
     rows = [
-        (name, _number(holdout.get(name)), _number(cv.get(name)), _number(champion.get(name)))
+        (name, *(_number(found.get(name)) for found in (holdout, cv, compared, champion)))
         for name in sorted(set(holdout) | set(champion))
     ]
-    print_table("metrics", ("metric", "holdout", "cv mean", "champion"), rows)
+    columns = ("metric", "holdout", "cv mean", "compared", "champion (compared)")
+    print_table("metrics", columns, rows)
 
 
 def _number(value: float | None) -> str:
@@ -188,8 +195,9 @@ def _number(value: float | None) -> str:
 
 
 def _run_row(record: RunRecord) -> tuple[Any, ...]:
+    """One line per run; beside the champion, the candidate's value on the same rows."""
     metric = record.primary_metric
-    value = (record.metrics or {}).get(metric or "")
+    value = (record.comparison_metrics or record.metrics or {}).get(metric or "")
     shown = "" if value is None else f"{metric}={value:.4g}"
     champion = (record.champion_metrics or {}).get(metric or "")
     if champion is not None:
@@ -203,7 +211,15 @@ def _run_row(record: RunRecord) -> tuple[Any, ...]:
         record.decision,
         shown,
         record.rows,
+        _compared(record),
     )
+
+
+def _compared(record: RunRecord) -> str:
+    """``108 (63 excluded)``: holdout rows both models were scored on, and those left out."""
+    if record.comparison_rows is None:
+        return ""
+    return f"{record.comparison_rows} ({record.excluded_rows} excluded)"
 
 
 @reports_errors

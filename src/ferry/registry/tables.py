@@ -98,6 +98,9 @@ runs = Table(
     Column("error", Text),
     Column("training_seconds", Float),
     Column("notes", Text),
+    Column("comparison_rows", Integer),
+    Column("excluded_rows", Integer),
+    Column("comparison_metrics", Text),
     Index("ix_runs_model", "model_name", "created_at"),
 )
 

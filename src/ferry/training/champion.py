@@ -1,10 +1,12 @@
-"""The champion: the version an alias points at, and how it scores on a candidate's holdout."""
+"""The champion: the version an alias points at, and how it scores on the comparison rows."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from ferry.errors import NotFound
 from ferry.registry.registry import ModelVersion, Registry
-from ferry.training.evaluation import Evaluation, Split, evaluate
+from ferry.training.evaluation import Evaluation, evaluate
 
 
 def current_champion(registry: Registry, name: str, alias: str) -> ModelVersion | None:
@@ -16,12 +18,15 @@ def current_champion(registry: Registry, name: str, alias: str) -> ModelVersion 
 
 
 def score_champion(
-    registry: Registry, champion: ModelVersion, parts: Split, task: str
+    registry: Registry,
+    champion: ModelVersion,
+    features: pd.DataFrame,
+    target: pd.Series | None,
+    task: str,
 ) -> Evaluation:
-    """The champion (hash-verified on load) on the candidate's holdout, with its own columns."""
+    """The champion (hash-verified on load) on the comparison rows, with its own columns."""
     loaded = registry.load(champion.reference)
     schema = champion.metadata["input_schema"]
-    features = parts.test_features
     if schema.get("type") == "dataframe":
         features = features[[column["name"] for column in schema["columns"]]]
-    return evaluate(loaded.predictor, features, parts.test_target, task)
+    return evaluate(loaded.predictor, features, target, task)

@@ -25,6 +25,7 @@ class TrainingData:
     features: pd.DataFrame
     target: pd.Series | None
     notes: tuple[str, ...] = field(default=())
+    times: pd.Series | None = None
 
     @property
     def rows(self) -> int:
@@ -95,14 +96,16 @@ def prepare(
     task: str,
     champion_schema: dict[str, Any] | None = None,
     allow_schema_change: bool = False,
+    time_column: str = "",
 ) -> TrainingData:
-    """Select features and target and check them; :class:`InvalidInput` says what is wrong."""
+    """Select features and target (and the times of a time split) and check them;
+    :class:`InvalidInput` says what is wrong."""
     name = str(frame.attrs.get("name", "the data"))
     if frame.empty:
         raise InvalidInput(f"data.source: {name} has no rows")
     notes: list[str] = []
     target = _target(frame, data, name)
-    columns = _feature_columns(frame, data, name, notes)
+    columns = _feature_columns(frame, data, name, notes, time_column)
     if target is not None:
         missing_target = int(frame[target].isna().sum())
         if missing_target:
@@ -119,7 +122,35 @@ def prepare(
         raise InvalidInput(f"data.target = {target!r} has a single class; nothing to classify")
     if champion_schema is not None:
         notes.extend(compare_schema(features, champion_schema, allow_schema_change))
-    return TrainingData(name, features, labels, tuple(notes))
+    times = None if not time_column else read_times(frame, time_column, name)
+    return TrainingData(name, features, labels, tuple(notes), times)
+
+
+def read_times(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """``evaluation.time_column`` as numbers or UTC timestamps, one per row, none missing."""
+    if column not in frame.columns:
+        raise InvalidInput(
+            f"evaluation.time_column = {column!r} is not a column of {name} "
+            f"(columns: {_listing(frame.columns)})"
+        )
+    values = frame[column].reset_index(drop=True)
+    try:
+        times = as_times(values)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(
+            f"evaluation.time_column = {column!r}: cannot read its values as times: {error}"
+        ) from None
+    missing = int(times.isna().sum())
+    if missing:
+        raise InvalidInput(f"evaluation.time_column = {column!r} has {missing} rows without a time")
+    return times
+
+
+def as_times(values: pd.Series) -> pd.Series:
+    """Numbers stay numbers (epochs, sequence ids); anything else is parsed as UTC timestamps."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    return pd.Series(pd.to_datetime(values, utc=True), index=values.index)
 
 
 def _target(frame: pd.DataFrame, data: DataSection, name: str) -> str | None:
@@ -134,7 +165,7 @@ def _target(frame: pd.DataFrame, data: DataSection, name: str) -> str | None:
 
 
 def _feature_columns(
-    frame: pd.DataFrame, data: DataSection, name: str, notes: list[str]
+    frame: pd.DataFrame, data: DataSection, name: str, notes: list[str], time_column: str
 ) -> list[str]:
     present = list(frame.columns)
     unknown_ignored = [column for column in data.ignore if column not in present]
@@ -147,7 +178,7 @@ def _feature_columns(
         if data.target in data.features:
             raise InvalidInput(f"data.features lists the target {data.target!r}")
         return list(data.features)
-    excluded = {data.target, *data.ignore}
+    excluded = {data.target, time_column, *data.ignore}
     columns = [column for column in present if column not in excluded]
     if not columns:
         raise InvalidInput(f"{name} has no feature columns besides the target and data.ignore")

@@ -32,6 +32,8 @@ class Split:
     test_features: pd.DataFrame
     train_target: pd.Series | None
     test_target: pd.Series | None
+    time_cut: str | None = None
+    """The latest time among the training rows (a time split only), as text."""
 
 
 def split_holdout(
@@ -63,6 +65,32 @@ def split_holdout(
         features, target, test_size=fraction, random_state=random_state, stratify=stratify
     )
     return Split(train_features, test_features, train_target, test_target)
+
+
+def split_by_time(
+    features: pd.DataFrame, target: pd.Series | None, times: pd.Series, *, fraction: float
+) -> Split:
+    """The latest rows by time are the holdout; every training row is older than every
+    holdout row (rows sharing the boundary time all go to the holdout)."""
+    holdout = int(np.ceil(len(features) * fraction))
+    ordered = times.sort_values(kind="mergesort")
+    boundary = ordered.iloc[max(len(ordered) - holdout, 0)]
+    training = (times < boundary).to_numpy()
+    if training.sum() < 2 or holdout < 1:
+        raise InvalidInput(
+            f"evaluation.holdout = {fraction} by time leaves {int(training.sum())} training rows "
+            f"of {len(features)} older than {time_text(boundary)}: give more data, more distinct "
+            "times, or a smaller fraction"
+        )
+    train_target = None if target is None else target[training]
+    test_target = None if target is None else target[~training]
+    cut = time_text(times[training].max())
+    return Split(features[training], features[~training], train_target, test_target, cut)
+
+
+def time_text(value: Any) -> str:
+    """A time as recorded in tags: ISO-8601 for timestamps, the number itself otherwise."""
+    return value.isoformat() if isinstance(value, pd.Timestamp) else repr(float(value))
 
 
 @dataclass(frozen=True, eq=False)

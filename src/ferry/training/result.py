@@ -31,10 +31,12 @@ class RunResult:
     cv_metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
     champion_version: str | None = None
+    comparison_rows: int | None = None
+    excluded_rows: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """``{run_id, model, version, status, decision, reason, metrics, cv_metrics,
-        champion_metrics}``."""
+        champion_metrics, comparison_rows, excluded_rows}``."""
         return {
             "run_id": self.run_id,
             "model": self.model,
@@ -45,6 +47,8 @@ class RunResult:
             "metrics": self.metrics,
             "cv_metrics": self.cv_metrics,
             "champion_metrics": self.champion_metrics,
+            "comparison_rows": self.comparison_rows,
+            "excluded_rows": self.excluded_rows,
         }
 
 

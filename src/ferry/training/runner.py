@@ -23,9 +23,19 @@ from ferry.errors import Conflict, InvalidInput, NotFound
 from ferry.registry.registry import ModelVersion, Registry
 from ferry.training.champion import current_champion, score_champion
 from ferry.training.clock import Clock, iso, system_clock
+from ferry.training.comparison import (
+    TIME_COLUMN_TAG,
+    TIME_CUT_TAG,
+    TRAINING_ROWS_FILE,
+    ComparisonRows,
+    comparison_rows,
+    too_few_rows,
+    trained_on,
+    write_training_rows,
+)
 from ferry.training.data import TrainingData, prepare, read_source
 from ferry.training.estimators import DEFAULT_PREFIXES
-from ferry.training.evaluation import Evaluation, Split, evaluate, split_holdout
+from ferry.training.evaluation import Evaluation, Split, evaluate, split_by_time, split_holdout
 from ferry.training.lock import RunLock
 from ferry.training.policy import FORCED, Decision, PromotionPolicy
 from ferry.training.result import RunFailed, RunResult, describe_error
@@ -155,6 +165,8 @@ class TrainingRun:
             cv_metrics=self._cv.to_dict(),
             champion_metrics=None if self._champion_eval is None else self._champion_eval.metrics,
             champion_version=None if champion is None else champion.version,
+            comparison_rows=None if self._comparison is None else self._comparison.rows,
+            excluded_rows=None if self._comparison is None else self._comparison.excluded,
         )
 
     # -- the steps ----------------------------------------------------------------------
@@ -169,6 +181,7 @@ class TrainingRun:
             task=spec.task,
             champion_schema=schema,
             allow_schema_change=self.force,
+            time_column=spec.evaluation.time_column,
         )
         self._notes.extend(self._data.notes)
         self._check_drift_columns()
@@ -187,8 +200,13 @@ class TrainingRun:
                 )
 
     def _split(self) -> None:
-        evaluation = self.spec.evaluation
-        self._parts: Split = split_holdout(
+        evaluation, data = self.spec.evaluation, self._data
+        if data.times is not None:
+            self._parts: Split = split_by_time(
+                data.features, data.target, data.times, fraction=evaluation.holdout
+            )
+            return
+        self._parts = split_holdout(
             self._data.features,
             self._data.target,
             task=self.spec.task,
@@ -241,8 +259,13 @@ class TrainingRun:
             performance_metric=metric if baseline is not None else None,
             performance_baseline=baseline,
         ).fit(reference, predictions=predictions)
-        self._workdir = Path(tempfile.mkdtemp(prefix="ferry-run-"))
-        self._profile_path = detector.save(self._workdir / PROFILE_FILENAME)
+        self._profile_path = detector.save(self._scratch() / PROFILE_FILENAME)
+
+    def _scratch(self) -> Path:
+        """The run's temporary folder (removed when the run ends) for files to register."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="ferry-run-"))
+        return self._workdir
 
     def _reference_outputs(self, reference: pd.DataFrame) -> Any:
         """Out-of-fold outputs for supervised models: outputs on rows a model was fitted on are
@@ -256,6 +279,7 @@ class TrainingRun:
 
     def _register(self) -> None:
         spec, parts = self.spec, self._parts
+        rows = write_training_rows(parts, self._scratch() / TRAINING_ROWS_FILE)
         metrics = dict(self._holdout.metrics)
         metrics.update({f"cv_{name}": value for name, value in self._cv.to_dict().items()})
         self._version: ModelVersion = self.registry.register(
@@ -267,7 +291,7 @@ class TrainingRun:
             description=spec.model.description,
             tags=self._tags(),
             parent=None if self._champion is None else self._champion.version,
-            extras={PROFILE_FILENAME: self._profile_path},
+            extras={PROFILE_FILENAME: self._profile_path, TRAINING_ROWS_FILE: rows},
         )
         self.store.update(self.run_id, version=self._version.version)
 
@@ -286,30 +310,61 @@ class TrainingRun:
         }
         if trainer.best_params_ is not None:
             tags["ferry.best_params"] = json.dumps(trainer.best_params_, default=str)
+        if parts.time_cut is not None:
+            tags[TIME_COLUMN_TAG] = self.spec.evaluation.time_column
+            tags[TIME_CUT_TAG] = parts.time_cut
         return tags
 
     def _evaluate_champion(self) -> None:
+        """Both models on the holdout rows neither was trained on (see ``comparison``)."""
         self._champion_eval: Evaluation | None = None
+        self._candidate_eval: Evaluation = self._holdout
         self._champion_problem: str | None = None
+        self._comparison: ComparisonRows | None = None
         if self._champion is None:
             return
         try:
-            self._champion_eval = score_champion(
-                self.registry, self._champion, self._parts, self.spec.task
-            )
+            self._compare(self._champion)
         except Exception as error:
             if not self.force:
                 raise
             self._champion_problem = describe_error(error)
             self._notes.append(f"the champion could not be evaluated: {self._champion_problem}")
-        if self._champion_eval is not None:
-            self.store.update(self.run_id, champion_metrics=self._champion_eval.metrics)
+
+    def _compare(self, champion: ModelVersion) -> None:
+        rows = comparison_rows(
+            self._data,
+            self._parts,
+            trained_on(self.registry, champion),
+            time_column=self.spec.evaluation.time_column,
+        )
+        self._comparison = rows
+        self._notes.extend(rows.notes)
+        self.store.update(
+            self.run_id, comparison_rows=rows.rows, excluded_rows=rows.excluded, notes=self._notes
+        )
+        if rows.rows < self.spec.evaluation.min_comparison_rows:
+            return
+        task = self.spec.task
+        self._candidate_eval = evaluate(self._trainer.model_, rows.features, rows.target, task)
+        self._champion_eval = score_champion(
+            self.registry, champion, rows.features, rows.target, task
+        )
+        self.store.update(
+            self.run_id,
+            champion_metrics=self._champion_eval.metrics,
+            comparison_metrics=self._candidate_eval.metrics,
+        )
 
     def _decide(self) -> None:
         spec = self.spec
         if self._champion_problem is not None:
             reason = f"forced; the champion could not be evaluated: {self._champion_problem}"
             self._decision: Decision = Decision(FORCED, reason)
+            return
+        rows, minimum = self._comparison, spec.evaluation.min_comparison_rows
+        if rows is not None and rows.rows < minimum:
+            self._decision = too_few_rows(rows.rows, rows.excluded, minimum, force=self.force)
             return
         promotion = spec.promotion
         policy = PromotionPolicy(
@@ -322,7 +377,8 @@ class TrainingRun:
             bootstrap_samples=promotion.bootstrap_samples,
             random_state=spec.evaluation.random_state,
         )
-        self._decision = policy.decide(self._holdout, self._champion_eval, force=self.force)
+        decision = policy.decide(self._candidate_eval, self._champion_eval, force=self.force)
+        self._decision = decision if rows is None else rows.described(decision)
 
     def _promote(self) -> None:
         name, version = self.spec.model.name, self._version.version

@@ -21,7 +21,7 @@ from ferry.registry.tables import monitor_checks, runs
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 
-_JSON_FIELDS = ("steps", "metrics", "cv_metrics", "champion_metrics", "notes")
+_JSON_FIELDS = ("steps", "metrics", "cv_metrics", "champion_metrics", "comparison_metrics", "notes")
 
 
 def new_run_id() -> str:
@@ -54,6 +54,9 @@ class RunRecord:
     error: str | None = None
     training_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
+    comparison_rows: int | None = None
+    excluded_rows: int | None = None
+    comparison_metrics: dict[str, float] | None = None
 
     @property
     def seconds(self) -> float | None:

@@ -108,13 +108,25 @@ class SearchSection(Section):
 
 
 class EvaluationSection(Section):
-    """``[evaluation]``: the task, the holdout, k-fold CV and the metric decisions use."""
+    """``[evaluation]``: the task, the holdout (random or by time), k-fold CV, the metric
+    decisions use, and how many unseen rows a champion/challenger comparison needs."""
 
     task: Literal["classification", "regression", "clustering"] | None = None
     holdout: float = Field(default=0.2, gt=0, lt=1)
     cv_folds: int = Field(default=5, ge=0)
     primary_metric: str | None = None
     random_state: int = 0
+    split: Literal["random", "time"] = "random"
+    time_column: str = ""
+    min_comparison_rows: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _time(self) -> EvaluationSection:
+        if self.split == "time" and not self.time_column:
+            raise ValueError('evaluation.split = "time" needs evaluation.time_column')
+        if self.split != "time" and self.time_column:
+            raise ValueError('evaluation.time_column applies only with split = "time"')
+        return self
 
     @field_validator("cv_folds")
     @classmethod

@@ -238,6 +238,9 @@ def _check_names(spec: PipelineSpec) -> None:
     task = spec.task
     if task != "clustering" and not spec.data.target:
         raise InvalidInput(f"data.target is required for {task}")
+    time_column = spec.evaluation.time_column
+    if time_column and time_column == spec.data.target:
+        raise InvalidInput(f"evaluation.time_column = {time_column!r} is the target")
     check_metric(task, spec.primary_metric, "evaluation.primary_metric")
     for name in spec.promotion.floors:
         check_metric(task, name, f"promotion.floors.{name}")
