@@ -6,9 +6,12 @@ and passes the result to the components that need it.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +23,19 @@ DEFAULT_HOME = Path("~/.ferry")
 
 @dataclass(frozen=True)
 class RegistrySettings:
-    """Where the registry keeps its catalog and its artifacts."""
+    """Where the registry keeps its catalog, its artifacts and the prediction log."""
 
     home: Path
     catalog_url: str
     artifacts_url: str
+    log_url: str = ""
+    """``FERRY_LOG_DIR``: a folder or fsspec URL for the prediction log (default: ``home``)."""
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+    """fsspec options for object-store URLs (endpoint, credentials), see :func:`storage_options`."""
+
+    def __post_init__(self) -> None:
+        if not self.log_url:
+            object.__setattr__(self, "log_url", str(self.home))
 
     @classmethod
     def resolve(
@@ -39,7 +50,46 @@ class RegistrySettings:
         home_path = Path(home or env.get("FERRY_HOME") or DEFAULT_HOME).expanduser().resolve()
         catalog_url = catalog or env.get("FERRY_CATALOG") or f"sqlite:///{home_path / 'ferry.db'}"
         artifacts_url = artifacts or env.get("FERRY_ARTIFACTS") or str(home_path)
-        return cls(home=home_path, catalog_url=catalog_url, artifacts_url=artifacts_url)
+        return cls(
+            home=home_path,
+            catalog_url=catalog_url,
+            artifacts_url=artifacts_url,
+            log_url=env.get("FERRY_LOG_DIR") or str(home_path),
+            storage_options=storage_options(env),
+        )
+
+
+def storage_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """fsspec options for object stores, from ferry's own variables, so a deployment can point
+    at an S3-compatible server without ``AWS_*`` variables.
+
+    ``FERRY_STORAGE_OPTIONS`` (a JSON object) is taken as is; ``FERRY_S3_ENDPOINT_URL``,
+    ``FERRY_S3_KEY``, ``FERRY_S3_SECRET`` and ``FERRY_S3_REGION`` fill s3fs's options.
+    """
+    text = environ.get("FERRY_STORAGE_OPTIONS", "").strip()
+    try:
+        options = json.loads(text) if text else {}
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"FERRY_STORAGE_OPTIONS is not JSON: {error}") from None
+    if not isinstance(options, dict):
+        raise InvalidInput("FERRY_STORAGE_OPTIONS must be a JSON object")
+    for variable, key in _S3_VARIABLES.items():
+        if environ.get(variable):
+            options[key] = environ[variable]
+    if environ.get("FERRY_S3_REGION"):
+        options.setdefault("client_kwargs", {})["region_name"] = environ["FERRY_S3_REGION"]
+    return options
+
+
+_S3_VARIABLES = {"FERRY_S3_ENDPOINT_URL": "endpoint_url", "FERRY_S3_KEY": "key",
+                 "FERRY_S3_SECRET": "secret"}  # fmt: skip
+
+
+def replica_id(given: str | None = None) -> str:
+    """This server's name in log file names: ``given`` (``FERRY_REPLICA_ID``), else
+    ``<hostname>-<pid>``, so replicas writing to one log location never collide."""
+    raw = given or f"{socket.gethostname()}-{os.getpid()}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw).strip("_.-") or "replica"
 
 
 @dataclass(frozen=True)
@@ -62,6 +112,10 @@ class ServingSettings:
     log_flush_seconds: float = 5.0
     max_model_age_days: float | None = None
     max_model_age: str = "alert"
+    log_retention_days: float | None = None
+    log_max_bytes: int | None = None
+    log_max_pending_rows: int = 200_000
+    replica_id: str | None = None
 
     def __post_init__(self) -> None:
         _choice("FERRY_LOAD", self.load, ("eager", "lazy"))
@@ -82,6 +136,11 @@ class ServingSettings:
                 "FERRY_API_TOKEN is set but empty, which would leave the admin routes open: "
                 "set a secret token, or unset the variable to run without one"
             )
+        _at_least("FERRY_LOG_MAX_PENDING_ROWS", self.log_max_pending_rows, 0)
+        if self.log_retention_days is not None:
+            _at_least("FERRY_LOG_RETENTION_DAYS", self.log_retention_days, 0)
+        if self.log_max_bytes is not None:
+            _at_least("FERRY_LOG_MAX_BYTES", self.log_max_bytes, 0)
         if not 0.0 <= self.log_sample_rate <= 1.0:
             raise InvalidInput(
                 f"FERRY_LOG_SAMPLE_RATE must be in [0, 1], got {self.log_sample_rate}"
@@ -118,6 +177,10 @@ _SERVING_VARIABLES: dict[str, tuple[str, type]] = {
     "log_flush_seconds": ("FERRY_LOG_FLUSH_SECONDS", float),
     "max_model_age_days": ("FERRY_MAX_MODEL_AGE_DAYS", float),
     "max_model_age": ("FERRY_MAX_MODEL_AGE", str),
+    "log_retention_days": ("FERRY_LOG_RETENTION_DAYS", float),
+    "log_max_bytes": ("FERRY_LOG_MAX_BYTES", int),
+    "log_max_pending_rows": ("FERRY_LOG_MAX_PENDING_ROWS", int),
+    "replica_id": ("FERRY_REPLICA_ID", str),
 }
 
 

@@ -53,3 +53,7 @@ class TooLarge(InvalidInput):
 
 class Unauthorized(FerryError):
     """A protected operation was called without the right token."""
+
+
+class StorageUnavailable(FerryError):
+    """Storage ferry must write to (the prediction log, feedback) refuses the write right now."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import pyarrow.dataset as ds
 import pytest
+
+from ferry.training.prediction_log import JOINED_LABEL, read_window
 
 pytestmark = pytest.mark.anyio
 
@@ -48,3 +53,64 @@ async def test_sampling_zero_logs_nothing(serve, cancer_registry, cancer):
     async with serve(log_sample_rate=0.0) as (client, _server):
         await client.post("/predict", json={"rows": cancer[0].head(1).to_numpy().tolist()})
     assert not (cancer_registry.settings.home / "predictions").exists()
+
+
+def _block(folder):
+    """A file where the log's folder should be: every write under it fails, root or not."""
+    folder.write_text("not a folder")
+
+
+def _metric(text: str, name: str) -> float:
+    line = next(line for line in text.splitlines() if line.startswith(f'{name}{{model="cancer"}}'))
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def test_a_label_that_cannot_be_written_is_refused_not_confirmed(
+    serve, cancer_registry, cancer
+):
+    home = cancer_registry.settings.home
+    _block(home / "feedback")
+    async with serve() as (client, _server):
+        answer = (
+            await client.post("/predict", json={"rows": cancer[0].head(1).to_numpy().tolist()})
+        ).json()
+        lost = await client.post("/feedback", json={"request_id": answer["request_id"], "label": 1})
+        assert lost.status_code == 503
+        assert (
+            "not recorded" in lost.json()["error"] and "cannot be written" in lost.json()["error"]
+        )
+        metrics = (await client.get("/metrics")).text
+        assert _metric(metrics, "ferry_prediction_log_write_failures_total") == 1.0
+        (home / "feedback").unlink()
+        kept = await client.post("/feedback", json={"request_id": answer["request_id"], "label": 1})
+        assert kept.status_code == 200 and kept.json()["recorded"] is True
+    window = read_window(home, "cancer", None, datetime.now(UTC))
+    assert window.frame[JOINED_LABEL].tolist() == [1]
+
+
+async def test_unwritable_rows_are_counted_retried_and_shown_in_health(
+    serve, cancer_registry, cancer
+):
+    home = cancer_registry.settings.home
+    _block(home / "predictions")
+    rows = cancer[0].head(1).to_numpy().tolist()
+    async with serve(log_max_pending_rows=2) as (client, server):
+        first = (await client.get("/metrics")).text  # series exist before anything happened
+        assert _metric(first, "ferry_prediction_log_write_failures_total") == 0.0
+        for _ in range(3):
+            assert (await client.post("/predict", json={"rows": rows})).status_code == 200
+        await asyncio.to_thread(server.capture.flush)
+        block = (await client.get("/model/health")).json()["prediction_log"]
+        assert block["written"] == 0 and block["pending"] == 2 and block["dropped"] == 1
+        assert block["failures"] == 1 and "NotADirectoryError" in block["last_error"]
+        assert block["location"] == str(home)
+        metrics = (await client.get("/metrics")).text
+        assert _metric(metrics, "ferry_prediction_log_write_failures_total") == 1.0
+        assert _metric(metrics, "ferry_prediction_log_dropped_rows_total") == 1.0
+        (home / "predictions").unlink()  # the location is back: the kept rows are written
+        await asyncio.to_thread(server.capture.flush)
+        block = (await client.get("/model/health")).json()["prediction_log"]
+        assert block["written"] == 2 and block["pending"] == 0
+        metrics = (await client.get("/metrics")).text
+        assert _metric(metrics, "ferry_prediction_log_rows_written_total") == 2.0
+    assert read_window(home, "cancer", None, datetime.now(UTC)).rows == 2

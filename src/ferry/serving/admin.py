@@ -63,7 +63,9 @@ def admin_routes(routes: Routes, server: ModelServer) -> None:
             payload = await body_of(server, request, {"request_id", "label", "model"})
             if not isinstance(payload.get("request_id"), str) or "label" not in payload:
                 raise InvalidInput("feedback needs 'request_id' (a string) and 'label'")
-            model = server.feedback(payload["request_id"], payload["label"], payload.get("model"))
+            model = await server.feedback(
+                payload["request_id"], payload["label"], payload.get("model")
+            )
         except FerryError as error:
             return error_response(error, "plain")
         return json_response(

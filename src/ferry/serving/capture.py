@@ -1,13 +1,19 @@
 """The prediction log and feedback labels, written without delaying any response.
 
 Requests append to an in-memory buffer (a list append under a lock); a background thread
-writes Parquet files, Hive-partitioned so the drift monitor reads them as one dataset:
+writes Parquet files through a :class:`~ferry.logstore.store.LogStore` (``FERRY_LOG_DIR``,
+default ``FERRY_HOME``), Hive-partitioned so the drift monitor reads them as one dataset:
 
-- ``$FERRY_HOME/predictions/model=<name>/version=<v>/day=<YYYY-MM-DD>/part-<uuid>.parquet``:
+- ``predictions/model=<name>/version=<v>/day=<YYYY-MM-DD>/part-<replica>-<uuid>.parquet``:
   the input features under their own names, ``ferry_request_id``, ``ferry_time`` (UTC),
   ``ferry_prediction`` and ``ferry_confidence`` (max class probability; null for regressors).
-- ``$FERRY_HOME/feedback/model=<name>/day=<YYYY-MM-DD>/part-<uuid>.parquet``:
+- ``feedback/model=<name>/day=<YYYY-MM-DD>/part-<replica>-<uuid>.parquet``:
   ``ferry_request_id``, ``ferry_time``, ``label``.
+
+Prediction rows that cannot be written are kept and retried at the next flush, up to
+``max_pending_rows``; beyond that the oldest are dropped and counted. Feedback is never
+buffered silently: :meth:`PredictionLog.write_feedback` writes it at once and each label's
+future says whether it is durable, so ``POST /feedback`` never confirms a lost label.
 """
 
 from __future__ import annotations
@@ -16,19 +22,34 @@ import logging
 import random
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+
+from ferry.errors import StorageUnavailable
+from ferry.logstore.retention import LogRetention, RetentionResult
+from ferry.logstore.store import FEEDBACK_DIR, PREDICTIONS_DIR, LogStore
 
 log = logging.getLogger("ferry.serving")
 SLICE_REQUESTS = 500
 """Requests converted per slice of a flush (a few milliseconds of interpreter time each)."""
+RETENTION_INTERVAL = 3600.0
+"""Seconds between two retention passes of a running server (the first runs at start)."""
+
+
+class LogEvents(Protocol):
+    """Who hears about the writer's results (the server's metrics)."""
+
+    def log_written(self, model: str, rows: int) -> None: ...
+
+    def log_failed(self, model: str) -> None: ...
+
+    def log_dropped(self, model: str, rows: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -44,24 +65,68 @@ class _Batch:
     confidence: np.ndarray | None
 
 
+@dataclass(frozen=True)
+class _Label:
+    model: str
+    request_id: str
+    time: datetime
+    label: Any
+    durable: Future[None]
+
+
+@dataclass
+class LogState:
+    """What the writer has done so far, shown in ``/model/health`` as ``prediction_log``."""
+
+    location: str
+    replica: str
+    written: int = 0
+    dropped: int = 0
+    pending: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    last_error_at: str | None = None
+    retention: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``prediction_log`` block of health."""
+        return dict(vars(self))
+
+
 class PredictionLog:
     """Samples requests and writes them (and feedback) as Parquet in the background."""
 
     def __init__(
-        self, home: Path, *, sample_rate: float, flush_rows: int, flush_seconds: float
+        self,
+        store: LogStore,
+        *,
+        replica: str,
+        sample_rate: float,
+        flush_rows: int,
+        flush_seconds: float,
+        events: LogEvents | None = None,
+        retention: LogRetention | None = None,
+        max_pending_rows: int = 200_000,
     ) -> None:
-        self.home = home
+        self.store = store
+        self.replica = replica
         self.sample_rate = sample_rate
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
+        self.events = events
+        self.retention = retention or LogRetention()
+        self.max_pending_rows = max_pending_rows
+        self.state = LogState(store.location, replica)
         self._lock = threading.Lock()
         self._batches: list[_Batch] = []
-        self._feedback: list[tuple[str, str, datetime, Any]] = []
+        self._retry: list[_Batch] = []
+        self._labels: list[_Label] = []
         self._rows = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._random = random.Random()
+        self._next_retention = 0.0
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -69,12 +134,16 @@ class PredictionLog:
         self._thread.start()
 
     def close(self) -> None:
-        """Write what is buffered and stop."""
+        """Write what is buffered and stop; rows that still cannot be written are dropped."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.flush()
+        with self._lock:
+            lost, self._retry = self._retry, []
+        self._drop(lost, "the server stopped")
+        self.write_feedback()
 
     def record(
         self,
@@ -105,39 +174,119 @@ class PredictionLog:
             if self._rows >= self.flush_rows:
                 self._wake.set()
 
-    def feedback(self, model: str, request_id: str, label: Any) -> None:
-        """Keep a ground-truth label for an earlier request."""
+    def feedback(self, model: str, request_id: str, label: Any) -> Future[None]:
+        """Queue a ground-truth label; the future completes once :meth:`write_feedback` has
+        written it (or fails with :class:`StorageUnavailable`)."""
+        durable: Future[None] = Future()
         with self._lock:
-            self._feedback.append((model, request_id, datetime.now(UTC), label))
-        self._wake.set()
+            self._labels.append(_Label(model, request_id, datetime.now(UTC), label, durable))
+        return durable
+
+    def write_feedback(self) -> None:
+        """Write every queued label now (callers writing at once share one file per model)."""
+        with self._lock:
+            labels, self._labels = self._labels, []
+        groups: dict[tuple[str, str], list[_Label]] = defaultdict(list)
+        for item in labels:
+            groups[(item.model, item.time.date().isoformat())].append(item)
+        for (model, day), items in groups.items():
+            try:
+                self._write((FEEDBACK_DIR, f"model={model}", f"day={day}"), _feedback_table(items))
+            except Exception as error:
+                self._failed(model, error, f"{len(items)} feedback labels")
+                refused = StorageUnavailable(
+                    f"the label was not recorded: the feedback log at {self.store.location} "
+                    f"cannot be written ({_describe(error)}); send it again later"
+                )
+                for item in items:
+                    item.durable.set_exception(refused)
+            else:
+                for item in items:
+                    item.durable.set_result(None)
 
     def flush(self) -> None:
-        """Write everything buffered now (also called by the writer thread)."""
+        """Write everything buffered now, retrying rows that failed before."""
         with self._lock:
-            batches, self._batches, self._rows = self._batches, [], 0
-            feedback, self._feedback = self._feedback, []
-        _write_predictions(self.home, batches)
-        _write_feedback(self.home, feedback)
+            batches, self._batches, self._rows = [*self._retry, *self._batches], [], 0
+            self._retry = []
+        failed = self._write_predictions(batches)
+        with self._lock:
+            self._retry = failed + self._retry
+            excess = sum(len(b.rows) for b in self._retry) - self.max_pending_rows
+            lost = []
+            while excess > 0 and self._retry:
+                lost.append(self._retry.pop(0))
+                excess -= len(lost[-1].rows)
+            self.state.pending = sum(len(b.rows) for b in self._retry)
+        self._drop(lost, f"more than {self.max_pending_rows} rows wait to be written")
+
+    def apply_retention(self) -> RetentionResult | None:
+        """One retention pass over the log location (every replica may run one)."""
+        if not self.retention.active:
+            return None
+        try:
+            result = self.retention.apply(self.store, datetime.now(UTC))
+        except Exception as error:
+            log.warning("prediction log retention failed: %s", _describe(error))
+            return None
+        self.state.retention = result.to_dict()
+        return result
 
     def _loop(self) -> None:
         import pyarrow.parquet  # noqa: F401  # imported here, at start-up, not during the first flush
 
-        while not self._stop.is_set():
+        while True:
+            if time.monotonic() >= self._next_retention:
+                self._next_retention = time.monotonic() + RETENTION_INTERVAL
+                self.apply_retention()
+            if self._stop.is_set():
+                return
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
             self.flush()
 
+    def _write_predictions(self, batches: list[_Batch]) -> list[_Batch]:
+        """Write each (model, version, day) group; return the batches of groups that failed."""
+        groups: dict[tuple[str, str, str], list[_Batch]] = defaultdict(list)
+        for batch in batches:
+            groups[(batch.model, batch.version, _day(batch.time))].append(batch)
+        failed: list[_Batch] = []
+        for (model, version, day), group in groups.items():
+            folder = (PREDICTIONS_DIR, f"model={model}", f"version={version}", f"day={day}")
+            rows = sum(len(batch.rows) for batch in group)
+            try:
+                self._write(folder, _sliced_columns(group))
+            except Exception as error:  # one bad group must neither stop the others nor the server
+                self._failed(model, error, f"{rows} logged rows of {model}:{version}")
+                failed.extend(group)
+            else:
+                self.state.written += rows
+                if self.events is not None:
+                    self.events.log_written(model, rows)
+        return failed
 
-def _write_predictions(home: Path, batches: list[_Batch]) -> None:
-    groups: dict[tuple[str, str, str], list[_Batch]] = defaultdict(list)
-    for batch in batches:
-        groups[(batch.model, batch.version, _day(batch.time))].append(batch)
-    for (model, version, day), group in groups.items():
-        folder = home / "predictions" / f"model={model}" / f"version={version}" / f"day={day}"
-        try:
-            _write_table(folder, _sliced_columns(group))
-        except Exception:  # one bad group must neither stop the others nor the server
-            log.exception("could not write %d logged rows of %s:%s", len(group), model, version)
+    def _write(self, folder: tuple[str, ...], columns: Any) -> None:
+        self.store.write(folder, _parquet_bytes(columns), self.replica)
+
+    def _failed(self, model: str, error: Exception, what: str) -> None:
+        described = _describe(error)
+        if described != self.state.last_error:  # once per kind of failure, not per flush
+            log.error("could not write %s to %s: %s", what, self.store.location, described)
+        self.state.failures += 1
+        self.state.last_error = described
+        self.state.last_error_at = datetime.now(UTC).isoformat()
+        if self.events is not None:
+            self.events.log_failed(model)
+
+    def _drop(self, batches: list[_Batch], why: str) -> None:
+        counts: dict[str, int] = defaultdict(int)
+        for batch in batches:
+            counts[batch.model] += len(batch.rows)
+        for model, rows in counts.items():
+            log.error("dropped %d logged rows of %s: %s", rows, model, why)
+            self.state.dropped += rows
+            if self.events is not None:
+                self.events.log_dropped(model, rows)
 
 
 def _sliced_columns(group: list[_Batch]) -> Any:
@@ -179,21 +328,19 @@ def _day(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).date().isoformat()
 
 
-def _write_feedback(home: Path, feedback: list[tuple[str, str, datetime, Any]]) -> None:
-    groups: dict[tuple[str, str], list[tuple[str, str, datetime, Any]]] = defaultdict(list)
-    for item in feedback:
-        groups[(item[0], item[2].date().isoformat())].append(item)
-    for (model, day), items in groups.items():
-        folder = home / "feedback" / f"model={model}" / f"day={day}"
-        columns = {
-            "ferry_request_id": [item[1] for item in items],
-            "ferry_time": [item[2] for item in items],
-            "label": _arrow(np.array([item[3] for item in items], dtype=object)),
-        }
-        try:
-            _write_table(folder, columns)
-        except Exception:
-            log.exception("could not write %d feedback labels of %s", len(items), model)
+def _feedback_table(items: list[_Label]) -> dict[str, Any]:
+    return {
+        "ferry_request_id": [item.request_id for item in items],
+        "ferry_time": [item.time for item in items],
+        "label": _arrow(np.array([item.label for item in items], dtype=object)),
+    }
+
+
+def _describe(error: Exception) -> str:
+    """An error in one line, without the file name an OSError carries (callers see it)."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{type(error).__name__}: {error.strerror}"
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 def _arrow(values: np.ndarray) -> Any:
@@ -206,19 +353,17 @@ def _arrow(values: np.ndarray) -> Any:
         return pa.array(values.astype(str))
 
 
-def _write_table(folder: Path, columns: Any) -> None:
-    """One Parquet file, written under a temporary name and renamed: readers never see half."""
+def _parquet_bytes(columns: Any) -> bytes:
+    """One Parquet file's bytes, with ``ferry_time`` as UTC microseconds."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    folder.mkdir(parents=True, exist_ok=True)
     table = columns if isinstance(columns, pa.Table) else pa.table(columns)
     if "ferry_time" in table.schema.names:
         index = table.schema.get_field_index("ferry_time")
         table = table.set_column(
             index, "ferry_time", table.column("ferry_time").cast(pa.timestamp("us", tz="UTC"))
         )
-    name = f"part-{uuid.uuid4().hex}.parquet"
-    temporary = folder / f".{name}.tmp"
-    pq.write_table(table, temporary)
-    temporary.rename(folder / name)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue().to_pybytes())

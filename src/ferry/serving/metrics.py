@@ -115,6 +115,19 @@ class ServingMetrics:
             "ferry_drift_detected", "1 when the newest monitor check found dataset drift.",
             ["model"], registry=r, multiprocess_mode="livemax",
         )  # fmt: skip
+        self.log_rows_written = Counter(
+            "ferry_prediction_log_rows_written", "Prediction rows written to the log.",
+            ["model"], registry=r,
+        )  # fmt: skip
+        self.log_write_failures = Counter(
+            "ferry_prediction_log_write_failures",
+            "Failed writes of prediction rows or feedback labels (rows are retried).",
+            ["model"], registry=r,
+        )  # fmt: skip
+        self.log_rows_dropped = Counter(
+            "ferry_prediction_log_dropped_rows", "Prediction rows given up on, never written.",
+            ["model"], registry=r,
+        )  # fmt: skip
 
     def start(self, models: Iterable[str]) -> None:
         """Create every label set known at start, so counters read 0 from the first scrape
@@ -126,6 +139,20 @@ class ServingMetrics:
             self.ready.labels(model).set(0)
             for result in SWAP_RESULTS:
                 self.swaps.labels(model, result)
+            for counter in (self.log_rows_written, self.log_write_failures, self.log_rows_dropped):
+                counter.labels(model)
+
+    def log_written(self, model: str, rows: int) -> None:
+        """Rows the prediction log wrote."""
+        self.log_rows_written.labels(model).inc(rows)
+
+    def log_failed(self, model: str) -> None:
+        """One write of the prediction log (or of feedback) failed."""
+        self.log_write_failures.labels(model).inc()
+
+    def log_dropped(self, model: str, rows: int) -> None:
+        """Rows the prediction log gave up on."""
+        self.log_rows_dropped.labels(model).inc(rows)
 
     def loaded(self, loaded: LoadedVersion) -> None:
         """Record one finished load."""

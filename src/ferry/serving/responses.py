@@ -22,6 +22,7 @@ from ferry.errors import (
     InvalidInput,
     NotFound,
     NotReady,
+    StorageUnavailable,
     TooLarge,
     Unauthorized,
     Unsupported,
@@ -33,6 +34,7 @@ log = logging.getLogger("ferry.serving")
 STATUS: dict[type[FerryError], int] = {
     TooLarge: 413, InvalidInput: 422, Unsupported: 422, NotFound: 404, NotReady: 503,
     Conflict: 409, AlreadyExists: 409, IntegrityError: 409, Unauthorized: 401,
+    StorageUnavailable: 503,
 }  # fmt: skip
 JSON_TYPE = "application/json"
 INTERNAL_MESSAGE = "internal error; see the server log"

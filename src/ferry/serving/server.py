@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ferry.config import ServingSettings
+from ferry.config import ServingSettings, replica_id
 from ferry.errors import InvalidInput, NotFound, NotReady
+from ferry.logstore.retention import LogRetention
+from ferry.logstore.store import LogStore
 from ferry.registry.registry import Registry
 from ferry.serving.age import AgeLimit
 from ferry.serving.batching import MicroBatcher
@@ -68,10 +70,7 @@ class ModelServer:
         cache_dir = settings.cache_dir or registry.settings.home / "cache"
         self.loader = ModelLoader(registry, ModelCache(cache_dir), settings)
         self.metrics = ServingMetrics(settings.low_confidence)
-        self.capture = PredictionLog(
-            registry.settings.home, sample_rate=settings.log_sample_rate,
-            flush_rows=settings.log_flush_rows, flush_seconds=settings.log_flush_seconds,
-        )  # fmt: skip
+        self.capture = _prediction_log(settings, registry, self.metrics)
         self.live: dict[str, LiveModel] = {}
         age_limit = (
             AgeLimit(settings.max_model_age_days, settings.max_model_age)
@@ -270,8 +269,11 @@ class ModelServer:
             for key in list(self._recent)[:10_000]:
                 del self._recent[key]
 
-    def feedback(self, request_id: str, label: Any, model: str | None) -> str:
-        """Record a ground-truth label (a scalar); returns the model it was filed under."""
+    async def feedback(self, request_id: str, label: Any, model: str | None) -> str:
+        """Record a ground-truth label (a scalar) durably; returns the model it was filed under.
+
+        Raises :class:`StorageUnavailable` when the label could not be written.
+        """
         if not isinstance(label, str | int | float | bool) or (
             model is not None and not isinstance(model, str)
         ):
@@ -280,7 +282,9 @@ class ModelServer:
         if name is None:
             raise NotFound(f"unknown request_id {request_id!r}: pass 'model' with the label")
         self.model(name)
-        self.capture.feedback(name, request_id, label)
+        durable = self.capture.feedback(name, request_id, label)
+        await asyncio.to_thread(self.capture.write_feedback)
+        await asyncio.wrap_future(durable)
         return name
 
     def metrics_text(self) -> bytes:
@@ -303,6 +307,7 @@ class ModelServer:
         return {
             "status": _overall({entry["status"] for entry in models.values()}),
             "models": models,
+            "prediction_log": self.capture.state.to_dict(),
         }
 
 
@@ -314,6 +319,23 @@ def _overall(statuses: set[str]) -> str:
         if status in statuses:
             return status
     return "loading"
+
+
+def _prediction_log(
+    settings: ServingSettings, registry: Registry, metrics: ServingMetrics
+) -> PredictionLog:
+    """The log writer at ``FERRY_LOG_DIR`` (default the registry's home), this replica's stream."""
+    store = LogStore(registry.settings.log_url, registry.settings.storage_options)
+    return PredictionLog(
+        store,
+        replica=replica_id(settings.replica_id),
+        sample_rate=settings.log_sample_rate,
+        flush_rows=settings.log_flush_rows,
+        flush_seconds=settings.log_flush_seconds,
+        events=metrics,
+        retention=LogRetention(settings.log_retention_days, settings.log_max_bytes),
+        max_pending_rows=settings.log_max_pending_rows,
+    )
 
 
 def _model_health(live: LiveModel) -> dict[str, Any]:

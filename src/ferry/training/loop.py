@@ -17,6 +17,7 @@ from typing import Any
 from ferry.drift import PROFILE_FILENAME, DriftDetector, DriftReport
 from ferry.drift.detector import FITTED_PARAMS
 from ferry.errors import InvalidInput, NotFound
+from ferry.logstore.store import LogStore
 from ferry.registry.registry import ModelVersion, Registry
 from ferry.training import alerts
 from ferry.training.alerts import Alert, Alerter
@@ -206,7 +207,9 @@ class Monitor:
             return from_file(Path(source), columns, self.spec.data.target, loaded)
         since = self.store.last_window_end(self.spec.model.name, PREDICTION_LOG)
         start = None if since is None else datetime.fromisoformat(since)
-        window = read_window(self.registry.settings.home, self.spec.model.name, start, now)
+        settings = self.registry.settings
+        log = LogStore(settings.log_url, settings.storage_options)
+        window = read_window(log, self.spec.model.name, start, now)
         return from_log(window, columns, champion.version, self.spec.drift.min_rows)
 
     def _health(self, state: _Step, champion: ModelVersion, current: CurrentData) -> None:

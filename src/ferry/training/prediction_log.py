@@ -1,15 +1,17 @@
-"""Reading the server's prediction log and feedback (Hive-partitioned Parquet under FERRY_HOME).
+"""Reading the server's prediction log and feedback (Hive-partitioned Parquet at
+``FERRY_LOG_DIR``, default ``FERRY_HOME``; every replica's files).
 
-The layout is the contract with ``ferry.serving.capture``::
+The layout is the contract with ``ferry.serving.capture`` (paths: ``ferry.logstore.store``)::
 
-    predictions/model=<name>/version=<version>/day=<YYYY-MM-DD>/part-<uuid>.parquet
+    predictions/model=<name>/version=<version>/day=<YYYY-MM-DD>/part-<replica>-<uuid>.parquet
         <each input feature>, ferry_request_id, ferry_time (UTC), ferry_prediction,
         ferry_confidence (max class probability; null for regressors)
-    feedback/model=<name>/day=<YYYY-MM-DD>/part-<uuid>.parquet
+    feedback/model=<name>/day=<YYYY-MM-DD>/part-<replica>-<uuid>.parquet
         ferry_request_id, ferry_time (UTC), label
 
-Day folders older than the window are never opened. Files appear by rename, so a ``part-``
-file is always complete; one that cannot be read is skipped and named in the notes.
+Day folders older than the window are never opened. Files appear whole (rename, or one PUT on
+object stores), so a ``part-`` file is always complete; one that cannot be read is skipped and
+named in the notes.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-PREDICTIONS_DIR = "predictions"
-FEEDBACK_DIR = "feedback"
+from ferry.logstore.store import FEEDBACK_DIR, PREDICTIONS_DIR, LogStore
+
 REQUEST_ID = "ferry_request_id"
 TIME = "ferry_time"
 PREDICTION = "ferry_prediction"
@@ -51,12 +53,17 @@ class LogWindow:
         return len(self.frame)
 
 
-def read_window(home: Path, model: str, start: datetime | None, end: datetime) -> LogWindow:
+def read_window(
+    log: LogStore | Path, model: str, start: datetime | None, end: datetime
+) -> LogWindow:
     """Every prediction of ``model`` logged after ``start`` (all when None) up to ``end``."""
+    store = log if isinstance(log, LogStore) else LogStore(log)
     notes: list[str] = []
     parts = [
-        _with_version(part, version, notes)
-        for version, part in _partition_files(home / PREDICTIONS_DIR / f"model={model}", start, end)
+        _with_version(store, part, version, notes)
+        for version, part in _partition_files(
+            store, (PREDICTIONS_DIR, f"model={model}"), start, end
+        )
     ]
     frames = [frame for frame in parts if frame is not None and not frame.empty]
     if not frames:
@@ -67,18 +74,19 @@ def read_window(home: Path, model: str, start: datetime | None, end: datetime) -
     if start is not None:
         keep &= times > pd.Timestamp(start)
     predictions = predictions[keep].reset_index(drop=True)
-    labels = read_feedback(home, model, start, notes)
+    labels = read_feedback(store, model, start, notes)
     joined = predictions.merge(labels, on=REQUEST_ID, how="left")
     return LogWindow(joined, start, end, tuple(notes))
 
 
-def read_feedback(home: Path, model: str, since: datetime | None, notes: list[str]) -> pd.DataFrame:
+def read_feedback(
+    store: LogStore, model: str, since: datetime | None, notes: list[str]
+) -> pd.DataFrame:
     """The newest label per request id, from feedback days on or after ``since``'s day."""
-    root = home / FEEDBACK_DIR / f"model={model}"
     frames = []
-    for day_folder in _day_folders(root, since, None):
-        for part in sorted(day_folder.glob("part-*.parquet")):
-            frame = _read(part, notes)
+    for day_folder in _day_folders(store, (FEEDBACK_DIR, f"model={model}"), since, None):
+        for part in store.parts(day_folder):
+            frame = _read(store, part, notes)
             if frame is not None:
                 frames.append(frame[[REQUEST_ID, TIME, LABEL]])
     if not frames:
@@ -88,20 +96,23 @@ def read_feedback(home: Path, model: str, since: datetime | None, notes: list[st
     return newest[[REQUEST_ID, LABEL]].rename(columns={LABEL: JOINED_LABEL})
 
 
-def _partition_files(root: Path, start: datetime | None, end: datetime) -> list[tuple[str, Path]]:
-    files: list[tuple[str, Path]] = []
-    for version_folder in sorted(root.glob("version=*")):
-        version = version_folder.name.removeprefix("version=")
-        for day_folder in _day_folders(version_folder, start, end):
-            files.extend((version, part) for part in sorted(day_folder.glob("part-*.parquet")))
+def _partition_files(
+    store: LogStore, root: tuple[str, ...], start: datetime | None, end: datetime
+) -> list[tuple[str, str]]:
+    files: list[tuple[str, str]] = []
+    for version, version_folder in store.partitions(root, "version"):
+        for day_folder in _day_folders(store, version_folder, start, end):
+            files.extend((version, part) for part in store.parts(day_folder))
     return files
 
 
-def _day_folders(root: Path, start: datetime | None, end: datetime | None) -> list[Path]:
+def _day_folders(
+    store: LogStore, root: tuple[str, ...], start: datetime | None, end: datetime | None
+) -> list[tuple[str, ...]]:
     """``day=`` folders that can hold rows of the window (the day is the UTC day of the row)."""
     folders = []
-    for folder in sorted(root.glob("day=*")):
-        day = _day(folder.name.removeprefix("day="))
+    for text, folder in store.partitions(root, "day"):
+        day = _day(text)
         if day is None:
             continue
         if start is not None and day < start.date():
@@ -119,21 +130,22 @@ def _day(text: str) -> date | None:
         return None
 
 
-def _with_version(part: Path, version: str, notes: list[str]) -> pd.DataFrame | None:
-    frame = _read(part, notes)
+def _with_version(
+    store: LogStore, part: str, version: str, notes: list[str]
+) -> pd.DataFrame | None:
+    frame = _read(store, part, notes)
     if frame is not None:
         frame[VERSION] = version
     return frame
 
 
-def _read(part: Path, notes: list[str]) -> pd.DataFrame | None:
+def _read(store: LogStore, part: str, notes: list[str]) -> pd.DataFrame | None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        frame: pd.DataFrame = pq.read_table(part).to_pandas()
+        frame: pd.DataFrame = store.read(part).to_pandas()
     except (OSError, pa.ArrowException) as error:
-        notes.append(f"skipped unreadable log file {part.name}: {error}")
+        notes.append(f"skipped unreadable log file {part.rsplit('/', 1)[-1]}: {error}")
         return None
     return frame
 

@@ -1,0 +1,172 @@
+"""LogStore: the prediction log's folder (local or any fsspec URL) and its file layout.
+
+Layout under the location (``FERRY_LOG_DIR``, default ``FERRY_HOME``)::
+
+    predictions/model=<name>/version=<version>/day=<YYYY-MM-DD>/part-<replica>-<uuid>.parquet
+    feedback/model=<name>/day=<YYYY-MM-DD>/part-<replica>-<uuid>.parquet
+
+Every server replica names its files with its own replica id, so replicas sharing a location
+never write the same file; readers take every ``part-*.parquet`` of a day, whoever wrote it.
+A file appears whole: locally by rename, on object stores by one PUT.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+PREDICTIONS_DIR = "predictions"
+FEEDBACK_DIR = "feedback"
+PART_PREFIX = "part-"
+PART_SUFFIX = ".parquet"
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One file of the log: its path in the store, size, kind and ``day=`` partition."""
+
+    path: str
+    bytes: int
+    kind: str
+    day: date
+
+
+class LogStore:
+    """The prediction log's location; every read, write and delete of its files goes here."""
+
+    def __init__(self, url: str | Path, storage_options: Mapping[str, Any] | None = None) -> None:
+        import fsspec
+        from fsspec.implementations.local import LocalFileSystem
+
+        text = str(url)
+        if "://" not in text or text.startswith("file://"):
+            text = str(Path(text.removeprefix("file://")).expanduser().resolve())
+            self._fs, self._base = LocalFileSystem(), text
+        else:
+            self._fs, self._base = fsspec.core.url_to_fs(text, **dict(storage_options or {}))
+        self.url = text
+        self.local = isinstance(self._fs, LocalFileSystem)
+
+    @property
+    def location(self) -> str:
+        """The URL for people: credentials (``user:password@``) removed."""
+        parts = urlsplit(self.url)
+        if not parts.scheme or (parts.password is None and parts.username is None):
+            return self.url
+        return urlunsplit(parts._replace(netloc=parts.hostname or ""))
+
+    def path(self, *parts: str) -> str:
+        """A path below the location."""
+        return "/".join([self._base.rstrip("/"), *parts])
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, folder: tuple[str, ...], data: bytes, replica: str) -> str:
+        """Store one Parquet file's bytes in ``folder`` under a new name; return its path."""
+        name = f"{PART_PREFIX}{replica}-{uuid.uuid4().hex}{PART_SUFFIX}"
+        target = self.path(*folder, name)
+        if not self.local:
+            self._fs.pipe_file(target, data)
+            return target
+        directory = Path(self.path(*folder))
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f".{name}.tmp"
+        try:
+            with temporary.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            temporary.rename(target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return target
+
+    # -- reading --------------------------------------------------------------------------
+
+    def partitions(self, folder: tuple[str, ...], key: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``(value, folder)`` for every ``key=value`` sub-folder of ``folder``, sorted."""
+        found = []
+        for child in self._children(self.path(*folder), directories=True):
+            name = child.rstrip("/").rsplit("/", 1)[-1]
+            if name.startswith(f"{key}="):
+                found.append((name.removeprefix(f"{key}="), (*folder, name)))
+        return sorted(found)
+
+    def parts(self, folder: tuple[str, ...]) -> list[str]:
+        """The complete ``part-*.parquet`` files of one folder, sorted."""
+        return sorted(
+            path
+            for path in self._children(self.path(*folder), directories=False)
+            if _is_part(path.rsplit("/", 1)[-1])
+        )
+
+    def read(self, path: str) -> Any:
+        """One file as an Arrow table."""
+        import pyarrow.parquet as pq
+
+        with self._fs.open(path, "rb") as handle:
+            return pq.read_table(handle)
+
+    def files(self) -> list[LogFile]:
+        """Every file ferry wrote (``part-*.parquet`` in a ``day=`` folder), oldest day first."""
+        found = []
+        for kind in (PREDICTIONS_DIR, FEEDBACK_DIR):
+            root = self.path(kind)
+            self._fs.invalidate_cache(root)
+            if not self._fs.exists(root):
+                continue
+            for path, info in self._fs.find(root, detail=True).items():
+                day = _day_of(path)
+                if day is not None and _is_part(path.rsplit("/", 1)[-1]):
+                    found.append(LogFile(path, int(info.get("size") or 0), kind, day))
+        return sorted(found, key=lambda file: (file.day, file.path))
+
+    def remove(self, path: str) -> bool:
+        """Delete one log file; False when it was already gone (another replica pruned it)."""
+        try:
+            self._fs.rm_file(path)
+        except FileNotFoundError:
+            return False
+        if self.local:
+            _remove_empty_parents(Path(path).parent, Path(self._base))
+        return True
+
+    def _children(self, path: str, *, directories: bool) -> list[str]:
+        self._fs.invalidate_cache(path)
+        try:
+            entries = self._fs.ls(path, detail=True)
+        except FileNotFoundError:
+            return []
+        wanted = "directory" if directories else "file"
+        return [str(entry["name"]) for entry in entries if entry.get("type") == wanted]
+
+
+def _is_part(name: str) -> bool:
+    return name.startswith(PART_PREFIX) and name.endswith(PART_SUFFIX)
+
+
+def _day_of(path: str) -> date | None:
+    """The ``day=`` partition a file sits in, None when it sits in none."""
+    for segment in reversed(path.split("/")[:-1]):
+        if segment.startswith("day="):
+            try:
+                return date.fromisoformat(segment.removeprefix("day="))
+            except ValueError:
+                return None
+    return None
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    """Remove the day/version/model folders emptied by retention (not ``predictions/`` itself)."""
+    while root in folder.parent.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
