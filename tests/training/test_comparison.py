@@ -78,6 +78,9 @@ def test_a_tree_is_not_scored_on_its_own_training_rows_when_the_table_grows(
     assert record["comparison_metrics"]["accuracy"] != second["metrics"]["accuracy"]
     assert f"({second['excluded_rows']} excluded)" in ferry("runs", "cancer")
     assert "champion (compared)" in ferry("runs", "--id", second["run_id"])
+    trend = json.loads(ferry("stats", "cancer", "--json"))["metric_trend"][-1]
+    assert trend["compared_value"] == record["comparison_metrics"]["f1"]
+    assert trend["champion_value"] == second["champion_metrics"]["f1"]
 
 
 def test_too_few_unseen_rows_reject_the_challenger_unless_forced(

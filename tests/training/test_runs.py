@@ -100,3 +100,35 @@ def test_a_catalog_at_revision_0001_is_upgraded_keeping_its_data(tmp_path: Path)
         assert {"runs", "monitor_checks"} <= set(names) and kept == "kept"
     finally:
         catalog.close()
+
+
+def test_a_catalog_at_revision_0002_gains_the_comparison_columns_keeping_its_runs(
+    tmp_path: Path, catalog_url: str
+):
+    (tmp_path / "home").mkdir(exist_ok=True)
+    engine = create_engine(catalog_url)
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(catalog_module.__file__).with_name("migrations"))
+    )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, model_name, pipeline, trigger, status, created_at, steps)"
+                " VALUES ('old', 'churn', '/p.toml', 'cli', 'succeeded', 'then', '[]')"
+            )
+        )
+    engine.dispose()
+    catalog = Catalog(catalog_url)
+    try:
+        store = RunStore(catalog)
+        old = store.get("old")
+        assert (old.status, old.comparison_rows, old.excluded_rows) == ("succeeded", None, None)
+        store.update("old", comparison_rows=120, excluded_rows=51, comparison_metrics={"f1": 0.9})
+        again = store.get("old")
+        assert (again.comparison_rows, again.excluded_rows) == (120, 51)
+        assert again.comparison_metrics == {"f1": 0.9}
+    finally:
+        catalog.close()

@@ -65,7 +65,8 @@ def model_stats(model: str, runs: list[RunRecord], checks: list[CheckRecord]) ->
 
 
 def _trend(runs: list[RunRecord]) -> list[dict[str, Any]]:
-    """The primary metric of each successful run, oldest first, beside the champion's."""
+    """The primary metric of each successful run, oldest first; beside the champion's value,
+    the candidate's on the same rows (the champion is scored only on rows neither saw)."""
     trend = []
     for run in runs:
         metric = run.primary_metric
@@ -80,6 +81,7 @@ def _trend(runs: list[RunRecord]) -> list[dict[str, Any]]:
                 "metric": metric,
                 "value": run.metrics[metric],
                 "champion_value": champion,
+                "compared_value": (run.comparison_metrics or {}).get(metric),
                 "decision": run.decision,
             }
         )
