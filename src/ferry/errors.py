@@ -27,6 +27,15 @@ class Conflict(FerryError):
     """The operation is refused in the current state (e.g. deleting a version an alias uses)."""
 
 
+class RunInProgress(Conflict):
+    """A training run (or monitor step) of the model holds its run lock; ``run_id`` is that
+    run's id, or None while a monitor step has not started one."""
+
+    def __init__(self, message: str, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
 class IntegrityError(FerryError):
     """Stored bytes no longer match the hash recorded at registration; nothing was loaded."""
 

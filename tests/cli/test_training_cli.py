@@ -223,3 +223,19 @@ def test_monitor_does_nothing_without_drift_and_retrains_on_drift(home, tmp_path
     assert stats["data_volume"]["last"] == 569.0
     assert "metric trend" in ferry("stats", "cancer").stdout
     assert "cancer" in ferry("runs").stdout
+
+
+def test_train_while_a_run_is_going_says_which_and_exits_non_zero(home, tmp_path):
+    from ferry.training.lock import RunLock
+
+    lock = RunLock(home, "cancer")
+    lock.acquire("0123456789ab")
+    try:
+        refused = ferry("train", pipeline(tmp_path, DUMMY), code=1)
+    finally:
+        lock.release()
+    assert refused.stderr.startswith(
+        "error: a run of cancer is already in progress (run 0123456789ab"
+    )
+    assert "ferry runs --id 0123456789ab" in refused.stderr and "Traceback" not in refused.stderr
+    assert json.loads(ferry("runs", "cancer", "--json").stdout) == []

@@ -73,6 +73,41 @@ async def test_train_starts_a_run_and_runs_reports_it(tmp_path, pipeline_file):
     registry.close()
 
 
+async def test_train_while_a_run_is_going_answers_409_with_its_id(tmp_path, pipeline_file):
+    """The second request is refused before anything is recorded: one run, and it succeeded."""
+    import httpx
+
+    from ferry.training.lock import RunLock
+    from ferry.training.runs import RunStore
+    from ferry.training.stats import model_stats
+
+    registry = Registry(home=tmp_path / "home")
+    trainer = BackgroundTrainer(registry, [pipeline_file])
+    settings = ServingSettings(models=("cancer@production",), load="lazy", poll_interval=3600.0)
+    app = create_app(ModelServer(settings, registry), trainer)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://f") as client:
+        first = await client.post("/train", json={"model": "cancer"})
+        second = await client.post("/train", json={"model": "cancer"})
+        assert first.status_code == 202
+        assert second.status_code == 409, second.text
+        assert second.json()["run_id"] == first.json()["run_id"]
+        assert "already in progress" in second.json()["error"]
+        await asyncio.to_thread(trainer.join, 120)
+        store = RunStore(registry.catalog)
+        assert [run.status for run in store.recent("cancer")] == ["succeeded"]
+        assert model_stats("cancer", store.recent("cancer"), [])["retrain_success_rate"] == 1.0
+
+        lock = RunLock(registry.settings.home, "cancer")
+        with lock:  # a monitor check holds the lock and has not started a run
+            checking = await client.post("/train", json={"model": "cancer"})
+        assert checking.status_code == 409 and checking.json()["run_id"] is None
+        again = await client.post("/train", json={"model": "cancer"})
+        assert again.status_code == 202
+        await asyncio.to_thread(trainer.join, 120)
+    registry.close()
+
+
 async def test_train_needs_the_token_and_a_trainer(serve):
     async with serve(api_token="t") as (client, _server):
         assert (await client.post("/train", json={})).status_code == 401

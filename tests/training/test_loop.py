@@ -191,3 +191,27 @@ def test_a_drift_column_that_is_not_a_feature_fails_the_run_at_load(sqlite_regis
     path = write_pipeline(extra='[drift]\ncategorical = ["mean radios"]')
     with pytest.raises(RunFailed, match=r"'load'.*drift\.categorical.*\['mean radios'\]"):
         run_pipeline(path, sqlite_registry)
+
+
+def test_a_retraining_monitor_step_names_its_run_to_whoever_is_refused(sqlite_registry,
+                                                                       write_pipeline):  # fmt: skip
+    from ferry.errors import RunInProgress
+    from ferry.training.lock import RunLock
+
+    class Probe:
+        refused: RunInProgress | None = None
+
+        def step_started(self, name, index, total):
+            if index == 1:
+                with pytest.raises(RunInProgress) as caught:
+                    RunLock(sqlite_registry.settings.home, "cancer").acquire()
+                self.refused = caught.value
+
+        def step_finished(self, name, seconds):
+            pass
+
+    probe = Probe()
+    spec = load_spec(write_pipeline())
+    result = Monitor(spec, sqlite_registry, listener=probe, clock=_at(NOW)).step()
+    assert result.run is not None and probe.refused is not None
+    assert probe.refused.run_id == result.run.run_id

@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 
 from ferry.drift import PROFILE_FILENAME, DriftDetector
-from ferry.errors import Conflict
+from ferry.errors import Conflict, NotFound, RunInProgress
 from ferry.training import get_run, queue_run, run_pipeline
 from ferry.training.lock import RunLock
 from ferry.training.result import RunFailed
@@ -105,10 +105,16 @@ def test_one_run_per_model_at_a_time(sqlite_registry, write_pipeline):
     spec = load_spec(write_pipeline(DUMMY))
     run_id = queue_run(spec, sqlite_registry)
     assert get_run(sqlite_registry, run_id).status == "queued"
-    with RunLock(sqlite_registry.settings.home, "cancer"), pytest.raises(Conflict, match="already"):
-        run_pipeline(spec, sqlite_registry, run_id=run_id)
-    refused = get_run(sqlite_registry, run_id)
-    assert refused.status == "failed" and "already in progress" in (refused.error or "")
+    lock = RunLock(sqlite_registry.settings.home, "cancer")
+    lock.acquire("a1b2c3d4e5f6")
+    try:
+        with pytest.raises(RunInProgress, match="run a1b2c3d4e5f6") as refused:
+            run_pipeline(spec, sqlite_registry, run_id=run_id)
+    finally:
+        lock.release()
+    assert isinstance(refused.value, Conflict) and refused.value.run_id == "a1b2c3d4e5f6"
+    with pytest.raises(NotFound):  # refused before it started: no failed run is left behind
+        get_run(sqlite_registry, run_id)
     queued = queue_run(spec, sqlite_registry)
     result = run_pipeline(spec, sqlite_registry, run_id=queued)
     assert result.run_id == queued and get_run(sqlite_registry, queued).status == "succeeded"

@@ -22,6 +22,7 @@ from ferry.errors import (
     InvalidInput,
     NotFound,
     NotReady,
+    RunInProgress,
     StorageUnavailable,
     TooLarge,
     Unauthorized,
@@ -57,14 +58,23 @@ def error_response(error: Exception, protocol: str) -> Response:
     if status == 500:
         log.error("unexpected error", exc_info=error)
         return failure_response(status, INTERNAL_MESSAGE, protocol)
-    return failure_response(status, str(error), protocol)
+    # a refused POST /train says which run to follow instead: GET /runs/{run_id}
+    extra = {"run_id": error.run_id} if isinstance(error, RunInProgress) else None
+    return failure_response(status, str(error), protocol, extra=extra)
 
 
 def failure_response(
-    status: int, message: str, protocol: str, headers: Mapping[str, str] | None = None
+    status: int,
+    message: str,
+    protocol: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
 ) -> Response:
-    """A JSON error body in the protocol's shape (MLflow's carries the code for ``status``)."""
+    """A JSON error body in the protocol's shape (MLflow's carries the code for ``status``),
+    with ``extra`` fields beside the message."""
     body = mlflow.error_body(message, status) if protocol == "mlflow" else v2.error_body(message)
+    body.update(extra or {})
     return Response(dump_json(body), status_code=status, media_type=JSON_TYPE, headers=headers)
 
 

@@ -15,8 +15,9 @@ from typing import Any
 from ferry.errors import InvalidInput, NotFound
 from ferry.registry.registry import Registry
 from ferry.training.estimators import DEFAULT_PREFIXES
-from ferry.training.runner import queue_run, run_pipeline
-from ferry.training.runs import RunStore
+from ferry.training.lock import RunLock
+from ferry.training.runner import TrainingRun, queue_run
+from ferry.training.runs import RunStore, new_run_id
 from ferry.training.spec import PipelineSpec, load_spec
 
 log = logging.getLogger("ferry.training")
@@ -39,17 +40,28 @@ class BackgroundTrainer:
         self._threads: list[threading.Thread] = []
 
     def start(self, model: str, force: bool = False) -> str:
-        """Queue a run of ``model``'s pipeline and start it; returns the run id."""
+        """Take ``model``'s run lock, queue a run and start it; returns the run id.
+
+        The lock is taken before anything is recorded, so a request made while a run is going
+        gets :class:`~ferry.errors.RunInProgress` with that run's id (409) and leaves no trace.
+        """
         spec = self._spec(model)
-        run_id = queue_run(spec, self.registry, trigger="api")
-        thread = threading.Thread(
-            target=self._execute,
-            args=(spec, run_id, force),
-            name=f"ferry-run-{run_id}",
-            daemon=True,
-        )
-        self._threads.append(thread)
-        thread.start()
+        run_id = new_run_id()
+        lock = RunLock(self.registry.settings.home, spec.model.name)
+        lock.acquire(run_id)
+        try:
+            queue_run(spec, self.registry, trigger="api", run_id=run_id)
+            thread = threading.Thread(
+                target=self._execute,
+                args=(spec, run_id, force, lock),
+                name=f"ferry-run-{run_id}",
+                daemon=True,
+            )
+            self._threads.append(thread)
+            thread.start()
+        except BaseException:
+            lock.release()
+            raise
         return run_id
 
     def run(self, run_id: str) -> dict[str, Any]:
@@ -75,8 +87,11 @@ class BackgroundTrainer:
             raise InvalidInput(f"{path} now trains {spec.model.name!r}, not {model!r}")
         return spec
 
-    def _execute(self, spec: PipelineSpec, run_id: str, force: bool) -> None:
+    def _execute(self, spec: PipelineSpec, run_id: str, force: bool, lock: RunLock) -> None:
+        """Run with the lock ``start`` took, and let it go however the run ends."""
         try:
-            run_pipeline(spec, self.registry, force=force, trigger="api", run_id=run_id)
+            TrainingRun(spec, self.registry, force=force, trigger="api", run_id=run_id).execute()
         except Exception as error:  # recorded in the run by the runner; nothing to raise into
             log.error("run %s of %s failed: %s", run_id, spec.model.name, error)
+        finally:
+            lock.release()

@@ -29,7 +29,7 @@ from ferry.training.policy import REJECTED, RetrainDecision, RetrainPolicy
 from ferry.training.prediction_log import read_window
 from ferry.training.result import RunFailed, RunResult, describe_error
 from ferry.training.runner import StepListener, TrainingRun
-from ferry.training.runs import FAILED, CheckRecord, RunStore
+from ferry.training.runs import FAILED, CheckRecord, RunStore, new_run_id
 from ferry.training.spec import PREDICTION_LOG, PipelineSpec
 
 NONE, RETRAINED = "none", "retrained"
@@ -69,6 +69,7 @@ class _Step:
 
     now: datetime
     dry_run: bool
+    lock: RunLock
     champion: ModelVersion | None = None
     current: CurrentData | None = None
     report: DriftReport | None = None
@@ -112,8 +113,8 @@ class Monitor:
         ``dry_run`` checks and reports only: no retrain, no alert, nothing recorded (so the
         next real step reads the same window).
         """
-        with RunLock(self.registry.settings.home, self.spec.model.name):
-            state = _Step(self.clock(), dry_run)
+        with RunLock(self.registry.settings.home, self.spec.model.name) as lock:
+            state = _Step(self.clock(), dry_run, lock)
             try:
                 return self._step(state)
             except Exception as error:
@@ -251,9 +252,12 @@ class Monitor:
         if state.dry_run:
             state.reason += " (dry run: not retrained)"
             return
+        run_id = new_run_id()
+        state.lock.record(run_id)  # a POST /train refused now learns which run to follow
         run = TrainingRun(
             self.spec,
             self.registry,
+            run_id=run_id,
             trigger=self.trigger,
             listener=self.listener,
             clock=self.clock,

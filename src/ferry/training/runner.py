@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ferry.drift import PROFILE_FILENAME, DriftDetector
-from ferry.errors import Conflict, InvalidInput, NotFound
+from ferry.errors import InvalidInput, NotFound, RunInProgress
 from ferry.registry.registry import ModelVersion, Registry
 from ferry.training.champion import current_champion, score_champion
 from ferry.training.clock import Clock, iso, system_clock
@@ -400,18 +400,19 @@ def run_pipeline(
 ) -> RunResult:
     """Train, evaluate, register and decide, holding the model's run lock.
 
-    The plain Python entry point (the server's ``POST /train`` calls it from a background
-    thread, after :func:`queue_run` gave it an id). :class:`RunFailed` when a step fails,
-    :class:`~ferry.errors.Conflict` when another run of the model is in progress.
+    The plain Python entry point (``run_id`` may come from :func:`queue_run`).
+    :class:`RunFailed` when a step fails; :class:`~ferry.errors.RunInProgress`, naming the
+    running run, when another run of the model holds the lock: the refused run leaves no
+    record (a queued one is removed), so it never counts as a failed run.
     """
     if not isinstance(spec, PipelineSpec):
         spec = load_spec(spec, prefixes=prefixes)
+    run_id = run_id or new_run_id()
     lock = RunLock(registry.settings.home, spec.model.name)
     try:
-        lock.acquire()
-    except Conflict as error:
-        if run_id is not None:
-            _refuse(registry, run_id, error, clock)
+        lock.acquire(run_id)
+    except RunInProgress:
+        RunStore(registry.catalog).discard_queued(run_id)
         raise
     try:
         return TrainingRun(
@@ -428,18 +429,14 @@ def run_pipeline(
 
 
 def queue_run(
-    spec: PipelineSpec, registry: Registry, *, trigger: str = "api", clock: Clock = system_clock
+    spec: PipelineSpec,
+    registry: Registry,
+    *,
+    trigger: str = "api",
+    clock: Clock = system_clock,
+    run_id: str | None = None,
 ) -> str:
     """Record a queued run and return its id, before :func:`run_pipeline` starts it."""
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     RunStore(registry.catalog).create(run_id, spec.model.name, spec.origin, trigger, iso(clock()))
     return run_id
-
-
-def _refuse(registry: Registry, run_id: str, error: Conflict, clock: Clock) -> None:
-    store = RunStore(registry.catalog)
-    try:
-        store.get(run_id)
-    except NotFound:
-        return
-    store.update(run_id, status=FAILED, ended_at=iso(clock()), error=f"start: {error}")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from ferry.errors import NotFound
 from ferry.registry.catalog import Catalog
@@ -123,6 +123,14 @@ class RunStore:
             )
             if result.rowcount == 0:
                 raise NotFound(f"no run {run_id!r}; see `ferry runs`")
+
+    def discard_queued(self, run_id: str) -> None:
+        """Forget a run that was queued but refused before it started (another run held the
+        lock): it never ran, so it must not count as a failed run."""
+        with self.catalog.writing() as session:
+            session.connection.execute(
+                delete(runs).where(runs.c.id == run_id, runs.c.status == QUEUED)
+            )
 
     def get(self, run_id: str) -> RunRecord:
         """One run by id."""
