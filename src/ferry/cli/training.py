@@ -134,11 +134,6 @@ def _print_result(result: RunResult, spec: PipelineSpec) -> None:
     )
     typer.echo(f"reason: {result.reason}")
     typer.echo(f"holdout: {metrics_text(result.metrics)}")
-    if result.comparison_rows is not None:
-        typer.echo(
-            f"compared on {result.comparison_rows} holdout rows neither model was trained on "
-            f"({result.excluded_rows} excluded)"
-        )
     if result.champion_metrics is not None:
         typer.echo(f"champion {result.champion_version}: {metrics_text(result.champion_metrics)}")
 
