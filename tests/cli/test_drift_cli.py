@@ -232,3 +232,12 @@ def test_an_all_missing_reference_column_is_refused(ferry: Run, data: Path) -> N
     )
     assert "the reference has no values in columns ['amount']" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_repeated_header_is_refused_naming_the_column(ferry: Run, data: Path) -> None:
+    text = (data / "reference.csv").read_text()
+    (data / "twice.csv").write_text(text.replace("visits", "amount", 1))
+    result = ferry(
+        "--reference", str(data / "twice.csv"), "--current", str(data / "same.parquet"), code=2
+    )
+    assert "twice.csv has repeated column names ['amount']" in result.stderr

@@ -15,11 +15,10 @@ import typer
 
 from ferry.cli.models import open_registry
 from ferry.cli.output import exits_on_error, print_table
+from ferry.cli.tables import read_table
 from ferry.errors import InvalidInput, NotFound
 
-if TYPE_CHECKING:  # pandas and the detector load only when the command runs (CLI start-up)
-    import pandas as pd
-
+if TYPE_CHECKING:  # the detector loads only when the command runs (CLI start-up)
     from ferry.drift import DriftDetector, DriftReport
 
 P = ParamSpec("P")
@@ -27,8 +26,6 @@ R = TypeVar("R")
 
 EXIT_DRIFT = 1
 EXIT_ERROR = 2
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 _exits_2_on_error = exits_on_error(EXIT_ERROR)
@@ -83,10 +80,10 @@ def drift(
 
     if reference is not None:
         detector = DriftDetector(categorical=categorical or [], ignore=ignore or [])
-        detector.fit(read_frame(reference))
+        detector.fit(read_table(reference, fast=True))
     else:
         detector = _registered_detector(ctx, str(model))
-    report = detector.check(read_frame(current))
+    report = detector.check(read_table(current, fast=True))
     if json_out is not None:
         _write_json(report, json_out)
     if html_out is not None:
@@ -95,24 +92,6 @@ def drift(
         _print_summary(report)
     if report.drift and fail_on_drift:
         raise typer.Exit(EXIT_DRIFT)
-
-
-def read_frame(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file as a DataFrame; anything else is a one-line error."""
-    import pandas as pd
-
-    if not path.is_file():
-        raise InvalidInput(f"{str(path)!r} does not exist or is not a file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in CSV_SUFFIXES:
-            separator = "\t" if suffix == ".tsv" else ","
-            return pd.read_csv(path, sep=separator, engine="pyarrow")
-        if suffix in PARQUET_SUFFIXES:
-            return pd.read_parquet(path)
-    except (OSError, ValueError) as error:
-        raise InvalidInput(f"cannot read {path.name}: {error}") from error
-    raise InvalidInput(f"cannot read {path.name}: use a .csv, .tsv or .parquet file")
 
 
 def _registered_detector(ctx: typer.Context, ref: str) -> DriftDetector:

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from ferry.cli.tables import read_table
 from ferry.errors import InvalidInput
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
@@ -85,10 +86,8 @@ def _read_example_file(path: Path) -> Any:
     if not path.is_file():
         raise InvalidInput(f"input example {str(path)!r} does not exist")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
+    if suffix in (".csv", ".parquet"):
+        return read_table(path)
     if suffix == ".json":
         data = json.loads(path.read_text())
         return (

@@ -138,13 +138,25 @@ def predict(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write (.parquet or .csv).")
     ],
-    chunk_rows: Annotated[int, typer.Option(help="Rows per model call.")] = 50_000,
+    chunk_rows: Annotated[int, typer.Option(metavar="N", help="Rows per model call.")] = 50_000,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="Carry only this input column into the output (repeatable); by default every "
+            "column that is not a feature (ids such as customer_id) is carried.",
+        ),
+    ] = None,
 ) -> None:
-    """Score a file with a registered version, chunk by chunk, with a progress bar."""
+    """Score a file with a registered version, chunk by chunk, with a progress bar.
+
+    The output holds the carried input columns, then prediction, confidence (classifiers)
+    and model_version.
+    """
     from ferry.cli.scoring import score_file
 
     with open_registry(ctx) as registry:
-        written = score_file(registry, ref, input_path, output, chunk_rows)
+        written = score_file(registry, ref, input_path, output, chunk_rows, keep or None)
     typer.echo(f"wrote {written} predictions to {output}")
 
 
