@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -121,3 +121,22 @@ def sqlite_registry(tmp_path: Path) -> Iterator[Registry]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def log_file() -> Callable[..., str]:
+    """Write one prediction-log (or feedback) file of ``rows`` rows into a past ``day``, through
+    the store the server writes with; returns its path."""
+    import io
+
+    from ferry.logstore.store import LogStore
+
+    def write(store: LogStore, day: str, *, rows: int = 10, kind: str = "predictions",
+              model: str = "m") -> str:  # fmt: skip
+        frame = pd.DataFrame({"x": range(rows), "ferry_request_id": [f"r{i}" for i in range(rows)]})
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer)
+        folder = (kind, f"model={model}", *(["version=1.0.0"] if kind == "predictions" else []))
+        return store.write((*folder, f"day={day}"), buffer.getvalue(), "test")
+
+    return write

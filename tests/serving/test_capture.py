@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
 
+from ferry.logstore.store import LogStore
 from ferry.training.prediction_log import JOINED_LABEL, read_window
 
 pytestmark = pytest.mark.anyio
@@ -114,3 +116,16 @@ async def test_unwritable_rows_are_counted_retried_and_shown_in_health(
         metrics = (await client.get("/metrics")).text
         assert _metric(metrics, "ferry_prediction_log_rows_written_total") == 2.0
     assert read_window(home, "cancer", None, datetime.now(UTC)).rows == 2
+
+
+async def test_the_server_applies_log_retention(serve, cancer_registry, log_file):
+    home = cancer_registry.settings.home
+    store = LogStore(home)
+    old = log_file(store, "2020-01-01", model="cancer")
+    foreign = home / "predictions" / "keep-me.txt"
+    foreign.write_text("mine")
+    async with serve(log_retention_days=30.0) as (client, server):
+        assert await asyncio.to_thread(server.capture.retained.wait, 30)  # the writer's first pass
+        block = (await client.get("/model/health")).json()["prediction_log"]
+    assert block["retention"]["removed_files"] == 1
+    assert not Path(old).exists() and foreign.read_text() == "mine"

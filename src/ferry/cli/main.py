@@ -19,6 +19,7 @@ from ferry.cli.output import (
     reports_errors,
     when,
 )
+from ferry.cli.retention import retain
 from ferry.cli.training import monitor, runs, schedule, stats, train
 from ferry.registry.catalog_session import AliasMove
 from ferry.registry.registry import ModelVersion
@@ -167,28 +168,6 @@ def delete(
 
 @app.command()
 @reports_errors
-def retain(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    keep: Annotated[int, typer.Option(help="How many of the newest versions to keep.")],
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Delete old versions, keeping the newest N and every aliased version."""
-    with open_registry(ctx) as registry:
-        result = registry.retain(name, keep)
-    if as_json:
-        print_json(result.to_dict())
-        return
-    typer.echo(
-        f"kept {', '.join(result.kept) or 'nothing'}; "
-        f"deleted {', '.join(result.deleted) or 'nothing'}"
-    )
-    for path in result.cleaned:
-        typer.echo(f"cleaned leftover {path}")
-
-
-@app.command()
-@reports_errors
 def verify(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Re-hash every artifact; exit 1 when anything is missing or altered."""
     with open_registry(ctx) as registry:
@@ -245,6 +224,7 @@ def main() -> None:
 app.command()(serving.serve)
 app.command()(serving.predict)
 app.command("compile")(serving.compile_models)
+app.command()(retain)
 app.command()(train)
 app.command()(runs)
 app.command()(stats)

@@ -65,6 +65,10 @@ class LogStore:
         """A path below the location."""
         return "/".join([self._base.rstrip("/"), *parts])
 
+    def relative(self, path: str) -> str:
+        """A path of the store relative to the location (for people and JSON)."""
+        return path.removeprefix(self._base.rstrip("/")).lstrip("/")
+
     # -- writing --------------------------------------------------------------------------
 
     def write(self, folder: tuple[str, ...], data: bytes, replica: str) -> str:

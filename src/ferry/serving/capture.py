@@ -127,11 +127,14 @@ class PredictionLog:
         self._thread: threading.Thread | None = None
         self._random = random.Random()
         self._next_retention = 0.0
+        self.retained = threading.Event()
+        """Set after each retention pass of the writer (the first runs when it starts)."""
 
     def start(self) -> None:
         """Start the writer thread."""
-        self._thread = threading.Thread(target=self._loop, name="ferry-capture", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._loop, name="ferry-capture", daemon=True)
+        thread.start()
+        self._thread = thread
 
     def close(self) -> None:
         """Write what is buffered and stop; rows that still cannot be written are dropped."""
@@ -239,6 +242,7 @@ class PredictionLog:
             if time.monotonic() >= self._next_retention:
                 self._next_retention = time.monotonic() + RETENTION_INTERVAL
                 self.apply_retention()
+                self.retained.set()
             if self._stop.is_set():
                 return
             self._wake.wait(self.flush_seconds)
