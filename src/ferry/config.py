@@ -92,6 +92,13 @@ def replica_id(given: str | None = None) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw).strip("_.-") or "replica"
 
 
+LOW_CONFIDENCE = 0.6
+"""A prediction whose confidence (the top class probability; a clusterer's ``confidence``) is
+strictly below this is "low confidence". One default for the server's ``ferry_low_confidence``
+count (``FERRY_LOW_CONFIDENCE``) and the monitor's alert (``[alerts] low_confidence``), so both
+count the same rows. Not 0.5: a binary classifier's top probability never falls below it."""
+
+
 @dataclass(frozen=True)
 class ServingSettings:
     """How ``ferry serve`` runs; every field has a ``FERRY_*`` variable (docs/serving.md)."""
@@ -106,7 +113,7 @@ class ServingSettings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_size: int = 64
     max_batch_wait_ms: float = 1.0
-    low_confidence: float = 0.5
+    low_confidence: float = LOW_CONFIDENCE
     log_sample_rate: float = 1.0
     log_flush_rows: int = 50_000
     log_flush_seconds: float = 5.0
@@ -125,6 +132,10 @@ class ServingSettings:
                 f"FERRY_MAX_MODEL_AGE_DAYS must be more than 0, got {self.max_model_age_days}"
             )
         _choice("FERRY_ONNX", self.onnx, ("auto", "off"))
+        if not 0.0 <= self.low_confidence <= 1.0:
+            raise InvalidInput(
+                f"FERRY_LOW_CONFIDENCE must be a probability in [0, 1], got {self.low_confidence}"
+            )
         _at_least("FERRY_WARMUP_ITERATIONS", self.warmup_iterations, 0)
         _at_least("FERRY_POLL_INTERVAL", self.poll_interval, 0.01)
         _at_least("FERRY_MAX_BODY_BYTES", self.max_body_bytes, 1)

@@ -215,3 +215,42 @@ def test_a_retraining_monitor_step_names_its_run_to_whoever_is_refused(sqlite_re
     result = Monitor(spec, sqlite_registry, listener=probe, clock=_at(NOW)).step()
     assert result.run is not None and probe.refused is not None
     assert probe.refused.run_id == result.run.run_id
+
+
+@pytest.mark.parametrize(
+    ("alerts", "alerted"),
+    [
+        ("low_confidence_share = 0.1", True),
+        ("low_confidence_share = 0.25", False),
+        ("low_confidence = 0.5\nlow_confidence_share = 0.1", False),
+        ("low_confidence_rate = 0.1", True),  # the key's older name
+    ],
+)
+def test_a_share_of_low_confidence_predictions_raises_an_alert(
+    sqlite_registry, write_pipeline, prediction_log, cancer_frame, webhook, alerts, alerted
+):
+    """20 of 100 logged predictions at 0.55, the rest at 0.95: a 20% share below 0.6."""
+    extra = f'[alerts]\nwebhook = "{webhook.url}"\n{alerts}\n[drift]\nmin_rows = 50'
+    spec = load_spec(write_pipeline(extra=extra))
+    run_pipeline(spec, sqlite_registry)
+    rows = cancer_frame.sample(100, random_state=7).drop(columns="target")
+    version = sqlite_registry.resolve("cancer@production").version
+    confidence = np.r_[np.full(20, 0.55), np.full(80, 0.95)]
+    prediction_log(sqlite_registry.settings.home, "cancer", version, rows, np.zeros(100, int),
+                   start=NOW - timedelta(hours=1), confidence=confidence)  # fmt: skip
+    result = _monitor(spec, sqlite_registry, webhook=webhook).step()
+    kinds = [alert.kind for alert in result.alerts]
+    assert ("low_confidence" in kinds) is alerted
+    assert ("low_confidence" in webhook.kinds()) is alerted
+    if alerted:
+        (alert,) = [alert for alert in result.alerts if alert.kind == "low_confidence"]
+        assert alert.details == {"share": 0.2, "low": 20, "rows": 100, "threshold": 0.6}
+        assert "20% of 100 predictions have confidence below 0.6" in alert.message
+
+
+def test_both_names_of_the_share_are_refused_together(write_pipeline):
+    from ferry.errors import InvalidInput
+
+    both = "[alerts]\nlow_confidence_share = 0.1\nlow_confidence_rate = 0.2"
+    with pytest.raises(InvalidInput, match="low_confidence_share only"):
+        load_spec(write_pipeline(extra=both))

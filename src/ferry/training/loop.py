@@ -223,16 +223,26 @@ class Monitor:
                 f"max_model_age_days = {limits.max_model_age_days:g}"
             )
             self._alert(state, alerts.MODEL_TOO_OLD, message, {"age_days": round(age, 2)})
-        confidence = current.confidence
-        if confidence is not None and len(confidence) >= self.spec.drift.min_rows:
-            rate = float((confidence < limits.low_confidence).mean())
-            if rate > limits.low_confidence_rate:
-                message = (
-                    f"{rate:.0%} of predictions have confidence below {limits.low_confidence:g} "
-                    f"(limit {limits.low_confidence_rate:.0%})"
-                )
-                details = {"rate": rate, "rows": len(confidence)}
-                self._alert(state, alerts.LOW_CONFIDENCE, message, details)
+        self._low_confidence(state, current)
+
+    def _low_confidence(self, state: _Step, current: CurrentData) -> None:
+        """Alert when more than ``low_confidence_share`` of the window's predictions have a
+        confidence below ``low_confidence`` (the server counts the same rows the same way:
+        ``ferry_low_confidence``, ``FERRY_LOW_CONFIDENCE``)."""
+        limits, confidence = self.spec.alerts, current.confidence
+        if confidence is None or len(confidence) < self.spec.drift.min_rows:
+            return
+        low = int((confidence < limits.low_confidence).sum())
+        share = low / len(confidence)
+        if share <= limits.low_confidence_share:
+            return
+        message = (
+            f"{share:.0%} of {len(confidence)} predictions have confidence below "
+            f"{limits.low_confidence:g} (low_confidence_share = {limits.low_confidence_share:g})"
+        )
+        details = {"share": share, "low": low, "rows": len(confidence),
+                   "threshold": limits.low_confidence}  # fmt: skip
+        self._alert(state, alerts.LOW_CONFIDENCE, message, details)
 
     def _check(self, detector: DriftDetector, current: CurrentData) -> DriftReport:
         predictions = current.predictions

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ferry.config import LOW_CONFIDENCE
 from ferry.registry.refs import check_alias, check_name
 
 PREDICTION_LOG = "predictions"
@@ -272,10 +273,24 @@ class AlertsSection(Section):
 
     webhook: str = ""
     max_model_age_days: float = Field(default=30, ge=0)
-    low_confidence: float = Field(default=0.6, ge=0, le=1)
-    low_confidence_rate: float = Field(default=0.2, ge=0, le=1)
+    low_confidence: float = Field(default=LOW_CONFIDENCE, ge=0, le=1)
+    low_confidence_share: float = Field(default=0.2, ge=0, le=1)
     timeout: float = Field(default=5.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_name(cls, data: Any) -> Any:
+        """``low_confidence_rate``, the key's first name, is still read."""
+        if not isinstance(data, dict) or "low_confidence_rate" not in data:
+            return data
+        if "low_confidence_share" in data:
+            raise ValueError(
+                "alerts: give low_confidence_share only (low_confidence_rate is its older name)"
+            )
+        data = dict(data)
+        data["low_confidence_share"] = data.pop("low_confidence_rate")
+        return data
 
     @field_validator("webhook")
     @classmethod
