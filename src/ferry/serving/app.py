@@ -81,7 +81,7 @@ async def _answer(
         model = next(iter(server.live))
     label = model if model in server.live else "unknown"  # never a series per unknown name
     server.metrics.requests.labels(label, version, protocol, str(response.status_code)).inc()
-    server.metrics.duration.labels(label, protocol).observe(time.perf_counter() - started)
+    server.metrics.duration.labels(label, version, protocol).observe(time.perf_counter() - started)
     return response
 
 

@@ -74,7 +74,7 @@ class ServingMetrics:
             ["model", "version", "protocol", "status"], registry=r,
         )  # fmt: skip
         self.duration = Histogram(
-            "ferry_request_duration_seconds", "Request latency.", ["model", "protocol"],
+            "ferry_request_duration_seconds", "Request latency.", ["model", "version", "protocol"],
             buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.batch_size = Histogram(
