@@ -21,7 +21,7 @@ ROW = [1.0] * 30
         (
             "/v2/models/cancer/infer",
             {"inputs": [{"name": "x", "shape": [1], "datatype": "INT8", "data": [1000]}]},
-            "does not match datatype",
+            "a value is out of range for INT8",
         ),
         (
             "/v2/models/cancer/infer",
@@ -46,7 +46,7 @@ ROW = [1.0] * 30
         (
             "/invocations",
             {"dataframe_split": {"columns": ["a"], "data": 5}},
-            "'data' must be a list",
+            "'dataframe_split.data' must be a list of rows",
         ),
         (
             "/invocations",

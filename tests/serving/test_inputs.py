@@ -48,8 +48,10 @@ def test_tensor_schemas_take_rows_only():
         ([[1.0, "2.5"]], "feature .b. in row 0 must be a number, got .2.5."),
         ([[1.0, 1e300]], "within float32 range"),
         ([[1.0]], "row 0 has 1 values; this model takes 2"),
-        ([1.0, 2.0], "row 0 has float values"),
-        ("rows", "the batch is empty"),
+        ([1.0, 2.0], "row 0 must be a list of 2 values, got a number"),
+        ([[[1.0], [2.0]]], r"feature .a. in row 0 must be a number, got \[1.0\]"),
+        ("rows", r"'rows' must be a list of rows \(lists of 2 values\), got a string"),
+        ([], "the batch is empty: 'rows' needs at least one row"),
     ],
 )
 def test_bad_rows_name_the_cell(rows, message):

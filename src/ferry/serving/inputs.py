@@ -54,22 +54,25 @@ class InputSpec:
         """True when every feature is a number (the ONNX-compilable case)."""
         return all(self.numeric)
 
-    def rows(self, rows: Any) -> np.ndarray:
-        """Validate a list of rows (lists of values in schema order)."""
-        if not isinstance(rows, list) or not rows:
-            raise InvalidInput("the batch is empty: send at least one row")
+    def rows(self, rows: Any, field: str = "rows") -> np.ndarray:
+        """Validate a list of rows (lists of values in schema order) sent as ``field``."""
+        _expect_batch(rows, field, f"rows (lists of {self.width} values)")
         for index, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != self.width:
-                got = len(row) if isinstance(row, list) else type(row).__name__
-                raise InvalidInput(f"row {index} has {got} values; this model takes {self.width}")
+            if not isinstance(row, list):
+                raise InvalidInput(
+                    f"row {index} must be a list of {self.width} values, got {_kind(row)}"
+                )
+            if len(row) != self.width:
+                raise InvalidInput(
+                    f"row {index} has {len(row)} values; this model takes {self.width}"
+                )
         return self._to_array(rows)
 
-    def records(self, records: Any) -> np.ndarray:
-        """Validate a list of ``{feature: value}`` records."""
+    def records(self, records: Any, field: str = "records") -> np.ndarray:
+        """Validate a list of ``{feature: value}`` records sent as ``field``."""
         if self.names is None:
             raise InvalidInput("this model takes unnamed tensors: send rows, not records")
-        if not isinstance(records, list) or not records:
-            raise InvalidInput("the batch is empty: send at least one record")
+        _expect_batch(records, field, "records ({feature: value} objects)")
         expected = set(self.names)
         rows = []
         for index, record in enumerate(records):
@@ -80,20 +83,25 @@ class InputSpec:
             rows.append([record[name] for name in self.names])
         return self._to_array(rows)
 
-    def columns(self, columns: Any, rows: Any) -> np.ndarray:
-        """Validate a ``{"columns": [...], "data": [[...]]}`` split frame."""
+    def columns(
+        self, columns: Any, rows: Any, field: str = "data", header: str = "columns"
+    ) -> np.ndarray:
+        """Validate a split frame: feature names sent as ``header``, rows as ``field``."""
         if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-            raise InvalidInput("'columns' must be a list of feature names")
+            raise InvalidInput(f"{_named(header)} must be a list of feature names")
+        repeated = next((c for i, c in enumerate(columns) if c in columns[:i]), None)
+        if repeated is not None:
+            raise InvalidInput(f"{_named(header)} names {repeated!r} twice; name each feature once")
         if not isinstance(rows, list):
-            raise InvalidInput("'data' must be a list of rows")
+            raise InvalidInput(f"{_named(field)} must be a list of rows, got {_kind(rows)}")
         if self.names is None or columns == list(self.names):
-            return self.rows(rows)
+            return self.rows(rows, field)
         for index, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != len(columns):
                 raise InvalidInput(
                     f"row {index} does not have one value per column ({len(columns)})"
                 )
-        return self.records([dict(zip(columns, row, strict=True)) for row in rows])
+        return self.records([dict(zip(columns, row, strict=True)) for row in rows], field)
 
     def _to_array(self, rows: list[list[Any]]) -> np.ndarray:
         if self.all_numeric and not _has_text_or_flags(rows):
@@ -103,12 +111,15 @@ class InputSpec:
                 array = None
             if (
                 array is not None
+                and array.ndim == 2  # a list in every cell would add a third axis
                 and np.isfinite(array).all()
                 and (np.abs(array) <= FLOAT32_MAX).all()
             ):
                 return array
         self._explain_cells(rows)
-        return np.array(rows, dtype=object)
+        array = np.empty((len(rows), self.width), dtype=object)
+        array[:] = rows  # never a third axis: every cell was checked to be a scalar
+        return array
 
     def _explain_cells(self, rows: list[list[Any]]) -> None:
         """Raise naming the first bad cell; return when every cell is acceptable."""
@@ -134,6 +145,28 @@ class InputSpec:
 def _has_text_or_flags(rows: list[list[Any]]) -> bool:
     """True when a cell is a string or a boolean, which numpy would silently turn into a number."""
     return any(type(value) is str or type(value) is bool for row in rows for value in row)
+
+
+def _expect_batch(batch: Any, field: str, what: str) -> None:
+    """``batch`` is a non-empty list; otherwise say which field is wrong and how."""
+    if not isinstance(batch, list):
+        hint = ": wrap one in a list, [...]" if isinstance(batch, dict) else ""
+        raise InvalidInput(f"{_named(field)} must be a list of {what}, got {_kind(batch)}{hint}")
+    if not batch:
+        raise InvalidInput(f"the batch is empty: {_named(field)} needs at least one row")
+
+
+def _named(field: str) -> str:
+    """A field name quoted, or a description (``the CSV body``) as it is."""
+    return field if " " in field else repr(field)
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's kind, as a client would name it."""
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return kinds.get(type(value), "a number" if _is_number(value) else type(value).__name__)
 
 
 def _is_number(value: Any) -> bool:

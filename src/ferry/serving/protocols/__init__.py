@@ -26,11 +26,15 @@ def dump_json(body: Any) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def expect_object(payload: Any, allowed: set[str]) -> dict[str, Any]:
-    """A JSON object whose keys are all in ``allowed``."""
+def expect_object(payload: Any, allowed: set[str], field: str = "the body") -> dict[str, Any]:
+    """A JSON object (the body, or the value of ``field``) whose keys are all in ``allowed``."""
+    where = field if field == "the body" else repr(field)
     if not isinstance(payload, dict):
-        raise InvalidInput(f"the body must be a JSON object, got {type(payload).__name__}")
+        raise InvalidInput(f"{where} must be a JSON object, got {type(payload).__name__}")
     unknown = sorted(set(payload) - allowed)
     if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]!r}; expected one of {sorted(allowed)}")
+        in_field = "" if field == "the body" else f" in {where}"
+        raise InvalidInput(
+            f"unknown field {unknown[0]!r}{in_field}; expected one of {sorted(allowed)}"
+        )
     return payload

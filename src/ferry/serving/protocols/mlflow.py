@@ -32,30 +32,33 @@ def parse(body: bytes, content_type: str, spec: InputSpec) -> np.ndarray:
     shapes = [key for key in SHAPES if key in payload]
     if len(shapes) != 1:
         raise InvalidInput(f"send exactly one of {sorted(SHAPES)}")
-    data = payload[shapes[0]]
-    if shapes[0] == "dataframe_split":
-        split = expect_object(data, {"columns", "data", "index"})
+    shape = shapes[0]
+    data = payload[shape]
+    if shape == "dataframe_split":
+        split = expect_object(data, {"columns", "data", "index"}, shape)
         if "data" not in split:
             raise InvalidInput("dataframe_split needs 'data' (and 'columns')")
-        return spec.columns(split.get("columns", list(spec.names or ())), split["data"])
-    if shapes[0] == "dataframe_records":
-        return spec.records(data)
-    return _instances(data, spec)
+        columns = split.get("columns", list(spec.names or ()))
+        return spec.columns(columns, split["data"], "dataframe_split.data")
+    if shape == "dataframe_records":
+        return spec.records(data, shape)
+    return _instances(data, spec, shape)
 
 
-def _instances(data: Any, spec: InputSpec) -> np.ndarray:
+def _instances(data: Any, spec: InputSpec, field: str) -> np.ndarray:
     """``instances``/``inputs``: rows, records, or a {column: [values]} object."""
     if isinstance(data, dict):
         names = list(data)
         columns = [data[name] if isinstance(data[name], list) else [data[name]] for name in names]
         if len({len(c) for c in columns}) > 1:
-            raise InvalidInput("every column in 'inputs' must have the same number of values")
+            raise InvalidInput(f"every column in {field!r} must have the same number of values")
         return spec.records(
-            [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+            [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)],
+            field,
         )
     if isinstance(data, list) and data and isinstance(data[0], dict):
-        return spec.records(data)
-    return spec.rows(data)
+        return spec.records(data, field)
+    return spec.rows(data, field)
 
 
 def _csv(body: bytes, spec: InputSpec) -> np.ndarray:
@@ -71,7 +74,7 @@ def _csv(body: bytes, spec: InputSpec) -> np.ndarray:
         for line in lines
         if line
     ]
-    return spec.columns(header, rows)
+    return spec.columns(header, rows, "the CSV body", "the CSV header")
 
 
 def _cell(text: str, numeric: bool) -> Any:

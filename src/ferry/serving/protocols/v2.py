@@ -7,6 +7,7 @@ classifiers, ``predict_proba``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,9 @@ DATATYPES = {
     "FP16": np.float16, "FP32": np.float32, "FP64": np.float64, "BYTES": np.object_,
 }  # fmt: skip
 OUTPUTS = ("predict", "predict_proba")
+_ACCEPTS = {"b": "b", "i": "iuf", "u": "iuf", "f": "iuf"}
+"""The numpy kinds of JSON data each datatype's kind takes (floats only when whole, for integers)."""
+_EXPECTED = {"b": "true/false", "i": "integers", "u": "integers", "f": "numbers"}
 
 
 def parse(payload: Any, spec: InputSpec) -> tuple[np.ndarray, str | None, list[str] | None]:
@@ -52,15 +56,62 @@ def _tensor(item: Any, index: int) -> tuple[str, np.ndarray]:
         raise InvalidInput(
             f"input {name!r}: shape must be a non-empty list of non-negative integers"
         )
-    try:
-        flat: np.ndarray = np.asarray(tensor["data"], dtype=DATATYPES[datatype]).ravel()
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidInput(f"input {name!r}: data does not match datatype {datatype}") from None
-    if flat.size != int(np.prod(shape)):
+    flat = _values(tensor["data"], name, datatype).ravel()
+    if flat.size != math.prod(shape):  # Python integers: a huge shape cannot wrap around
         raise InvalidInput(f"input {name!r}: {flat.size} values do not fill shape {shape}")
     if flat.size == 0:
         raise InvalidInput(f"input {name!r} is empty: send at least one row")
     return str(name), flat.reshape(shape)
+
+
+def _values(data: Any, name: str, datatype: str) -> np.ndarray:
+    """``data`` as an array of ``datatype``, refusing values of another kind or out of range
+    rather than letting numpy turn 1.5 into 1, "abc" into True or 1e6 into an FP16 infinity."""
+    target = np.dtype(DATATYPES[datatype])
+    if datatype == "BYTES":
+        return np.asarray(data, dtype=object)  # cells are checked against the schema later
+    try:
+        raw = np.asarray(data)
+    except ValueError:
+        raise InvalidInput(
+            f"input {name!r}: 'data' must be a flat or evenly nested list of values"
+        ) from None
+    if raw.dtype.kind == "O":  # null, objects or integers past 64 bits
+        if any(value is None for value in raw.ravel()):
+            raise InvalidInput(f"input {name!r}: 'data' holds null; send a value for each")
+        return _cast(raw, name, datatype)
+    if raw.size and not _holds(raw, target):
+        raise InvalidInput(
+            f"input {name!r}: data does not match datatype {datatype}: "
+            f"send {_EXPECTED[target.kind]}"
+        )
+    if target.kind in "iu" and raw.size and not _fits(raw, target):
+        raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}")
+    return _cast(raw, name, datatype)
+
+
+def _holds(raw: np.ndarray, target: np.dtype[Any]) -> bool:
+    """True when ``raw``'s values are of ``target``'s kind (whole numbers for integers)."""
+    if raw.dtype.kind not in _ACCEPTS[target.kind]:
+        return False
+    return target.kind not in "iu" or raw.dtype.kind != "f" or bool(np.all(np.mod(raw, 1) == 0))
+
+
+def _cast(raw: np.ndarray, name: str, datatype: str) -> np.ndarray:
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return raw.astype(DATATYPES[datatype])
+    except FloatingPointError:
+        raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(
+            f"input {name!r}: data does not match datatype {datatype} or is out of its range"
+        ) from None
+
+
+def _fits(raw: np.ndarray, target: np.dtype[Any]) -> bool:
+    limits = np.iinfo(target)
+    return bool(raw.min() >= limits.min and raw.max() <= limits.max)
 
 
 def _single(tensor: tuple[str, np.ndarray], spec: InputSpec) -> np.ndarray:
