@@ -33,27 +33,42 @@ _exits_2_on_error = exits_on_error(EXIT_ERROR)
 
 
 Reference = Annotated[
-    Path | None, typer.Option("--reference", help="Reference data (.csv or .parquet).")
+    Path | None,
+    typer.Option("--reference", metavar="FILE", help="Reference data (.csv or .parquet)."),
 ]
-Current = Annotated[Path | None, typer.Option("--current", help="Current data (.csv or .parquet).")]
+Current = Annotated[
+    Path | None, typer.Option("--current", metavar="FILE", help="Current data (.csv or .parquet).")
+]
 JsonOut = Annotated[
-    Path | None, typer.Option("--json", help="Write the JSON report to this file ('-': stdout).")
+    Path | None,
+    typer.Option(
+        "--json", metavar="FILE", help="Write the JSON report to this file ('-': stdout)."
+    ),
 ]
 HtmlOut = Annotated[
-    Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    Path | None,
+    typer.Option("--html", metavar="FILE", help="Write a self-contained HTML report here."),
 ]
 FailOnDrift = Annotated[
     bool, typer.Option("--fail-on-drift", help="Exit with code 1 when drift is detected.")
 ]
 Model = Annotated[
     str | None,
-    typer.Option("--model", help="Use this registered version's drift profile as reference."),
+    typer.Option(
+        "--model", metavar="REF", help="Use this registered version's drift profile as reference."
+    ),
 ]
 Categorical = Annotated[
-    list[str] | None, typer.Option("--categorical", help="Treat COLUMN as categorical.")
+    list[str] | None,
+    typer.Option(
+        "--categorical", metavar="COLUMN", help="Compare COLUMN as categorical (repeatable)."
+    ),
 ]
 Ignore = Annotated[
-    list[str] | None, typer.Option("--ignore", help="Do not compare COLUMN (ids, dates).")
+    list[str] | None,
+    typer.Option(
+        "--ignore", metavar="COLUMN", help="Do not compare COLUMN: ids, dates (repeatable)."
+    ),
 ]
 
 

@@ -9,6 +9,7 @@ import typer
 
 from ferry.cli import serving
 from ferry.cli.drift import drift
+from ferry.cli.help import FerryGroup
 from ferry.cli.model_files import parse_pairs, read_example, read_model
 from ferry.cli.models import models_app, open_registry, version_row
 from ferry.cli.output import (
@@ -26,6 +27,8 @@ from ferry.registry.registry import ModelVersion
 
 app = typer.Typer(
     name="ferry",
+    cls=FerryGroup,
+    rich_markup_mode=None,  # help is plain text: brackets in it are never eaten as markup
     help="Carry models from training to production and keep them healthy there.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -39,7 +42,10 @@ app.command("drift")(drift)
 def configure(
     ctx: typer.Context,
     home: Annotated[
-        Path | None, typer.Option(envvar="FERRY_HOME", help="Registry folder (default ~/.ferry).")
+        Path | None,
+        typer.Option(
+            envvar="FERRY_HOME", metavar="DIR", help="Registry folder (default ~/.ferry)."
+        ),
     ] = None,
 ) -> None:
     """Settings shared by every command."""
@@ -50,15 +56,24 @@ def configure(
 @reports_errors
 def register(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A .skops, .onnx, or .pkl/.joblib model file.")],
-    name: Annotated[str, typer.Option("--name", "-n", help="Model name.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A .skops, .onnx, or .pkl/.joblib model file.")
+    ],
+    name: Annotated[str, typer.Option("--name", "-n", metavar="NAME", help="Model name.")],
     input_example: Annotated[
-        Path | None, typer.Option(help="Rows like the model's inputs (.csv/.parquet/.json/.npy).")
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="Rows like the model's inputs (.csv/.parquet/.json/.npy)."
+        ),
     ] = None,
-    description: Annotated[str, typer.Option(help="What this version is.")] = "",
-    version: Annotated[str | None, typer.Option(help="An explicit, unused version.")] = None,
-    metric: Annotated[list[str], typer.Option(help="NAME=VALUE, repeatable.")] = [],  # noqa: B006
-    tag: Annotated[list[str], typer.Option(help="KEY=VALUE, repeatable.")] = [],  # noqa: B006
+    description: Annotated[str, typer.Option(metavar="TEXT", help="What this version is.")] = "",
+    version: Annotated[
+        str | None, typer.Option(metavar="VERSION", help="An explicit, unused version.")
+    ] = None,
+    metric: Annotated[
+        list[str], typer.Option(metavar="NAME=VALUE", help="A metric of this version (repeatable).")
+    ] = [],  # noqa: B006
+    tag: Annotated[list[str], typer.Option(metavar="KEY=VALUE", help="A tag (repeatable).")] = [],  # noqa: B006
     trust_pickle: Annotated[
         bool, typer.Option(help="Load a pickle/joblib file you made yourself.")
     ] = False,
@@ -71,7 +86,7 @@ def register(
         ),
     ] = [],  # noqa: B006
     serialization: Annotated[
-        str | None, typer.Option(help="skops (default), joblib or pickle.")
+        str | None, typer.Option(metavar="FORMAT", help="skops (default), joblib or pickle.")
     ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -100,9 +115,13 @@ def register(
 @reports_errors
 def promote(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="NAME, NAME:VERSION or NAME@ALIAS.")],
-    alias: Annotated[str, typer.Option("--alias", "-a", help="Alias to move.")] = "production",
-    reason: Annotated[str | None, typer.Option(help="Why, for the history.")] = None,
+    ref: Annotated[str, typer.Argument(metavar="REF", help="NAME, NAME:VERSION or NAME@ALIAS.")],
+    alias: Annotated[
+        str, typer.Option("--alias", "-a", metavar="ALIAS", help="Alias to move.")
+    ] = "production",
+    reason: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Why, for the history.")
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Point an alias at a version."""
@@ -116,9 +135,13 @@ def promote(
 @reports_errors
 def rollback(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    alias: Annotated[str, typer.Option("--alias", "-a", help="Alias to move back.")] = "production",
-    reason: Annotated[str | None, typer.Option(help="Why, for the history.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    alias: Annotated[
+        str, typer.Option("--alias", "-a", metavar="ALIAS", help="Alias to move back.")
+    ] = "production",
+    reason: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Why, for the history.")
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Move an alias back to its previous version (after verifying it)."""
@@ -131,8 +154,10 @@ def rollback(
 @reports_errors
 def history(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    alias: Annotated[str | None, typer.Option("--alias", "-a", help="Only this alias.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    alias: Annotated[
+        str | None, typer.Option("--alias", "-a", metavar="ALIAS", help="Only this alias.")
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every recorded alias move: from, to, when, who, why."""
@@ -154,7 +179,7 @@ def history(
 @reports_errors
 def delete(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="NAME:VERSION to delete.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="NAME:VERSION to delete.")],
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Delete one version (refused while an alias points at it)."""

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ferry.cli.help import FerryGroup
 from ferry.cli.output import (
     JSON_OPTION,
     metrics_text,
@@ -19,7 +20,9 @@ from ferry.cli.output import (
 )
 from ferry.registry.registry import ModelVersion, Registry
 
-models_app = typer.Typer(help="Look at registered models.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Look at registered models.", no_args_is_help=True, cls=FerryGroup, rich_markup_mode=None
+)
 
 
 @contextmanager
@@ -72,7 +75,7 @@ def list_models(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 @reports_errors
 def show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="NAME, NAME:VERSION or NAME@ALIAS.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="NAME, NAME:VERSION or NAME@ALIAS.")],
     as_json: bool = JSON_OPTION,
 ) -> None:
     """One version with its metadata."""
@@ -88,7 +91,7 @@ def show(
 @reports_errors
 def versions(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every version of one model, oldest first."""

@@ -26,17 +26,25 @@ def serve(
     ctx: typer.Context,
     refs: Annotated[
         list[str] | None,
-        typer.Argument(help="NAME@ALIAS (or NAME, NAME:VERSION); default FERRY_MODEL."),
+        typer.Argument(
+            metavar="REF...", help="NAME@ALIAS (or NAME, NAME:VERSION); default FERRY_MODEL."
+        ),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to bind.")] = 8000,
     workers: Annotated[
-        int, typer.Option(help="Worker processes (metrics are summed over them).")
+        int, typer.Option(metavar="N", help="Worker processes (metrics are summed over them).")
     ] = 1,
     pipeline: Annotated[
-        list[Path] | None, typer.Option(help="Pipeline file POST /train runs (repeatable).")
+        list[Path] | None,
+        typer.Option(metavar="FILE", help="A pipeline file POST /train runs (repeatable)."),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        str,
+        typer.Option(
+            metavar="LEVEL", help="uvicorn log level: critical, error, warning, info, debug."
+        ),
+    ] = "info",
 ) -> None:
     """Serve models from the registry over HTTP (v2, MLflow and plain protocols)."""
     import uvicorn
@@ -133,10 +141,13 @@ def _serve_workers(
 @reports_errors
 def predict(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="NAME@ALIAS, NAME:VERSION or NAME.")],
-    input_path: Annotated[Path, typer.Option("--input", "-i", help="A .csv or .parquet file.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="NAME@ALIAS, NAME:VERSION or NAME.")],
+    input_path: Annotated[
+        Path, typer.Option("--input", "-i", metavar="FILE", help="A .csv or .parquet file.")
+    ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write (.parquet or .csv).")
+        Path,
+        typer.Option("--output", "-o", metavar="FILE", help="Where to write (.parquet or .csv)."),
     ],
     chunk_rows: Annotated[int, typer.Option(metavar="N", help="Rows per model call.")] = 50_000,
     keep: Annotated[
@@ -163,7 +174,9 @@ def predict(
 @reports_errors
 def compile_models(
     ctx: typer.Context,
-    refs: Annotated[list[str], typer.Argument(help="NAME@ALIAS, NAME:VERSION or NAME.")],
+    refs: Annotated[
+        list[str], typer.Argument(metavar="REF...", help="NAME@ALIAS, NAME:VERSION or NAME.")
+    ],
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Prepare versions for serving ahead of time: fetch, verify, compile to ONNX, cache.

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the training stack (pandas, scikit-learn) loads only when a
     from ferry.training.runs import RunRecord
     from ferry.training.spec import PipelineSpec
 
-PIPELINE = typer.Argument(help="The pipeline file (TOML).")
+PIPELINE = typer.Argument(metavar="PIPELINE", help="The pipeline file (TOML).")
 
 
 class ProgressBar:
@@ -141,9 +141,13 @@ def _print_result(result: RunResult, spec: PipelineSpec) -> None:
 @reports_errors
 def runs(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="Only this model's runs.")] = None,
-    run_id: Annotated[str | None, typer.Option("--id", help="Show one run in full.")] = None,
-    limit: Annotated[int, typer.Option(help="How many of the newest runs.")] = 20,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="Only this model's runs.")
+    ] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--id", metavar="RUN_ID", help="Show one run in full.")
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="How many of the newest runs.")] = 20,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The run history: status, timings, rows, metrics and decisions."""
@@ -220,7 +224,7 @@ def _compared(record: RunRecord) -> str:
 @reports_errors
 def stats(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Monitoring figures: retrain success rate, drift frequency, metric trend, time, volume."""
