@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+from ferry import Registry
 from ferry.logstore.store import LogStore
 from ferry.training.prediction_log import JOINED_LABEL, read_window
 
@@ -129,3 +130,21 @@ async def test_the_server_applies_log_retention(serve, cancer_registry, log_file
         block = (await client.get("/model/health")).json()["prediction_log"]
     assert block["retention"]["removed_files"] == 1
     assert not Path(old).exists() and foreign.read_text() == "mine"
+
+
+async def test_replicas_sharing_ferry_log_dir_write_their_own_streams(
+    serve_registry, cancer_registry, cancer, monkeypatch, tmp_path
+):
+    logs = tmp_path / "logs"
+    monkeypatch.setenv("FERRY_LOG_DIR", str(logs))
+    rows = cancer[0].head(2).to_numpy().tolist()
+    with Registry(home=cancer_registry.settings.home) as registry:
+        for replica in ("pod-a", "pod-b"):
+            async with serve_registry(registry, replica_id=replica) as (client, _server):
+                assert (await client.post("/predict", json={"rows": rows})).status_code == 200
+                health = (await client.get("/model/health")).json()["prediction_log"]
+                assert health["replica"] == replica and health["location"] == str(logs)
+    names = sorted(path.name for path in logs.rglob("part-*.parquet"))
+    assert [name.split("-")[1:3] for name in names] == [["pod", "a"], ["pod", "b"]]
+    assert not (cancer_registry.settings.home / "predictions").exists()
+    assert read_window(LogStore(logs), "cancer", None, datetime.now(UTC)).rows == 4

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from ferry import Registry
 from ferry.training import Monitor, run_pipeline
 from ferry.training.alerts import Alerter
 from ferry.training.result import RunFailed
@@ -254,3 +255,19 @@ def test_both_names_of_the_share_are_refused_together(write_pipeline):
     both = "[alerts]\nlow_confidence_share = 0.1\nlow_confidence_rate = 0.2"
     with pytest.raises(InvalidInput, match="low_confidence_share only"):
         load_spec(write_pipeline(extra=both))
+
+
+def test_the_monitor_reads_every_replicas_files_at_ferry_log_dir(
+    trained, sqlite_registry, prediction_log, cancer_frame, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("FERRY_LOG_DIR", str(tmp_path / "logs"))
+    with Registry(home=sqlite_registry.settings.home) as registry:
+        assert registry.settings.log_url == str(tmp_path / "logs")
+        champion = registry.load("cancer@production")
+        for seed in (1, 2):  # two replicas' streams
+            features = cancer_frame.sample(100, random_state=seed).drop(columns="target")
+            prediction_log(tmp_path / "logs", "cancer", champion.version, features,
+                           champion.predict(features), start=NOW - timedelta(hours=1))  # fmt: skip
+        result = _monitor(trained, registry).step()
+    assert result.report is not None and result.report.current_rows == 200
+    assert not (sqlite_registry.settings.home / "predictions").exists()
