@@ -5,6 +5,7 @@ rendered manifest is validated against the Kubernetes API schemas in strict mode
 from __future__ import annotations
 
 import base64
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,12 @@ def containers(pod: Manifest) -> Iterator[Manifest]:
 
 def env_of(container: Manifest) -> dict[str, Any]:
     return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def test_the_chart_runs_the_ferry_it_ships_with() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    with helm.Chart.load(CHART) as chart:
+        assert chart.metadata["appVersion"] == project["version"]
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS)
@@ -169,10 +176,12 @@ def test_the_catalog_url_and_api_token_live_in_a_secret(
     assert env["FERRY_API_TOKEN"] == {"secretKeyRef": {"name": "demo-ferry", "key": "api-token"}}
     assert env["FERRY_ARTIFACTS"] == "s3://models/ferry"
     assert env["FERRY_LOG_DIR"] == "s3://models/ferry-logs"
-    assert env["AWS_ENDPOINT_URL_S3"] == "https://s3.eu-west-1.amazonaws.com"
-    assert env["AWS_SECRET_ACCESS_KEY"] == {
+    assert env["FERRY_S3_ENDPOINT_URL"] == "https://s3.eu-west-1.amazonaws.com"
+    assert env["FERRY_S3_REGION"] == "eu-west-1"
+    assert env["FERRY_S3_SECRET"] == {
         "secretKeyRef": {"name": "ferry-s3", "key": "AWS_SECRET_ACCESS_KEY"}
     }
+    assert env["FERRY_REPLICA_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert all("change-me" not in str(value) for value in env.values())
 
 

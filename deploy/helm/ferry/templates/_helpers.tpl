@@ -68,24 +68,24 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: {{ . | quote }}
 {{- end }}
 {{- with .Values.artifacts.s3.endpointUrl }}
-- name: AWS_ENDPOINT_URL_S3
+- name: FERRY_S3_ENDPOINT_URL
   value: {{ . | quote }}
 {{- end }}
 {{- with .Values.artifacts.s3.region }}
-- name: AWS_DEFAULT_REGION
+- name: FERRY_S3_REGION
   value: {{ . | quote }}
 {{- end }}
 {{- with .Values.artifacts.s3.existingSecret }}
-- name: AWS_ACCESS_KEY_ID
+- name: FERRY_S3_KEY
   valueFrom:
     secretKeyRef:
       name: {{ . }}
-      key: AWS_ACCESS_KEY_ID
-- name: AWS_SECRET_ACCESS_KEY
+      key: {{ $.Values.artifacts.s3.accessKeyIdKey }}
+- name: FERRY_S3_SECRET
   valueFrom:
     secretKeyRef:
       name: {{ . }}
-      key: AWS_SECRET_ACCESS_KEY
+      key: {{ $.Values.artifacts.s3.secretAccessKeyKey }}
 {{- end }}
 {{- with .Values.logDir }}
 - name: FERRY_LOG_DIR
