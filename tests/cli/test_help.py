@@ -42,7 +42,8 @@ def test_help_renders_every_text_whole(path: tuple[str, ...], command: Any) -> N
     assert result.exit_code == 0, result.output
     shown = result.output
     assert "\x1b[" not in shown  # plain text, no terminal colour codes
-    assert "<bool>" not in shown and "list[" not in shown.split("Options:")[-1]
+    options = shown.split("Options:")[-1]
+    assert "<" not in options, "give every option that takes a value a metavar (FILE, N, ...)"
     assert "default:  " not in shown
     flat = _flat(shown)
     paragraphs = inspect.cleandoc(command.help or "").split("\n\n")

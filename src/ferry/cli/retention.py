@@ -19,10 +19,11 @@ from ferry.logstore.store import LogStore
 def retain(
     ctx: typer.Context,
     name: Annotated[
-        str | None, typer.Argument(help="Model name: delete its old versions (with --keep).")
+        str | None,
+        typer.Argument(metavar="NAME", help="Model name: delete its old versions (with --keep)."),
     ] = None,
     keep: Annotated[
-        int | None, typer.Option(help="How many of the newest versions to keep.")
+        int | None, typer.Option(metavar="N", help="How many of the newest versions to keep.")
     ] = None,
     logs: Annotated[
         bool, typer.Option("--logs", help="Prune the prediction log and feedback files.")
@@ -30,13 +31,17 @@ def retain(
     days: Annotated[
         float | None,
         typer.Option(
-            envvar="FERRY_LOG_RETENTION_DAYS", help="With --logs: keep this many days of log."
+            envvar="FERRY_LOG_RETENTION_DAYS",
+            metavar="DAYS",
+            help="With --logs: keep this many days of log.",
         ),
     ] = None,
     max_bytes: Annotated[
         int | None,
         typer.Option(
-            envvar="FERRY_LOG_MAX_BYTES", help="With --logs: keep the newest files up to this size."
+            envvar="FERRY_LOG_MAX_BYTES",
+            metavar="BYTES",
+            help="With --logs: keep the newest files up to this size.",
         ),
     ] = None,
     as_json: bool = JSON_OPTION,

@@ -27,7 +27,7 @@ def serve(
     refs: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="REF...", help="NAME@ALIAS (or NAME, NAME:VERSION); default FERRY_MODEL."
+            metavar="REF", help="NAME@ALIAS (or NAME, NAME:VERSION); default FERRY_MODEL."
         ),
     ] = None,
     host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to bind.")] = "127.0.0.1",
@@ -175,7 +175,7 @@ def predict(
 def compile_models(
     ctx: typer.Context,
     refs: Annotated[
-        list[str], typer.Argument(metavar="REF...", help="NAME@ALIAS, NAME:VERSION or NAME.")
+        list[str], typer.Argument(metavar="REF", help="NAME@ALIAS, NAME:VERSION or NAME.")
     ],
     as_json: bool = JSON_OPTION,
 ) -> None:

@@ -295,6 +295,7 @@ def schedule(
         str | None,
         typer.Option(
             "--cron",
+            metavar="CRON",
             help="Crontab expression, e.g. '0 2 * * *'; default: the pipeline's schedule.cron.",
         ),
     ] = None,
