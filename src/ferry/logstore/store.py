@@ -93,22 +93,19 @@ class LogStore:
 
     # -- reading --------------------------------------------------------------------------
 
-    def partitions(self, folder: tuple[str, ...], key: str) -> list[tuple[str, tuple[str, ...]]]:
-        """``(value, folder)`` for every ``key=value`` sub-folder of ``folder``, sorted."""
-        found = []
-        for child in self._children(self.path(*folder), directories=True):
-            name = child.rstrip("/").rsplit("/", 1)[-1]
-            if name.startswith(f"{key}="):
-                found.append((name.removeprefix(f"{key}="), (*folder, name)))
-        return sorted(found)
+    def parts(self, *folder: str) -> list[str]:
+        """Every complete ``part-*.parquet`` file below ``folder``, of every replica, sorted.
 
-    def parts(self, folder: tuple[str, ...]) -> list[str]:
-        """The complete ``part-*.parquet`` files of one folder, sorted."""
-        return sorted(
-            path
-            for path in self._children(self.path(*folder), directories=False)
-            if _is_part(path.rsplit("/", 1)[-1])
-        )
+        One recursive listing (no per-folder listing: on object stores that is one paginated
+        request, and some S3-compatible servers list prefixes with ``=`` in them badly).
+        """
+        root = self.path(*folder)
+        self._fs.invalidate_cache(root)
+        try:
+            found = self._fs.find(root)
+        except FileNotFoundError:
+            return []
+        return sorted(str(path) for path in found if _is_part(str(path).rsplit("/", 1)[-1]))
 
     def read(self, path: str) -> Any:
         """One file as an Arrow table."""
@@ -123,10 +120,12 @@ class LogStore:
         for kind in (PREDICTIONS_DIR, FEEDBACK_DIR):
             root = self.path(kind)
             self._fs.invalidate_cache(root)
-            if not self._fs.exists(root):
+            try:
+                listed = self._fs.find(root, detail=True)
+            except FileNotFoundError:
                 continue
-            for path, info in self._fs.find(root, detail=True).items():
-                day = _day_of(path)
+            for path, info in listed.items():
+                day = partition_day(path)
                 if day is not None and _is_part(path.rsplit("/", 1)[-1]):
                     found.append(LogFile(path, int(info.get("size") or 0), kind, day))
         return sorted(found, key=lambda file: (file.day, file.path))
@@ -141,29 +140,26 @@ class LogStore:
             _remove_empty_parents(Path(path).parent, Path(self._base))
         return True
 
-    def _children(self, path: str, *, directories: bool) -> list[str]:
-        self._fs.invalidate_cache(path)
-        try:
-            entries = self._fs.ls(path, detail=True)
-        except FileNotFoundError:
-            return []
-        wanted = "directory" if directories else "file"
-        return [str(entry["name"]) for entry in entries if entry.get("type") == wanted]
-
 
 def _is_part(name: str) -> bool:
     return name.startswith(PART_PREFIX) and name.endswith(PART_SUFFIX)
 
 
-def _day_of(path: str) -> date | None:
-    """The ``day=`` partition a file sits in, None when it sits in none."""
+def partition(path: str, key: str) -> str | None:
+    """The value of the ``key=`` folder a file sits in, None when it sits in none."""
     for segment in reversed(path.split("/")[:-1]):
-        if segment.startswith("day="):
-            try:
-                return date.fromisoformat(segment.removeprefix("day="))
-            except ValueError:
-                return None
+        if segment.startswith(f"{key}="):
+            return segment.removeprefix(f"{key}=")
     return None
+
+
+def partition_day(path: str) -> date | None:
+    """The ``day=`` partition of a file as a date; None when absent or not a date."""
+    text = partition(path, "day")
+    try:
+        return None if text is None else date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _remove_empty_parents(folder: Path, root: Path) -> None:

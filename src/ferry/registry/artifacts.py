@@ -14,7 +14,7 @@ import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,11 +140,11 @@ class LocalArtifactStore(ArtifactStore):
 class FsspecArtifactStore(ArtifactStore):
     """Any fsspec URL (``s3://bucket/prefix``, ``gcs://``, ``memory://``...)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
         import fsspec
 
         self.root = url
-        self._fs, self._base = fsspec.core.url_to_fs(url)
+        self._fs, self._base = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
 
     def _path(self, name: str, version: Version, file: str = "") -> str:
         folder = f"{self._base.rstrip('/')}/{version_folder(name, version)}"
@@ -184,11 +184,12 @@ class FsspecArtifactStore(ArtifactStore):
         return found
 
 
-def open_store(url: str) -> ArtifactStore:
-    """A local store for plain paths and ``file://``; fsspec for every other URL."""
+def open_store(url: str, storage_options: Mapping[str, Any] | None = None) -> ArtifactStore:
+    """A local store for plain paths and ``file://``; fsspec for every other URL, with
+    ``storage_options`` (endpoint, credentials: ``ferry.config.storage_options``)."""
     if "://" not in url or url.startswith("file://"):
         return LocalArtifactStore(Path(url.removeprefix("file://")).expanduser())
-    return FsspecArtifactStore(url)
+    return FsspecArtifactStore(url, storage_options)
 
 
 def write_durably(path: Path, data: bytes) -> None:

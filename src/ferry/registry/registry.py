@@ -82,7 +82,9 @@ class Registry:
         self.settings = RegistrySettings.resolve(home, catalog, artifacts)
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.settings.catalog_url)
-        self.store: ArtifactStore = open_store(self.settings.artifacts_url)
+        self.store: ArtifactStore = open_store(
+            self.settings.artifacts_url, self.settings.storage_options
+        )
         self.staging_area = self.store.staging_area(self.settings.home)
         self.actor = actor or getpass.getuser()
 

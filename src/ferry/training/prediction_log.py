@@ -22,7 +22,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ferry.logstore.store import FEEDBACK_DIR, PREDICTIONS_DIR, LogStore
+from ferry.logstore.store import (
+    FEEDBACK_DIR,
+    PREDICTIONS_DIR,
+    LogStore,
+    partition,
+    partition_day,
+)
 
 REQUEST_ID = "ferry_request_id"
 TIME = "ferry_time"
@@ -61,9 +67,7 @@ def read_window(
     notes: list[str] = []
     parts = [
         _with_version(store, part, version, notes)
-        for version, part in _partition_files(
-            store, (PREDICTIONS_DIR, f"model={model}"), start, end
-        )
+        for version, part in _partition_files(store, model, start, end)
     ]
     frames = [frame for frame in parts if frame is not None and not frame.empty]
     if not frames:
@@ -84,11 +88,12 @@ def read_feedback(
 ) -> pd.DataFrame:
     """The newest label per request id, from feedback days on or after ``since``'s day."""
     frames = []
-    for day_folder in _day_folders(store, (FEEDBACK_DIR, f"model={model}"), since, None):
-        for part in store.parts(day_folder):
-            frame = _read(store, part, notes)
-            if frame is not None:
-                frames.append(frame[[REQUEST_ID, TIME, LABEL]])
+    for part in store.parts(FEEDBACK_DIR, f"model={model}"):
+        if not _in_window(partition_day(part), since, None):
+            continue
+        frame = _read(store, part, notes)
+        if frame is not None:
+            frames.append(frame[[REQUEST_ID, TIME, LABEL]])
     if not frames:
         return pd.DataFrame({REQUEST_ID: pd.Series([], dtype=object), JOINED_LABEL: []})
     feedback = pd.concat(frames, ignore_index=True).sort_values(TIME, kind="stable")
@@ -97,37 +102,24 @@ def read_feedback(
 
 
 def _partition_files(
-    store: LogStore, root: tuple[str, ...], start: datetime | None, end: datetime
+    store: LogStore, model: str, start: datetime | None, end: datetime
 ) -> list[tuple[str, str]]:
+    """``(version, file)`` of every prediction file whose day can hold rows of the window."""
     files: list[tuple[str, str]] = []
-    for version, version_folder in store.partitions(root, "version"):
-        for day_folder in _day_folders(store, version_folder, start, end):
-            files.extend((version, part) for part in store.parts(day_folder))
+    for part in store.parts(PREDICTIONS_DIR, f"model={model}"):
+        version = partition(part, "version")
+        if version is not None and _in_window(partition_day(part), start, end):
+            files.append((version, part))
     return files
 
 
-def _day_folders(
-    store: LogStore, root: tuple[str, ...], start: datetime | None, end: datetime | None
-) -> list[tuple[str, ...]]:
-    """``day=`` folders that can hold rows of the window (the day is the UTC day of the row)."""
-    folders = []
-    for text, folder in store.partitions(root, "day"):
-        day = _day(text)
-        if day is None:
-            continue
-        if start is not None and day < start.date():
-            continue
-        if end is not None and day > end.date():
-            continue
-        folders.append(folder)
-    return folders
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+def _in_window(day: date | None, start: datetime | None, end: datetime | None) -> bool:
+    """Whether a ``day=`` partition can hold rows of the window (the UTC day of the row)."""
+    if day is None:
+        return False
+    if start is not None and day < start.date():
+        return False
+    return end is None or day <= end.date()
 
 
 def _with_version(
