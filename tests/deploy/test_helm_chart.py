@@ -13,18 +13,15 @@ from typing import Any
 import helm_python as helm
 import kubernetes_validate
 import pytest
-import yaml
+from rendered_chart import CHART, Manifest, env_of, one, render_chart
 
 from ferry.training.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "deploy" / "helm" / "ferry"
 EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
 COMBINATIONS = ["defaults", *(path.stem for path in EXAMPLES)]
 KUBERNETES = ("1.30", kubernetes_validate.utils.latest_version())
 OPERATOR_KINDS = {"ServiceMonitor"}  # prometheus-operator CRDs: no schema in kubernetes-validate
-
-Manifest = dict[str, Any]
 
 
 def values_of(combination: str) -> dict[str, Any]:
@@ -33,35 +30,14 @@ def values_of(combination: str) -> dict[str, Any]:
     return helm.values_from_yaml((CHART / "examples" / f"{combination}.yaml").read_text())
 
 
-def render(values: dict[str, Any]) -> list[Manifest]:
-    with helm.Chart.load(CHART) as chart:
-        files = chart.render(values, name="demo", namespace="ml", is_install=True)
-    return [
-        document
-        for name, text in sorted(files.items())
-        if name.endswith(".yaml")
-        for document in yaml.safe_load_all(text)
-        if document
-    ]
-
-
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, list[Manifest]]:
-    return {combination: render(values_of(combination)) for combination in COMBINATIONS}
-
-
-def one(manifests: list[Manifest], kind: str) -> Manifest:
-    [found] = [m for m in manifests if m["kind"] == kind]
-    return found
+    return {combination: render_chart(values_of(combination)) for combination in COMBINATIONS}
 
 
 def containers(pod: Manifest) -> Iterator[Manifest]:
     yield from pod.get("initContainers", [])
     yield from pod["containers"]
-
-
-def env_of(container: Manifest) -> dict[str, Any]:
-    return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
 
 
 def test_the_chart_runs_the_ferry_it_ships_with() -> None:

@@ -1,7 +1,8 @@
 """The Grafana dashboard and the alert rules, against the real thing.
 
-promtool checks and unit-tests the rules; then a real Prometheus (Debian's ``prometheus``
-package) on 127.0.0.1 scrapes a real ``ferry serve`` while the test sends it traffic, and every
+promtool checks and unit-tests the rules; then the chart's pod is run here as rendered (its
+``ferry compile`` init container, then ``ferry serve``), a real Prometheus (Debian's
+``prometheus`` package) on 127.0.0.1 scrapes it while the test sends it traffic, and every
 dashboard panel's query and every alert expression must return data.
 """
 
@@ -17,12 +18,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from rendered_chart import Manifest, env_of, one, render_chart
 
 from ferry import Registry
 from ferry.training.runs import CheckRecord, RunStore
@@ -175,11 +180,47 @@ def home(tmp_path: Path, pipeline: Any, cancer: Any) -> Path:
     return home
 
 
+@dataclass(frozen=True)
+class ChartPod:
+    """The chart's server pod, run on this machine: its init container's and its server's
+    commands and environment exactly as rendered, but listening on 127.0.0.1 only."""
+
+    compile: list[str]
+    serve: list[str]
+    env: dict[str, str]
+    readiness: str
+    liveness: str
+
+
+def chart_pod(home: Path, cache: Path, port: int) -> ChartPod:
+    values = {
+        "model": "cancer@production", "registry": {"home": str(home)},
+        "cache": {"path": str(cache)}, "service": {"port": port},
+        "settings": {"FERRY_LOG_FLUSH_SECONDS": "0.5"},
+    }  # fmt: skip
+    pod = one(render_chart(values), "Deployment")["spec"]["template"]["spec"]
+    [init], [server] = pod["initContainers"], pod["containers"]
+
+    def command(container: Manifest) -> list[str]:
+        program, *rest = container["command"] + container.get("args", [])
+        assert program == "ferry"
+        return [FERRY, *("127.0.0.1" if arg == "0.0.0.0" else arg for arg in rest)]
+
+    env = {name: value for name, value in env_of(server).items() if isinstance(value, str)}
+    assert env_of(init).items() <= env_of(server).items(), "both containers see one registry"
+    env["FERRY_REPLICA_ID"] = "demo-ferry-0"  # the downward API's pod name
+    return ChartPod(
+        command(init), command(server), env,
+        server["readinessProbe"]["httpGet"]["path"], server["livenessProbe"]["httpGet"]["path"],
+    )  # fmt: skip
+
+
 @pytest.fixture
 def stack(tmp_path: Path, home: Path) -> Iterator[tuple[str, str]]:
-    """A real ``ferry serve`` and Debian's Prometheus on 127.0.0.1 scraping it every second with
-    ferry's rules; both start at once, and the fixture returns when the server is ready."""
+    """The chart's pod run here (init container, then server) and Debian's Prometheus on
+    127.0.0.1 scraping it every second with ferry's rules; returns once the pod is ready."""
     server_port, prometheus_port = free_port(), free_port()
+    pod = chart_pod(home, tmp_path / "cache", server_port)
     config = tmp_path / "prometheus.yml"
     config.write_text(
         yaml.safe_dump({
@@ -191,20 +232,31 @@ def stack(tmp_path: Path, home: Path) -> Iterator[tuple[str, str]]:
             }],
         })
     )  # fmt: skip
-    env = {**os.environ, "FERRY_HOME": str(home), "FERRY_LOG_FLUSH_SECONDS": "0.5"}
-    commands = [
-        ([FERRY, "serve", "cancer@production", "--port", str(server_port), "--log-level", "warning"], env),
-        ([tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-          f"--web.listen-address=127.0.0.1:{prometheus_port}", "--log.level=warn"], None),
-    ]  # fmt: skip
+    environ = {**os.environ, **pod.env}
     processes = [
-        subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for command, environ in commands
-    ]
+        subprocess.Popen(
+            [tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{prometheus_port}", "--log.level=warn"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    ]  # fmt: skip
     url = f"http://127.0.0.1:{server_port}"
     try:
-        waiting = eventually(lambda: [] if _ready(url) else ["not ready"], 60, lambda: None)
-        assert not waiting, "ferry serve did not get ready in 60 s"
+        compiled = subprocess.run(
+            pod.compile, env=environ, capture_output=True, text=True, check=False
+        )
+        assert compiled.returncode == 0, compiled.stderr
+        processes.append(
+            subprocess.Popen([*pod.serve, "--log-level", "warning"], env=environ,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )  # fmt: skip
+        waiting = eventually(
+            lambda: [] if _ok(url + pod.readiness) else ["not ready"], 60, lambda: None
+        )
+        assert not waiting, "the server did not get ready in 60 s"
+        assert _ok(url + pod.liveness)
+        health = httpx.get(f"{url}/model/health").json()["models"]["cancer"]
+        assert health["cache_hit"], "the server should load what the init container compiled"
         yield url, f"http://127.0.0.1:{prometheus_port}"
     finally:
         for process in processes:
@@ -212,9 +264,9 @@ def stack(tmp_path: Path, home: Path) -> Iterator[tuple[str, str]]:
             process.wait(timeout=30)
 
 
-def _ready(url: str) -> bool:
+def _ok(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/v2/health/ready").status_code == 200
+        return httpx.get(url).status_code == 200
     except httpx.TransportError:
         return False
 
@@ -249,10 +301,12 @@ def test_every_panel_and_alert_returns_data_from_a_real_prometheus(
     queries = {**panel_queries(), **alert_queries()}
 
     def missing() -> list[str]:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = dict(
+                zip(queries, pool.map(partial(_query, prometheus), queries.values()), strict=True)
+            )
         return [
-            f"{name}: {problem}\n    {expr}"
-            for name, expr in queries.items()
-            if (problem := _query(prometheus, expr))
+            f"{name}: {answers[name]}\n    {queries[name]}" for name in queries if answers[name]
         ]
 
     with client:
