@@ -122,12 +122,13 @@ def test_force_promotes_anyway_and_says_so(home, tmp_path):
 
 def test_a_run_failing_midway_moves_no_alias_and_is_recorded(home, tmp_path):
     train(pipeline(tmp_path))
-    broken = pipeline(tmp_path, FOREST.replace("max_depth = 4", "max_depth = -3"))
+    # each value is valid on its own (checked at load); together they fail in fit
+    broken = pipeline(tmp_path, FOREST.replace("}", ", bootstrap = false, max_samples = 0.5 }"))
     failed = ferry("train", broken, "--json", code=1)
     assert failed.stdout == "" and "Traceback" not in failed.stderr
     error_lines = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "failed at step 'fit'" in error_lines[0]
-    assert "max_depth" in error_lines[0]
+    assert "max_sample" in error_lines[0]
     last = json.loads(ferry("runs", "cancer", "--json").stdout)[0]
     assert last["status"] == "failed" and last["error"].startswith("fit:")
     assert last["version"] is None and last["steps"][-1] == {
@@ -158,6 +159,9 @@ def test_rollback_after_a_promotion(home, tmp_path):
         ("target", "data.target = 'churned' is not a column"),
         ("outside prefixes", "'os.system' is outside the allowed module prefixes"),
         ("not allowed here", "outside the allowed module prefixes ['sklearn.linear_model']"),
+        ("wrong type", "estimator.params.n_estimators = 'lots'"),
+        ("too many folds", "evaluation.cv_folds: Input should be less than or equal to 100"),
+        ("deep search", "search.params.max_depth is nested more than 16 levels deep"),
     ],
 )
 def test_each_bad_pipeline_file_is_one_line_naming_the_key(
@@ -171,6 +175,9 @@ def test_each_bad_pipeline_file_is_one_line_naming_the_key(
         "target": content.replace('target = "target"', 'target = "churned"'),
         "outside prefixes": content.replace("sklearn.ensemble.RandomForestClassifier", "os.system"),
         "not allowed here": content,
+        "wrong type": content.replace("n_estimators = 8", 'n_estimators = "lots"'),
+        "too many folds": content.replace("cv_folds = 2", "cv_folds = 100000"),
+        "deep search": f"{content}\n[search]\nparams = {{ max_depth = {'[' * 40}4{']' * 40} }}",
     }[text]
     if text == "not allowed here":
         monkeypatch.setenv("FERRY_ESTIMATOR_PREFIXES", "sklearn.linear_model")
@@ -179,6 +186,8 @@ def test_each_bad_pipeline_file_is_one_line_naming_the_key(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [lines[-1]] and lines[0].startswith("error: ") and named in lines[0], lines
     assert "Traceback" not in result.stderr and result.stdout == ""
+    if text in ("wrong type", "too many folds", "deep search"):  # refused before reading data
+        assert json.loads(ferry("runs", "--json").stdout) == []
 
 
 def _log(home: Path, features: pd.DataFrame, predictions, start: datetime) -> None:

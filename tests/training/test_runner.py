@@ -73,8 +73,9 @@ def test_a_version_carries_metrics_data_tags_and_its_drift_profile(sqlite_regist
 
 def test_a_run_failing_in_fit_registers_nothing_and_moves_no_alias(sqlite_registry, write_pipeline):
     run_pipeline(write_pipeline(DUMMY), sqlite_registry)
-    broken = write_pipeline(FOREST.replace("n_estimators = 8", "n_estimators = -1"))
-    with pytest.raises(RunFailed, match="step 'fit'.*n_estimators") as caught:
+    # each value is valid on its own (checked at load); together they fail in fit
+    broken = write_pipeline(FOREST.replace("}", ", bootstrap = false, max_samples = 0.5 }"))
+    with pytest.raises(RunFailed, match="step 'fit'.*max_sample") as caught:
         run_pipeline(broken, sqlite_registry)
     record = get_run(sqlite_registry, caught.value.run_id)
     assert record.status == "failed" and record.error is not None and "fit:" in record.error

@@ -288,3 +288,49 @@ def test_an_unknown_key_lists_the_allowed_ones(write_pipeline):
     message = _bad(write_pipeline, extra='[drift]\nnumeric_tests = "mean_shift"')
     assert "unknown key 'drift.numeric_tests'; allowed keys: " in message
     assert "mean_shift_threshold" in message and "numeric_test," in message
+
+
+@pytest.mark.parametrize("depth", [20, 5000])
+def test_a_deeply_nested_search_table_is_refused_by_name(write_pipeline, depth):
+    nested = "[" * depth + "1" + "]" * depth
+    message = _bad(write_pipeline, extra=f"[search]\nparams = {{ max_depth = {nested} }}")
+    assert "RecursionError" not in message and "nested" in message and "16 levels" in message
+    if depth == 20:
+        assert "search.params.max_depth is nested more than 16 levels deep" in message
+
+
+LOGISTIC = 'class = "sklearn.linear_model.LogisticRegression"'
+SCALED = """[[estimator.steps]]
+name = "scale"
+class = "sklearn.preprocessing.StandardScaler"
+[[estimator.steps]]
+name = "model"
+class = "sklearn.linear_model.LogisticRegression"
+"""
+
+
+@pytest.mark.parametrize(
+    ("estimator", "extra", "named"),
+    [
+        (f'{LOGISTIC}\nparams = {{ max_iter = "lots" }}', "",
+         "estimator.params.max_iter = 'lots': The 'max_iter' parameter of LogisticRegression "
+         "must be an int"),
+        (f"{LOGISTIC}\nparams = {{ C = -1.0 }}", "", "estimator.params.C = -1.0"),
+        (f"{SCALED}\n[estimator.params]\nmodel__max_iter = -3", "",
+         "estimator.params.model__max_iter = -3"),
+        (LOGISTIC, '[search]\nparams = { C = [1.0, "big"] }', "search.params.C = 'big'"),
+        (SCALED, '[search]\nparams = { model__penalty = ["l2", "l3"] }',
+         "search.params.model__penalty = 'l3'"),
+        (LOGISTIC, "[search]\nparams = { C = [1.0] }\ncv = 101", "search.cv"),
+    ],
+)  # fmt: skip
+def test_wrong_parameter_values_are_refused_when_the_file_loads(
+    write_pipeline, estimator, extra, named
+):
+    assert named in _bad(write_pipeline, estimator, extra=extra)
+
+
+def test_more_than_100_folds_is_refused_when_the_file_loads(write_pipeline):
+    message = _bad(write_pipeline, cv_folds=100000)
+    assert "evaluation.cv_folds" in message and "100000" in message and "100" in message
+    assert load_spec(write_pipeline(cv_folds=100)).evaluation.cv_folds == 100

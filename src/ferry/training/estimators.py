@@ -54,9 +54,40 @@ def make_estimator(path: str, params: Mapping[str, Any], prefixes: Sequence[str]
     """Instantiate the class at ``path`` with ``params`` (a mistyped name fails here, early)."""
     cls = resolve_class(path, prefixes, f"{key}.class")
     try:
-        return cls(**params)
+        estimator = cls(**params)
     except TypeError as error:
         raise InvalidInput(f"{key}.params: {error}") from None
+    check_param_values(estimator, params, f"{key}.params")
+    return estimator
+
+
+def check_param_values(estimator: Any, params: Mapping[str, Any], key: str) -> None:
+    """Check values against the estimator's declared parameter constraints now, not at ``fit``
+    after the data is read: ``max_iter = "lots"`` fails when the file loads, naming the key.
+
+    scikit-learn estimators declare ``_parameter_constraints``; classes without them (other
+    libraries) are checked by their own ``fit``.
+    """
+    for name, value in params.items():
+        check_param_value(estimator, name, value, f"{key}.{name}")
+
+
+def check_param_value(estimator: Any, name: str, value: Any, label: str) -> None:
+    """One value against ``estimator``'s constraint for ``name``; ``label`` names the key."""
+    constraints = getattr(estimator, "_parameter_constraints", None)
+    if not isinstance(constraints, dict) or name not in constraints:
+        return
+    from sklearn.utils._param_validation import (
+        InvalidParameterError,
+        validate_parameter_constraints,
+    )
+
+    try:
+        validate_parameter_constraints(
+            {name: constraints[name]}, {name: value}, caller_name=type(estimator).__name__
+        )
+    except InvalidParameterError as error:
+        raise InvalidInput(f"{label} = {value!r}: {error}") from None
 
 
 def make_pipeline(
@@ -73,9 +104,21 @@ def make_pipeline(
     ]
     try:
         pipeline = Pipeline(built)
-        return pipeline.set_params(**params) if params else pipeline
+        pipeline = pipeline.set_params(**params) if params else pipeline
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"estimator.steps: {error}") from None
+    for name, value in params.items():
+        owner, parameter = _owner(pipeline, name)
+        check_param_value(owner, parameter, value, f"estimator.params.{name}")
+    return pipeline
+
+
+def _owner(estimator: Any, name: str) -> tuple[Any, str]:
+    """The (sub-)estimator a ``step__param`` name sets, and the parameter's own name."""
+    path, _, parameter = name.rpartition("__")
+    if not path:
+        return estimator, parameter
+    return estimator.get_params(deep=True)[path], parameter
 
 
 def check_search_params(estimator: Any, grid: Mapping[str, Sequence[Any]]) -> None:
@@ -88,6 +131,9 @@ def check_search_params(estimator: Any, grid: Mapping[str, Sequence[Any]]) -> No
             raise InvalidInput(
                 f"search.params.{name}: {type(estimator).__name__} has no parameter {name!r}{hint}"
             )
+        owner, parameter = _owner(estimator, name)
+        for option in grid[name]:
+            check_param_value(owner, parameter, option, f"search.params.{name}")
 
 
 def infer_task(estimator: Any) -> str:

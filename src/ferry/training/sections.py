@@ -20,6 +20,9 @@ PREDICTION_LOG = "predictions"
 REJECTED_ALIAS = "candidate"
 """Where a rejected candidate is kept."""
 
+MAX_FOLDS = 100
+"""More folds than this is a typo, not a plan: each fold is a full fit (refused at load)."""
+
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -97,7 +100,7 @@ class SearchSection(Section):
     """``[search]``: a grid of parameter values tried by cross-validation on the training split."""
 
     params: dict[str, list[Any]]
-    cv: int = Field(default=3, ge=2)
+    cv: int = Field(default=3, ge=2, le=MAX_FOLDS)
 
     @field_validator("params")
     @classmethod
@@ -114,7 +117,7 @@ class EvaluationSection(Section):
 
     task: Literal["classification", "regression", "clustering"] | None = None
     holdout: float = Field(default=0.2, gt=0, lt=1)
-    cv_folds: int = Field(default=5, ge=0)
+    cv_folds: int = Field(default=5, ge=0, le=MAX_FOLDS)
     primary_metric: str | None = None
     random_state: int = 0
     split: Literal["random", "time"] = "random"

@@ -101,6 +101,10 @@ def load_spec(path: str | Path, *, prefixes: Sequence[str] = DEFAULT_PREFIXES) -
         raw = tomllib.loads(origin.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InvalidInput(f"{origin.name}: not valid TOML: {error}") from None
+    except RecursionError:  # the TOML reader recurses per level: thousands exhaust the stack
+        raise InvalidInput(
+            f"{origin.name}: values nested far more than {MAX_DEPTH} levels deep"
+        ) from None
     return spec_from_dict(raw, origin=origin, prefixes=prefixes)
 
 
@@ -109,6 +113,7 @@ def spec_from_dict(
 ) -> PipelineSpec:
     """Validate a parsed pipeline; relative file paths are resolved against ``origin``'s folder."""
     label = origin.name if origin is not None else "pipeline"
+    _check_depth(raw, label)
     try:
         spec = PipelineSpec.model_validate(raw)
     except ValidationError as error:
@@ -123,6 +128,31 @@ def spec_from_dict(
         return _completed(spec)
     except InvalidInput as error:
         raise InvalidInput(f"{label}: {error}") from None
+
+
+MAX_DEPTH = 16
+"""Tables and arrays nested deeper than this are refused: no pipeline needs them, and deep
+nesting would exhaust the stack of code that walks values recursively."""
+
+
+def _check_depth(raw: dict[str, Any], label: str) -> None:
+    """Refuse values nested more than :data:`MAX_DEPTH` levels, naming the key (no recursion)."""
+    pending: list[tuple[Any, str, int]] = [(raw, "", 0)]
+    while pending:
+        value, key, depth = pending.pop()
+        if isinstance(value, dict):
+            children = [
+                (child, f"{key}.{name}" if key else str(name)) for name, child in value.items()
+            ]
+        elif isinstance(value, list):
+            children = [(child, f"{key}[{index}]") for index, child in enumerate(value)]
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise InvalidInput(
+                f"{label}: {key.split('[')[0]} is nested more than {MAX_DEPTH} levels deep"
+            )
+        pending.extend((child, name, depth + 1) for child, name in children)
 
 
 def describe(error: ValidationError) -> str:
