@@ -21,7 +21,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "deploy" / "docker"
-IMAGE_EXTRAS = ("serve", "onnx", "postgres")
+IMAGE_EXTRAS = ("serve", "onnx", "postgres", "s3")
 
 
 @dataclass(frozen=True)
