@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,6 +26,7 @@ from ferry.errors import (
     NotReady,
 )
 from ferry.serving.admin import Trainer, admin_routes, training_routes
+from ferry.serving.disclosure import Disclosure, RedactBodies, reveals
 from ferry.serving.protocols import mlflow, parse_json, plain, v2
 from ferry.serving.responses import (
     JSON_TYPE,
@@ -56,7 +58,8 @@ def create_app(server: ModelServer, trainer: Trainer | None = None) -> Starlette
     _health_routes(routes, server)
     admin_routes(routes, server)
     training_routes(routes, server, trainer)
-    app = routes.build(lifespan)
+    redact = Middleware(RedactBodies, disclosure=Disclosure.of(server), reveal=reveals(server))
+    app = routes.build(lifespan, [redact])
     app.state.server = server
     return app
 

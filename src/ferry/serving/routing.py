@@ -8,7 +8,7 @@ Starlette starts in milliseconds and adds little per request.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +71,12 @@ class Routes:
 
         return register
 
-    def build(self, lifespan: Lifespan[Starlette]) -> Starlette:
+    def build(
+        self, lifespan: Lifespan[Starlette], middleware: Sequence[Middleware] = ()
+    ) -> Starlette:
         """The Starlette app: every declared route, ``/openapi.json`` and ``/docs``; anything
-        else (an unknown path or method, an unexpected failure) answers JSON."""
+        else (an unknown path or method, an unexpected failure) answers JSON. ``middleware``
+        runs inside the JSON fallback."""
         routes = [Route(d.path, _adapt(d.endpoint), methods=[d.method]) for d in self._declared]
         document = self.openapi()
 
@@ -90,7 +93,7 @@ class Routes:
         return Starlette(
             routes=routes,
             lifespan=lifespan,
-            middleware=[Middleware(JsonErrors)],
+            middleware=[Middleware(JsonErrors), *middleware],
             exception_handlers={HTTPException: http_error},
         )
 
