@@ -106,7 +106,7 @@ async def test_unwritable_rows_are_counted_retried_and_shown_in_health(
         block = (await client.get("/model/health")).json()["prediction_log"]
         assert block["written"] == 0 and block["pending"] == 2 and block["dropped"] == 1
         assert block["failures"] == 1 and "NotADirectoryError" in block["last_error"]
-        assert block["location"] == str(home)
+        assert block["location"] == "<path>"  # callers without the token never see the folder
         metrics = (await client.get("/metrics")).text
         assert _metric(metrics, "ferry_prediction_log_write_failures_total") == 1.0
         assert _metric(metrics, "ferry_prediction_log_dropped_rows_total") == 1.0
@@ -140,10 +140,11 @@ async def test_replicas_sharing_ferry_log_dir_write_their_own_streams(
     rows = cancer[0].head(2).to_numpy().tolist()
     with Registry(home=cancer_registry.settings.home) as registry:
         for replica in ("pod-a", "pod-b"):
-            async with serve_registry(registry, replica_id=replica) as (client, _server):
+            async with serve_registry(registry, replica_id=replica) as (client, server):
                 assert (await client.post("/predict", json={"rows": rows})).status_code == 200
                 health = (await client.get("/model/health")).json()["prediction_log"]
-                assert health["replica"] == replica and health["location"] == str(logs)
+                assert health["replica"] == replica and health["location"] == "<path>"
+                assert server.health()["prediction_log"]["location"] == str(logs)
     names = sorted(path.name for path in logs.rglob("part-*.parquet"))
     assert [name.split("-")[1:3] for name in names] == [["pod", "a"], ["pod", "b"]]
     assert not (cancer_registry.settings.home / "predictions").exists()
