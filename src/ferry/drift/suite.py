@@ -38,7 +38,7 @@ from ferry.drift.profile import (
     sorted_finite,
 )
 from ferry.drift.settings import DriftSettings
-from ferry.errors import InvalidInput
+from ferry.errors import FerryError, InvalidInput
 
 NUMERIC_STATS = ("ks", "wasserstein", "psi", "mean_shift")
 CATEGORICAL_STATS = ("chi2", "psi", "jensen_shannon")
@@ -101,6 +101,8 @@ def _named(column: str) -> Iterator[None]:
     """A test that still fails on odd data says which column it failed on."""
     try:
         yield
+    except FerryError:
+        raise  # already says what is wrong, and where
     except (ValueError, ArithmeticError) as error:
         raise InvalidInput(f"column {column!r}: {error}") from error
 
