@@ -248,3 +248,17 @@ def test_train_while_a_run_is_going_says_which_and_exits_non_zero(home, tmp_path
     )
     assert "ferry runs --id 0123456789ab" in refused.stderr and "Traceback" not in refused.stderr
     assert json.loads(ferry("runs", "cancer", "--json").stdout) == []
+
+
+def test_monitor_with_retrain_always_retrains_without_drift(home, tmp_path):
+    """What the chart's CronJob runs: ferry monitor on a schedule of its own."""
+    sections = '[drift]\ncurrent = "cancer.csv"\n[schedule]\nretrain = "always"'
+    path = pipeline(tmp_path, DUMMY, promotion=f"\n{sections}")
+    train(path)
+    dry = json.loads(ferry("monitor", path, "--json", "--dry-run").stdout)
+    assert dry["drift"] is False and dry["action"] == "none"
+    acted = ferry("monitor", path, "--json")
+    out = json.loads(acted.stdout)
+    assert out["drift"] is False and out["action"] == "retrained"
+    assert out["run"]["decision"] == "rejected" and production(home) == "1.0.0"
+    assert 'retrain = "always"' in acted.stderr

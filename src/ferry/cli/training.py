@@ -255,7 +255,10 @@ def monitor(
     ] = False,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """One step of the loop: check drift, retrain and decide if needed, alert."""
+    """One step of the loop: check drift, retrain and decide if needed, alert.
+
+    With schedule.retrain = "always" every step retrains (for an outside scheduler).
+    """
     from ferry.training.loop import Monitor
 
     spec = read_pipeline(pipeline)

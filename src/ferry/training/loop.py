@@ -92,8 +92,9 @@ class Monitor:
         clock: Clock = system_clock,
         listener: StepListener | None = None,
         trigger: str = "monitor",
-        retrain: str = ON_DRIFT,
+        retrain: str | None = None,
     ) -> None:
+        retrain = retrain or spec.schedule.retrain
         if retrain not in RETRAIN_MODES:
             raise InvalidInput(f"retrain={retrain!r}: choose one of {RETRAIN_MODES}")
         self.spec = spec

@@ -140,8 +140,8 @@ class ScheduledMonitor:
         alerter: Alerter | None = None,
         clock: Clock | None = None,
     ) -> ScheduledMonitor:
-        """The job ``ferry schedule`` runs for ``spec``: trigger ``schedule``, and retraining
-        as ``[schedule] retrain`` says (``always`` retrains at every tick)."""
+        """The job ``ferry schedule`` runs for ``spec``: a monitor step recorded with trigger
+        ``schedule``, retraining as ``[schedule] retrain`` says (``always``: at every tick)."""
         from ferry.training.clock import system_clock
         from ferry.training.loop import Monitor
 
@@ -151,7 +151,6 @@ class ScheduledMonitor:
             alerter=alerter,
             clock=clock or system_clock,
             trigger="schedule",
-            retrain=spec.schedule.retrain,
         )
         return cls(monitor)
 
