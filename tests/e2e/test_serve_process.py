@@ -9,6 +9,7 @@ import httpx
 import numpy as np
 import pytest
 import tritonclient.http as triton
+from sklearn.datasets import load_breast_cancer
 
 pytestmark = pytest.mark.slow
 
@@ -120,6 +121,7 @@ def test_several_workers_share_one_metrics_view(start_server, home, cancer):
     assert float(line.split()[-1]) == 20.0
 
 
+FEATURES = list(load_breast_cancer().feature_names)
 BAD_REQUESTS = [
     ("/predict", {"records": [{"mean radius": 1.0}]}, 422, "missing feature 'mean texture'"),
     ("/predict", {"records": [{"unknown": 1.0}]}, 422, "record 0 is missing feature"),
@@ -138,6 +140,27 @@ BAD_REQUESTS = [
         "takes 30",
     ),
     ("/v2/models/ghost/infer", {"inputs": []}, 404, "not served here"),
+    # valid JSON of the wrong shape: once 500s with a traceback in the log
+    ("/predict", {"rows": [[[v] for v in [17.99, 10.38] * 15]]}, 422, "got [17.99]"),
+    ("/predict", {"records": {"a": 1}}, 422, "'records' must be a list of records"),
+    ("/invocations", {"dataframe_records": [{name: [1.0] for name in FEATURES}]}, 400, "got [1.0]"),
+    ("/invocations", {"instances": 5}, 400, "'instances' must be a list of rows"),
+    (
+        "/v2/models/cancer/infer",
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "shape": [3, 6148914691236517206],
+                    "datatype": "FP32",
+                    "data": [1.0, 2.0],
+                }
+            ]
+        },
+        400,
+        "do not fill shape",
+    ),
+    ("/v2/models/a%2Fb/infer", {"inputs": []}, 404, "encoded '/'"),
 ]
 
 
@@ -156,7 +179,11 @@ def test_every_bad_input_gets_a_4xx_from_a_real_server(start_server, home):
                 response.text,
             )
             assert message in response.text
+            assert response.headers["content-type"] == "application/json"
         assert client.get("/v2/health/ready").status_code == 200
+    server.process.terminate()
+    assert server.process.stderr is not None
+    assert "Traceback" not in server.process.stderr.read()
 
 
 def _move_alias_unverified(registry, name, alias, version):

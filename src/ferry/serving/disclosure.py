@@ -110,7 +110,7 @@ class RedactBodies:
         self.reveal = reveal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.reveal(Request(scope)):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start: Message | None = None
@@ -119,10 +119,11 @@ class RedactBodies:
         async def redacting(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                if not self._concerns(scope["path"], message):
+                # the token is checked only for answers that need it, not for every prediction
+                if self._concerns(scope["path"], message) and not self.reveal(Request(scope)):
+                    start = message
+                else:
                     await send(message)
-                    return
-                start = message
                 return
             if start is None or message["type"] != "http.response.body":
                 await send(message)
