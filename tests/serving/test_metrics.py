@@ -77,3 +77,20 @@ def test_the_catalog_is_read_once_per_interval(cancer_registry):
     assert status.findings() == {}
     now[0] = 10.0
     assert status.findings() == {"cancer": DriftFinding(0.5, True)}
+
+
+async def test_a_swap_retires_the_old_versions_series(serve, cancer_registry, forest, cancer):
+    cancer_registry.register(forest, "cancer", input_example=cancer[0])
+    async with serve() as (client, _server):
+        before = samples((await client.get("/metrics")).text)
+        moved = await client.post("/models/cancer/promote", json={"version": "1.1.0"})
+        assert moved.status_code == 200
+        after = samples((await client.get("/metrics")).text)
+    per_version = ("ferry_model_age_seconds", "ferry_model_warmup_p95_seconds")
+    for name in per_version:
+        assert {dict(labels)["version"] for n, labels in before if n == name} == {"1.0.0"}
+        assert {dict(labels)["version"] for n, labels in after if n == name} == {"1.1.0"}
+    loads = {
+        dict(labels)["version"] for n, labels in after if n == "ferry_model_load_duration_seconds"
+    }
+    assert loads == {"1.1.0"}

@@ -8,6 +8,7 @@ combined view leaves them out: run one worker per pod (scale with replicas) to k
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -129,6 +130,8 @@ class ServingMetrics:
             ["model"], registry=r,
         )  # fmt: skip
 
+        self._serving: dict[str, tuple[str, str]] = {}
+
     def start(self, models: Iterable[str]) -> None:
         """Create every label set known at start, so counters read 0 from the first scrape
         (``rate()`` and ``increase()`` need a sample before the first event)."""
@@ -155,7 +158,12 @@ class ServingMetrics:
         self.log_rows_dropped.labels(model).inc(rows)
 
     def loaded(self, loaded: LoadedVersion) -> None:
-        """Record one finished load."""
+        """Record one finished load; the replaced version's per-version series go, so a
+        dashboard counting pods per version sees a rollout end."""
+        previous = self._serving.get(loaded.name)
+        if previous is not None and previous != (loaded.version, loaded.runner.backend):
+            self._forget(loaded.name, *previous)
+        self._serving[loaded.name] = (loaded.version, loaded.runner.backend)
         mean, p95 = loaded.warmup_summary()
         self.load_duration.labels(loaded.name, loaded.version, loaded.runner.backend).set(
             loaded.load_ms / 1000
@@ -163,6 +171,14 @@ class ServingMetrics:
         self.warmup_mean.labels(loaded.name, loaded.version).set(mean / 1000)
         self.warmup_p95.labels(loaded.name, loaded.version).set(p95 / 1000)
         (self.cache_hits if loaded.cache_hit else self.cache_misses).labels(loaded.name).inc()
+
+    def _forget(self, model: str, version: str, backend: str) -> None:
+        for gauge, labels in (
+            (self.load_duration, (model, version, backend)), (self.warmup_mean, (model, version)),
+            (self.warmup_p95, (model, version)), (self.age, (model, version)),
+        ):  # fmt: skip
+            with contextlib.suppress(KeyError):  # never set (a render had not run yet)
+                gauge.remove(*labels)
 
     def predicted(self, model: str, confidence: np.ndarray | None) -> None:
         """Record the confidence of answered rows."""
@@ -184,7 +200,8 @@ class ServingMetrics:
         for model in live:
             self.ready.labels(model.name).set(int(model.ready))
             current = model.current
-            if current is not None:
+            serving = self._serving.get(model.name, ("", ""))[0]
+            if current is not None and current.version == serving:  # not one being swapped out
                 created = datetime.fromisoformat(current.metadata["created_at"])
                 self.age.labels(current.name, current.version).set((now - created).total_seconds())
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
