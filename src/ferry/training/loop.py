@@ -14,9 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ferry.drift import PROFILE_FILENAME, DriftDetector, DriftReport
-from ferry.drift.detector import FITTED_PARAMS
-from ferry.errors import InvalidInput, NotFound
+from ferry.drift import DriftDetector, DriftReport
+from ferry.errors import InvalidInput
 from ferry.logstore.store import LogStore
 from ferry.registry.registry import ModelVersion, Registry
 from ferry.training import alerts
@@ -27,6 +26,7 @@ from ferry.training.current import CurrentData, from_file, from_log
 from ferry.training.lock import RunLock
 from ferry.training.policy import REJECTED, RetrainDecision, RetrainPolicy
 from ferry.training.prediction_log import read_window
+from ferry.training.reference import champion_reference, input_columns
 from ferry.training.result import RunFailed, RunResult, describe_error
 from ferry.training.runner import StepListener, TrainingRun
 from ferry.training.runs import FAILED, CheckRecord, RunStore, new_run_id
@@ -131,8 +131,9 @@ class Monitor:
             state.reason = "no champion yet: training the first model"
             self._retrain(state)
             return self._finish(state)
-        detector = self._reference(state.champion)
-        state.notes.extend(self._stale_settings(detector, state.champion))
+        reference = champion_reference(self.registry, state.champion, self.spec.drift)
+        detector = reference.detector
+        state.notes.extend(reference.notes)
         state.current = self._current(state.champion, state.now)
         self._health(state, state.champion, state.current)
         if state.current.rows < self.spec.drift.min_rows:
@@ -155,54 +156,8 @@ class Monitor:
 
     # -- the steps ----------------------------------------------------------------------
 
-    def _reference(self, champion: ModelVersion) -> DriftDetector:
-        try:
-            profile = self.registry.read_artifact(champion.reference, PROFILE_FILENAME)
-        except NotFound:
-            raise InvalidInput(
-                f"the champion {champion.reference} has no drift reference profile "
-                "(it was not trained by `ferry train`): train one with `ferry train PIPELINE`"
-            ) from None
-        current = {
-            name: value
-            for name, value in self.spec.drift.detector_params().items()
-            if name not in FITTED_PARAMS
-        }
-        return DriftDetector.load(profile, **current)
-
-    def _stale_settings(self, detector: DriftDetector, champion: ModelVersion) -> list[str]:
-        """Settings the champion's profile learned at fit (column types) and that the file now
-        sets otherwise: they apply from the next training run, and the check says so."""
-        drift, fitted = self.spec.drift, detector.get_params()
-        wanted = {"categorical": drift.categorical, "numeric": drift.numeric,
-                  "low_cardinality": drift.low_cardinality,
-                  "max_categories": drift.max_categories}  # fmt: skip
-        stale = [
-            name
-            for name, value in wanted.items()
-            if (sorted(value) if isinstance(value, list) else value)
-            != (sorted(fitted[name] or []) if isinstance(value, list) else fitted[name])
-        ]
-        unignored = [
-            column
-            for column in _input_columns(champion)
-            if column not in detector.feature_names_in_ and column not in drift.ignore
-        ]
-        notes = []
-        if stale:
-            notes.append(
-                f"drift.{', drift.'.join(stale)} changed since {champion.reference} was trained: "
-                "its profile keeps the old column types until the next training run"
-            )
-        if unignored:
-            notes.append(
-                f"{unignored[:10]} were ignored when {champion.reference} was trained: they are "
-                "compared from the next training run"
-            )
-        return notes
-
     def _current(self, champion: ModelVersion, now: datetime) -> CurrentData:
-        columns = _input_columns(champion)
+        columns = input_columns(champion)
         source = self.spec.drift.current
         if source != PREDICTION_LOG:
             loaded = self.registry.load(champion.reference)
@@ -394,13 +349,3 @@ def _drift_details(report: DriftReport) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else iso(moment)
-
-
-def _input_columns(champion: ModelVersion) -> list[str]:
-    schema = champion.metadata["input_schema"]
-    if schema.get("type") != "dataframe":
-        raise InvalidInput(
-            f"{champion.reference} takes arrays, not named columns: the monitor needs "
-            "named features to compare"
-        )
-    return [column["name"] for column in schema["columns"]]
