@@ -50,6 +50,18 @@ def read_dockerfile(path: Path) -> list[list[Instruction]]:
     return stages
 
 
+def expand_arguments(text: str, dockerfile: Path) -> str:
+    """``text`` with each ``${ARG}`` replaced by that build argument's default."""
+    defaults = {
+        name: value
+        for stage in read_dockerfile(dockerfile)
+        for i in stage
+        if i.keyword == "ARG"
+        for name, _, value in [i.arguments.partition("=")]
+    }
+    return re.sub(r"\$\{(\w+)\}", lambda match: defaults.get(match[1], match[0]), text)
+
+
 def pins() -> dict[str, Version]:
     found: dict[str, Version] = {}
     for line in (DOCKER / "constraints.txt").read_text().splitlines():
@@ -179,7 +191,7 @@ def test_the_build_context_holds_only_what_the_images_copy() -> None:
     assert patterns[0] == "*", "ignore everything, then allow what the images copy"
     allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
     copied = {
-        source
+        expand_arguments(source, dockerfile)
         for dockerfile in DOCKERFILES
         for stage in read_dockerfile(dockerfile)
         for i in stage
