@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,18 @@ def test_no_limit_and_bad_limits(tmp_path, log_file):
         LogRetention(days=-1)
     with pytest.raises(InvalidInput, match="max bytes"):
         LogRetention(max_bytes=-5)
+
+
+def test_half_written_files_of_a_dead_writer_go_after_an_hour(tmp_path, log_file):
+    store = LogStore(tmp_path)
+    folder = Path(log_file(store, "2026-03-10")).parent
+    dead = folder / ".part-gone-1.parquet.tmp"
+    writing = folder / ".part-live-2.parquet.tmp"
+    for path in (dead, writing):
+        path.write_bytes(b"PAR1 half")
+    two_hours_ago = (NOW - timedelta(hours=2)).timestamp()
+    os.utime(dead, (two_hours_ago, two_hours_ago))
+    os.utime(writing, (NOW.timestamp(), NOW.timestamp()))
+    result = LogRetention(days=30).apply(store, NOW)
+    assert [file.path for file in result.removed] == [str(dead)]
+    assert writing.exists() and result.kept_files == 1

@@ -14,6 +14,9 @@ from typing import Any
 from ferry.errors import InvalidInput
 from ferry.logstore.store import LogFile, LogStore
 
+ABANDONED_AFTER = timedelta(hours=1)
+"""A temporary file this old was left by a writer that died (a write takes seconds)."""
+
 
 @dataclass(frozen=True)
 class RetentionResult:
@@ -61,9 +64,11 @@ class LogRetention:
     def apply(self, store: LogStore, now: datetime) -> RetentionResult:
         """Delete what the limits exclude, oldest first; return what was removed."""
         files = store.files()
-        doomed = self._expired(files, now) | self._oversize(files, self._expired(files, now))
-        removed = tuple(file for file in files if file.path in doomed and store.remove(file.path))
-        kept = [file for file in files if file.path not in doomed]
+        excluded = self._expired(files, now) | self._oversize(files, self._expired(files, now))
+        doomed = [file for file in files if file.path in excluded]
+        doomed += store.abandoned(now - ABANDONED_AFTER)
+        removed = tuple(file for file in doomed if store.remove(file.path))
+        kept = [file for file in files if file.path not in excluded]
         return RetentionResult(removed, len(kept), sum(file.bytes for file in kept), now)
 
     def _expired(self, files: list[LogFile], now: datetime) -> set[str]:

@@ -12,11 +12,12 @@ A file appears whole: locally by rename, on object stores by one PUT.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -129,6 +130,21 @@ class LogStore:
                 if day is not None and _is_part(path.rsplit("/", 1)[-1]):
                     found.append(LogFile(path, int(info.get("size") or 0), kind, day))
         return sorted(found, key=lambda file: (file.day, file.path))
+
+    def abandoned(self, before: datetime) -> list[LogFile]:
+        """Half-written local files (``.part-*.tmp``) older than ``before``: left by a process
+        that died mid-write, never renamed into place, so no reader will ever take them."""
+        if not self.local:
+            return []  # object stores get whole files in one PUT: nothing is ever half-written
+        found = []
+        for kind in (PREDICTIONS_DIR, FEEDBACK_DIR):
+            for path in Path(self.path(kind)).glob(f"**/.{PART_PREFIX}*{PART_SUFFIX}.tmp"):
+                day = partition_day(path.as_posix())
+                with contextlib.suppress(FileNotFoundError):
+                    status = path.stat()
+                    if day is not None and status.st_mtime < before.timestamp():
+                        found.append(LogFile(str(path), status.st_size, kind, day))
+        return found
 
     def remove(self, path: str) -> bool:
         """Delete one log file; False when it was already gone (another replica pruned it)."""
