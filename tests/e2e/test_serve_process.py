@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -195,3 +200,23 @@ def _move_alias_unverified(registry, name, alias, version):
     with registry.catalog.writing(name) as session:
         current = session.alias_target(name, alias)
         session.move_alias(name, AliasMove(alias, "set", current, version, utcnow(), "test", None))
+
+
+def test_a_baked_bundle_serves_after_the_registry_is_deleted(
+    start_server, home, tmp_path, pipeline, cancer
+):
+    bundle = tmp_path / "bundle"
+    subprocess.run(
+        [str(Path(sys.executable).parent / "ferry"), "bake", "cancer@production", "--output", str(bundle)],
+        env={**os.environ, "FERRY_HOME": str(home.settings.home)}, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    home.close()
+    shutil.rmtree(home.settings.home)
+    server = start_server(tmp_path / "elsewhere", "--bundle", str(bundle))
+    line = server.wait_for("ready: cancer:1.0.0")
+    assert "onnx backend" in line and "cache hit" in line
+    rows = cancer[0].head(3)
+    answer = httpx.post(f"{server.url}/predict", json={"rows": rows.to_numpy().tolist()}).json()
+    assert answer["predictions"] == pipeline.predict(rows).tolist()
+    assert not home.settings.home.exists()

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ferry.cli import serving
+from ferry.cli.bundles import bake
 from ferry.cli.drift import drift
 from ferry.cli.help import FerryGroup
 from ferry.cli.model_files import parse_pairs, read_example, read_model
@@ -250,6 +251,7 @@ app.command()(serving.serve)
 app.command()(serving.predict)
 app.command("compile")(serving.compile_models)
 app.command()(retain)
+app.command()(bake)
 app.command()(train)
 app.command()(runs)
 app.command()(stats)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ferry.cli.bundles import open_bundle
 from ferry.cli.models import open_registry
 from ferry.cli.output import JSON_OPTION, print_json, reports_errors
 from ferry.errors import InvalidInput
@@ -45,6 +47,14 @@ def serve(
             metavar="LEVEL", help="uvicorn log level: critical, error, warning, info, debug."
         ),
     ] = "info",
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FERRY_BUNDLE",
+            metavar="DIR",
+            help="Serve a bundle written by ferry bake, with no catalog and no registry.",
+        ),
+    ] = None,
 ) -> None:
     """Serve models from the registry over HTTP (v2, MLflow and plain protocols)."""
     import uvicorn
@@ -55,10 +65,21 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     settings = ServingSettings.from_env(tuple(refs or ()))
+    baked = open_bundle(ctx, bundle) if bundle is not None else None
+    if baked is not None:
+        settings = dataclasses.replace(settings, models=settings.models or (baked.reference,))
+        for ref in settings.models:  # a bundle holds one version: say so now, not at each poll
+            baked.resolve(ref)
     pipelines = _pipelines(pipeline)
     if workers > 1:
         os.environ["FERRY_PIPELINE"] = ",".join(str(path) for path in pipelines)
+        if baked is not None:
+            os.environ["FERRY_BUNDLE"] = str(baked.root)
         _serve_workers(ctx, settings.models, host, port, workers, log_level)
+        return
+    if baked is not None:
+        app = create_app(ModelServer(settings, baked))
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
         return
     with open_registry(ctx) as registry:
         app = create_app(ModelServer(settings, registry), LazyTrainer(registry, pipelines))
@@ -115,6 +136,12 @@ def app_from_env() -> Starlette:
         level=os.environ.get("FERRY_LOG_LEVEL", "INFO").upper(),
         format="%(levelname)s:     %(name)s: %(message)s",
     )
+    if os.environ.get("FERRY_BUNDLE"):
+        from ferry.config import RegistrySettings
+        from ferry.serving.bundle import Bundle
+
+        baked = Bundle(Path(os.environ["FERRY_BUNDLE"]), RegistrySettings.resolve())
+        return create_app(ModelServer(ServingSettings.from_env(), baked))
     registry = Registry()
     trainer = LazyTrainer(registry, _pipelines(None))
     return create_app(ModelServer(ServingSettings.from_env(), registry), trainer)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ferry.errors import FerryError, InvalidInput, Unauthorized, Unsupported
+from ferry.registry.registry import Registry
 from ferry.serving.protocols import expect_object, parse_json
 from ferry.serving.responses import body_doc, error_response, json_response, read_body
 from ferry.serving.routing import Routes
@@ -86,7 +87,7 @@ def admin_routes(routes: Routes, server: ModelServer) -> None:
                 raise InvalidInput("promote needs 'version' (e.g. \"1.4.0\")")
             alias = payload.get("alias") or _served_alias(server, model)
             move = await _in_thread(
-                server.registry.set_alias, model, alias, payload["version"], payload.get("reason")
+                _registry(server).set_alias, model, alias, payload["version"], payload.get("reason")
             )
         except FerryError as error:
             return error_response(error, "plain")
@@ -103,7 +104,7 @@ def admin_routes(routes: Routes, server: ModelServer) -> None:
             authorise(server, request)
             payload = await body_of(server, request, {"alias", "reason"})
             alias = payload.get("alias") or _served_alias(server, model)
-            move = await _in_thread(server.registry.rollback, model, alias, payload.get("reason"))
+            move = await _in_thread(_registry(server).rollback, model, alias, payload.get("reason"))
         except FerryError as error:
             return error_response(error, "plain")
         await _refresh_if_served(server, model)
@@ -147,6 +148,16 @@ def training_routes(routes: Routes, server: ModelServer, trainer: Trainer | None
         except FerryError as error:
             return error_response(error, "plain")
         return json_response(record)
+
+
+def _registry(server: ModelServer) -> Registry:
+    """The registry aliases move in; a server of a baked bundle has none."""
+    if server.registry is None:
+        raise Unsupported(
+            "this server serves a baked bundle, which has no registry: move the alias in the "
+            "registry, bake again and redeploy"
+        )
+    return server.registry
 
 
 def _served_alias(server: ModelServer, model: str) -> str:

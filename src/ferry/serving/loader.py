@@ -11,14 +11,14 @@ import logging
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ferry.config import ServingSettings
 from ferry.flavors import flavor_named
 from ferry.registry.artifacts import EXAMPLE_FILE
-from ferry.registry.registry import ModelVersion, Registry
+from ferry.registry.registry import ModelVersion
 from ferry.serving.cache import ModelCache
 from ferry.serving.compile import (
     bind_source,
@@ -68,10 +68,18 @@ class LoadedVersion:
         return statistics.fmean(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-class ModelLoader:
-    """Prepares versions for serving from a registry and a local cache."""
+class ArtifactSource(Protocol):
+    """Where verified artifact bytes come from: the registry, or a baked bundle."""
 
-    def __init__(self, registry: Registry, cache: ModelCache, settings: ServingSettings) -> None:
+    def read_artifact(self, ref: str, filename: str) -> bytes: ...
+
+
+class ModelLoader:
+    """Prepares versions for serving from a registry (or a bundle) and a local cache."""
+
+    def __init__(
+        self, registry: ArtifactSource, cache: ModelCache, settings: ServingSettings
+    ) -> None:
         self.registry = registry
         self.cache = cache
         self.settings = settings

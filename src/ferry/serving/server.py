@@ -26,6 +26,7 @@ from ferry.logstore.store import LogStore
 from ferry.registry.registry import Registry
 from ferry.serving.age import AgeLimit
 from ferry.serving.batching import MicroBatcher
+from ferry.serving.bundle import Bundle
 from ferry.serving.cache import ModelCache
 from ferry.serving.capture import PredictionLog
 from ferry.serving.drift_status import DriftStatus
@@ -57,18 +58,20 @@ class ModelServer:
     def __init__(
         self,
         settings: ServingSettings,
-        registry: Registry,
+        registry: Registry | Bundle,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """Serve ``settings.models`` from ``registry``, or from a baked :class:`Bundle` (no
+        catalog: no alias moves, no drift status, nothing to follow but the baked version)."""
         if not settings.models:
             raise InvalidInput(
                 "no model to serve: pass REF arguments or set FERRY_MODEL=name@alias"
             )
         self.settings = settings
-        self.registry = registry
-        cache_dir = settings.cache_dir or registry.settings.home / "cache"
-        self.loader = ModelLoader(registry, ModelCache(cache_dir), settings)
+        self.source = registry
+        self.registry = registry if isinstance(registry, Registry) else None
+        self.loader = ModelLoader(registry, _cache(settings, registry), settings)
         self.metrics = ServingMetrics(settings.low_confidence)
         self.capture = _prediction_log(settings, registry, self.metrics)
         self.live: dict[str, LiveModel] = {}
@@ -87,7 +90,11 @@ class ModelServer:
                 )
             self.live[model.name] = model
         self.metrics.start(self.live)
-        self.drift = DriftStatus(registry.catalog, self.live, _DRIFT_READ_SECONDS, time.monotonic)
+        self.drift = (
+            DriftStatus(self.registry.catalog, self.live, _DRIFT_READ_SECONDS, time.monotonic)
+            if self.registry is not None
+            else None
+        )
         self.in_flight = 0
         self._batchers = {name: self._batcher(model) for name, model in self.live.items()}
         self._tasks: list[asyncio.Task[None]] = []
@@ -103,7 +110,7 @@ class ModelServer:
     async def start(self) -> None:
         """Begin loading (eager) and following aliases; returns at once (liveness)."""
         self._spawn(self._start_capture())
-        if self.registry.catalog.dialect == "postgresql":
+        if self.registry is not None and self.registry.catalog.dialect == "postgresql":
             loop = asyncio.get_running_loop()
             self._listener = AliasListener(
                 self.registry.settings.catalog_url,
@@ -148,9 +155,7 @@ class ModelServer:
         install an older target, and each refresh resolves the alias afresh once it holds the lock.
         """
         async with self._refreshing[name]:
-            await follow_once(
-                self.live[name], self.registry.resolve, self.loader.load, self._swapped
-            )
+            await follow_once(self.live[name], self.source.resolve, self.loader.load, self._swapped)
 
     async def _follow(self, name: str) -> None:
         first = self._first_loads.get(name)
@@ -290,7 +295,7 @@ class ModelServer:
     def metrics_text(self) -> bytes:
         """The Prometheus exposition (reads the catalog for drift: call it off the event loop)."""
         try:
-            drift = self.drift.findings()
+            drift = self.drift.findings() if self.drift is not None else {}
         except Exception:  # a catalog outage must not take the process metrics down with it
             log.exception("could not read the newest monitor checks for /metrics")
             drift = {}
@@ -309,6 +314,13 @@ class ModelServer:
             "models": models,
             "prediction_log": self.capture.state.to_dict(),
         }
+
+
+def _cache(settings: ServingSettings, source: Registry | Bundle) -> ModelCache:
+    """The loader's cache: a bundle is its own (compiled graph included), else the cache dir."""
+    if isinstance(source, Bundle):
+        return ModelCache(source.root)
+    return ModelCache(settings.cache_dir or source.settings.home / "cache")
 
 
 def _overall(statuses: set[str]) -> str:
