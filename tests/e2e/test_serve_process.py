@@ -213,7 +213,7 @@ def test_a_baked_bundle_serves_after_the_registry_is_deleted(
     )  # fmt: skip
     home.close()
     shutil.rmtree(home.settings.home)
-    server = start_server(tmp_path / "elsewhere", "--bundle", str(bundle))
+    server = start_server(tmp_path / "elsewhere", FERRY_BUNDLE=str(bundle))  # as the image does
     line = server.wait_for("ready: cancer:1.0.0")
     assert "onnx backend" in line and "cache hit" in line
     rows = cancer[0].head(3)

@@ -17,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from ferry.config import ServingSettings
 from ferry.serving.cache import ModelCache
+from ferry.serving.compile import compile_key
 from ferry.serving.loader import ModelLoader
 
 
@@ -87,6 +88,23 @@ def test_a_compiled_file_copied_from_another_version_is_never_served(
     assert loader.load(old).cache_hit  # the recompiled entry is trusted again
 
 
+def test_a_cache_that_cannot_be_written_costs_a_recompile_not_the_load(
+    loader, cancer_registry, caplog
+):
+    version = cancer_registry.resolve("cancer@production")
+    model_sha = next(
+        a["sha256"] for a in version.metadata["artifacts"] if a["file"] == "model.skops"
+    )
+    # Paths the cache must write are folders: every write fails, as in a read-only bundle.
+    (loader.cache.root / "artifacts" / model_sha).mkdir()
+    (loader.cache.root / "compiled" / f"{compile_key(model_sha)}.onnx").mkdir()
+    (loader.cache.root / "compiled" / f"{compile_key(model_sha)}.json").mkdir()
+    for _ in range(2):
+        loaded = loader.load(version)
+        assert loaded.runner.backend == "onnx" and not loaded.cache_hit
+    assert "serving without caching it" in caplog.text
+
+
 def test_models_that_do_not_convert_are_served_natively(loader, cancer_registry, cancer):
     X, y = cancer
     model = NearestCentroid().fit(X, y)
@@ -119,6 +137,7 @@ import sys
 from ferry import Registry
 from ferry.config import ServingSettings
 from ferry.serving.cache import ModelCache
+from ferry.serving.compile import compile_key
 from ferry.serving.loader import ModelLoader
 registry = Registry(home={str(cancer_registry.settings.home)!r})
 loader = ModelLoader(registry, ModelCache(__import__("pathlib").Path({str(loader.cache.root)!r})), ServingSettings(models=("x",)))

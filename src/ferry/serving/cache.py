@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("ferry.serving")
 
 
 @dataclass(frozen=True)
@@ -38,20 +41,20 @@ class ModelCache:
         path = self.root / "artifacts" / _checked_hex(sha256)
         try:
             data = path.read_bytes()
-        except FileNotFoundError:
+        except OSError:  # absent or unreadable: a miss
             return None
         return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
     def store_artifact(self, sha256: str, data: bytes) -> None:
-        """Keep verified bytes for the next start."""
-        _write_atomically(self.root / "artifacts" / _checked_hex(sha256), data)
+        """Keep verified bytes for the next start (skipped, with a warning, when read-only)."""
+        self._store(self.root / "artifacts" / _checked_hex(sha256), data)
 
     def compiled(self, key: str, source_sha256: str) -> CompiledEntry | None:
         """A compiled entry of ``source_sha256`` whose file still matches its record, or None."""
         record_path = self.root / "compiled" / f"{key}.json"
         try:
             record = json.loads(record_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (OSError, ValueError):  # absent, unreadable or not JSON: a miss
             return None
         if not isinstance(record, dict) or record.get("source_sha256") != source_sha256:
             return None
@@ -59,7 +62,7 @@ class ModelCache:
             return CompiledEntry(None, record)
         try:
             data = (self.root / "compiled" / f"{key}.onnx").read_bytes()
-        except FileNotFoundError:
+        except OSError:
             return None
         if hashlib.sha256(data).hexdigest() != record.get("sha256"):
             return None
@@ -69,8 +72,18 @@ class ModelCache:
         """Keep a compiled model (or the fact that it disagreed) under ``key``."""
         if data is not None:
             record = {**record, "sha256": hashlib.sha256(data).hexdigest()}
-            _write_atomically(self.root / "compiled" / f"{key}.onnx", data)
-        _write_atomically(self.root / "compiled" / f"{key}.json", json.dumps(record).encode())
+            self._store(self.root / "compiled" / f"{key}.onnx", data)
+        self._store(self.root / "compiled" / f"{key}.json", json.dumps(record).encode())
+
+    def _store(self, path: Path, data: bytes) -> None:
+        """Write one cache file; a cache that cannot be written (a read-only bundle in an
+        image) costs the next start a recompile, never this load."""
+        try:
+            _write_atomically(path, data)
+        except OSError as error:
+            log.warning(
+                "cannot write %s to the cache (%s); serving without caching it", path, error
+            )
 
 
 def _checked_hex(sha256: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ferry.config import ServingSettings, replica_id
+from ferry.config import RegistrySettings, ServingSettings, replica_id
 from ferry.errors import InvalidInput, NotFound, NotReady
 from ferry.logstore.retention import LogRetention
 from ferry.logstore.store import LogStore
@@ -73,7 +73,7 @@ class ModelServer:
         self.registry = registry if isinstance(registry, Registry) else None
         self.loader = ModelLoader(registry, _cache(settings, registry), settings)
         self.metrics = ServingMetrics(settings.low_confidence)
-        self.capture = _prediction_log(settings, registry, self.metrics)
+        self.capture = _prediction_log(settings, registry.settings, self.metrics)
         self.live: dict[str, LiveModel] = {}
         age_limit = (
             AgeLimit(settings.max_model_age_days, settings.max_model_age)
@@ -334,10 +334,10 @@ def _overall(statuses: set[str]) -> str:
 
 
 def _prediction_log(
-    settings: ServingSettings, registry: Registry, metrics: ServingMetrics
+    settings: ServingSettings, where: RegistrySettings, metrics: ServingMetrics
 ) -> PredictionLog:
     """The log writer at ``FERRY_LOG_DIR`` (default the registry's home), this replica's stream."""
-    store = LogStore(registry.settings.log_url, registry.settings.storage_options)
+    store = LogStore(where.log_url, where.storage_options)
     return PredictionLog(
         store,
         replica=replica_id(settings.replica_id),
