@@ -96,6 +96,17 @@ def requires(requirement: Requirement) -> list[Requirement]:
     return needed
 
 
+def expanded(source: str, dockerfile: Path) -> str:
+    """A COPY source with each ``${ARG}`` replaced by that ARG's default in ``dockerfile``."""
+    defaults = dict(
+        i.arguments.partition("=")[::2]
+        for stage in read_dockerfile(dockerfile)
+        for i in stage
+        if i.keyword == "ARG"
+    )
+    return re.sub(r"\$\{(\w+)\}", lambda match: defaults.get(match[1], match[0]), source)
+
+
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
 def test_hadolint_passes(dockerfile: Path) -> None:
     hadolint = Path(sys.executable).parent / "hadolint"
@@ -196,28 +207,16 @@ def test_the_build_context_holds_only_what_the_images_copy() -> None:
         for stage in read_dockerfile(dockerfile)
         for i in stage
         if i.keyword == "COPY" and not i.arguments.startswith("--from")
-        for source in i.arguments.split()[:-1]
+        for source in (expanded(s, dockerfile) for s in i.arguments.split()[:-1])
         if not source.startswith("--")  # --chown=, --chmod=
     }
     assert copied <= allowed, f"the Dockerfile copies {copied - allowed}, which .dockerignore drops"
-
-
-def test_hadolint_passes_on_the_baked_image() -> None:
-    hadolint = Path(sys.executable).parent / "hadolint"
-    result = subprocess.run(
-        [str(hadolint), "--failure-threshold", "info", str(DOCKER / "Dockerfile.baked")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_baked_image_serves_its_bundle_as_a_non_root_user() -> None:
     stages = read_dockerfile(DOCKER / "Dockerfile.baked")
     final = stages[-1]
     assert final[0].arguments == "${BASE_IMAGE}", "the baked image extends the generic one"
-    defaults = dict(
-        i.arguments.partition("=")[::2] for stage in stages for i in stage if i.keyword == "ARG"
-    )
     assert [i.arguments for i in final if i.keyword == "COPY"] == ["${BUNDLE} /bundle"]
     assert "FERRY_BUNDLE=/bundle" in " ".join(i.arguments for i in final if i.keyword == "ENV")
     user = [i.arguments for i in final if i.keyword == "USER"][-1].split(":")[0]
@@ -226,9 +225,4 @@ def test_the_baked_image_serves_its_bundle_as_a_non_root_user() -> None:
     assert "/v2/health/ready" in check
     [command] = [i.arguments for i in final if i.keyword == "CMD"]
     assert command.startswith('["ferry", "serve"') and "@" not in command
-    allowed = {
-        line.strip()[1:].rstrip("/")
-        for line in (ROOT / ".dockerignore").read_text().splitlines()
-        if line.startswith("!")
-    }
-    assert defaults["BUNDLE"] in allowed, "the default bundle folder must reach the build context"
+    assert expanded("${BUNDLE}", DOCKER / "Dockerfile.baked") == "bundle"  # see .dockerignore

@@ -63,6 +63,7 @@ async def test_a_tampered_model_file_in_a_bundle_is_refused(serve_registry, bake
         health = (await client.get("/model/health")).json()["models"]["cancer"]
         assert health["status"] == "failed" and "IntegrityError" in health["error"]
         assert "'model.skops'" in health["error"] and "bake the bundle again" in health["error"]
+        assert str(baked) not in health["error"]  # the bundle's path is not told to callers
 
 
 def test_tampered_metadata_is_refused_when_the_bundle_opens(baked, tmp_path):

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ferry.errors import Unauthorized
 from ferry.serving.admin import authorise
+from ferry.serving.bundle import Bundle
 from ferry.serving.server import ModelServer
 
 REVEALING_PATHS = frozenset({"/model/health"})
@@ -43,10 +44,12 @@ class Disclosure:
 
     @classmethod
     def of(cls, server: ModelServer) -> Disclosure:
-        """The locations and secrets of a server's registry and settings."""
-        registry = server.registry.settings
+        """The locations and secrets of a server's registry (or bundle) and settings."""
+        registry = server.source.settings
         cache = server.settings.cache_dir or registry.home / "cache"
         paths = [registry.home, Path(cache)]
+        if isinstance(server.source, Bundle):
+            paths.append(server.source.root)
         locations = [str(p) for p in paths] + [str(p.resolve()) for p in paths]
         locations += [registry.log_url, registry.artifacts_url, registry.catalog_url]
         secrets = [
