@@ -43,6 +43,8 @@ async def test_a_bundle_serves_with_the_registry_deleted(
         assert health["backend"] == "onnx" and health["cache_hit"] is True
         promote = await client.post("/models/cancer/promote", json={"version": "1.0.0"})
         assert promote.status_code == 422 and "baked bundle" in promote.json()["error"]
+        train = await client.post("/train", json={})
+        assert train.status_code == 422 and "baked bundle" in train.json()["error"]
         assert (await client.get("/metrics")).status_code == 200
     assert server.registry is None
 

@@ -115,6 +115,7 @@ def admin_routes(routes: Routes, server: ModelServer) -> None:
 
 def training_routes(routes: Routes, server: ModelServer, trainer: Trainer | None) -> None:
     def training() -> Trainer:
+        _registry(server)  # a baked bundle has nowhere to register a run's version
         if trainer is None:
             raise Unsupported(
                 "training is not enabled in this server (start it with `ferry serve`)"
