@@ -74,6 +74,9 @@ def test_tampered_metadata_is_refused_when_the_bundle_opens(baked, tmp_path):
     (baked / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(IntegrityError, match="metadata.json in the bundle"):
         open_bundle(baked, tmp_path)
+    (baked / "metadata.json").unlink()
+    with pytest.raises(IntegrityError, match="metadata.json is missing from the bundle"):
+        open_bundle(baked, tmp_path)
 
 
 def test_a_bundle_resolves_only_what_was_baked(baked, tmp_path):

@@ -86,7 +86,12 @@ class Bundle:
         self.root = root.expanduser().absolute()
         self.settings = settings
         self.description = _read_description(self.root)
-        metadata_bytes = (self.root / METADATA_FILE).read_bytes()
+        try:
+            metadata_bytes = (self.root / METADATA_FILE).read_bytes()
+        except FileNotFoundError:
+            raise IntegrityError(
+                f"{METADATA_FILE} is missing from the bundle at {self.root}: bake it again"
+            ) from None
         _check_hash(self.root, METADATA_FILE, metadata_bytes, self.description["files"])
         metadata: dict[str, Any] = json.loads(metadata_bytes)
         self.version = ModelVersion(
