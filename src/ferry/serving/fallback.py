@@ -24,8 +24,8 @@ async def http_error(request: Request, error: Exception) -> Response:
     """An unmatched path (404) or method (405) as JSON naming what was asked for."""
     status = error.status_code if isinstance(error, HTTPException) else 500
     headers = error.headers if isinstance(error, HTTPException) else None
-    return failure_response(status, _explain(request, status), protocol_of(request.url.path),
-                            headers)  # fmt: skip
+    protocol = protocol_of(request.url.path)
+    return failure_response(status, _explain(request, status), protocol, headers)
 
 
 def _explain(request: Request, status: int) -> str:
