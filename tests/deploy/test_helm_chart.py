@@ -259,3 +259,14 @@ def test_the_guide_shows_every_documented_combination() -> None:
     guide = (ROOT / "docs" / "deploy.md").read_text()
     for example in EXAMPLES:
         assert f"examples/{example.name}" in guide, f"docs/deploy.md never mentions {example.name}"
+
+
+def test_a_baked_image_serves_its_bundle_with_no_init_container(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    pod = one(rendered["baked"], "Deployment")["spec"]["template"]["spec"]
+    assert "initContainers" not in pod, "a bundle is already verified and compiled"
+    env = env_of(pod["containers"][0])
+    assert env["FERRY_BUNDLE"] == "/bundle"
+    assert "FERRY_MODEL" not in env and "FERRY_CATALOG" not in env
+    assert pod["containers"][0]["image"] == "registry.example.com/ml/churn:1.4.0"
