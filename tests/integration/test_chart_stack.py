@@ -1,15 +1,17 @@
-"""The Helm chart's pod, run here as rendered, over a PostgreSQL catalog and S3 artifacts.
+"""The Helm chart's pod, run here as rendered: over a PostgreSQL catalog and S3 artifacts, and
+as a baked image.
 
-No cluster runs here. The test renders the chart with Helm's own SDK, resolves each container's
+No cluster runs here. The tests render the chart with Helm's own SDK, resolve each container's
 environment as the kubelet would (plain values, the chart's Secret, a Secret of the user's, the
-pod's name), registers a model into PostgreSQL and s3rver, runs the init container's
-``ferry compile``, then the server, and predicts through it on 127.0.0.1.
+pod's name), run the init container's ``ferry compile`` (when there is one), then the server,
+and predict through it on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,8 +33,6 @@ from ferry.config import storage_options
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "ferry"
 FERRY = str(Path(sys.executable).parent / "ferry")
 POD_NAME = "demo-ferry-7d9f-abcde"
-
-pytestmark = pytest.mark.postgres
 
 Manifest = dict[str, Any]
 
@@ -119,16 +119,19 @@ def pod(registered: str, s3: Any, postgres_url: str, tmp_path: Path) -> Iterator
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        ready = server["readinessProbe"]["httpGet"]["path"]
-        deadline = time.monotonic() + 90
-        while not _answers(url + ready):
-            assert process.poll() is None, process.communicate()[1][-3000:]
-            assert time.monotonic() < deadline, "the pod did not get ready in 90 s"
-            time.sleep(0.2)
+        wait_ready(url + server["readinessProbe"]["httpGet"]["path"], process)
         yield url, values["logDir"]
     finally:
         process.terminate()
         process.communicate(timeout=30)  # also closes its stderr pipe
+
+
+def wait_ready(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 90
+    while not _answers(url):
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the pod did not get ready in 90 s"
+        time.sleep(0.2)
 
 
 def _answers(url: str) -> bool:
@@ -138,6 +141,7 @@ def _answers(url: str) -> bool:
         return False
 
 
+@pytest.mark.postgres
 def test_the_chart_pod_serves_from_postgresql_and_s3(pod: tuple[str, str], cancer: Any) -> None:
     url, log_dir = pod
     health = httpx.get(f"{url}/model/health").json()["models"]["cancer"]
@@ -155,3 +159,41 @@ def test_the_chart_pod_serves_from_postgresql_and_s3(pod: tuple[str, str], cance
         time.sleep(0.2)
         fs.invalidate_cache()
     assert written
+
+
+def test_the_chart_runs_a_baked_bundle_with_no_registry(
+    tmp_path: Path, pipeline: Any, cancer: Any
+) -> None:
+    home = tmp_path / "home"
+    with Registry(home=home) as registry:
+        registry.register(pipeline, "cancer", input_example=cancer[0])
+        registry.set_alias("cancer", "production", "1.0.0")
+    bundle = tmp_path / "bundle"
+    baked = subprocess.run(
+        [FERRY, "--home", str(home), "bake", "cancer@production", "--output", str(bundle)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert baked.returncode == 0, baked.stderr
+    shutil.rmtree(home)  # the image carries the bundle; no registry exists where it runs
+    port = free_port()
+    values = {
+        "bundle": str(bundle), "registry": {"home": str(tmp_path / "pod-home")},
+        "cache": {"path": str(tmp_path / "cache")}, "service": {"port": port},
+    }  # fmt: skip
+    spec = next(m for m in render(values) if m["kind"] == "Deployment")["spec"]["template"]["spec"]
+    assert "initContainers" not in spec
+    [server] = spec["containers"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("FERRY_", "AWS_"))}
+    process = subprocess.Popen(
+        [*command(server), "--log-level", "warning"], env={**base, **kubelet_env(server, {})},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url + server["readinessProbe"]["httpGet"]["path"], process)
+        rows = cancer[0].head(3).to_numpy().tolist()
+        answer = httpx.post(f"{url}/predict", json={"rows": rows})
+        assert answer.status_code == 200 and answer.json()["version"] == "1.0.0"
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
