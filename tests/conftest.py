@@ -140,3 +140,32 @@ def log_file() -> Callable[..., str]:
         return store.write((*folder, f"day={day}"), buffer.getvalue(), "test")
 
     return write
+
+
+@pytest.fixture
+def recorded_libraries() -> Callable[[Registry, str, dict[str, str]], None]:
+    """Rewrite the library versions a version recorded, as an older image would have written
+    them: the catalog row, ``metadata.json`` and its hash stay consistent (``verify`` passes)."""
+    import json
+
+    from sqlalchemy import text
+
+    from ferry.registry.artifacts import METADATA_FILE, sha256_bytes
+    from ferry.registry.metadata import encode_metadata
+
+    def rewrite(registry: Registry, reference: str, libraries: dict[str, str]) -> None:
+        version = registry.resolve(reference)
+        metadata = {**version.metadata, "dependencies": {**version.metadata["dependencies"]}}
+        metadata["dependencies"].update(libraries)
+        encoded = encode_metadata(metadata)
+        folder = registry.settings.home / "models" / version.name / f"v{version.version}"
+        (folder / METADATA_FILE).write_bytes(encoded)
+        with registry.catalog.writing() as session:
+            session.connection.execute(
+                text("UPDATE versions SET metadata = :m, metadata_sha256 = :s "
+                     "WHERE model_name = :n AND version = :v"),
+                {"m": json.dumps(metadata, sort_keys=True), "s": sha256_bytes(encoded),
+                 "n": version.name, "v": version.version},
+            )  # fmt: skip
+
+    return rewrite

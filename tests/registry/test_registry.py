@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import text
 
 from ferry import (
     AlreadyExists,
@@ -208,27 +207,16 @@ def test_load_refuses_a_tampered_artifact(registry, pipeline, cancer):
         registry.load("churn")
 
 
-def _set_recorded_dependency(registry: Registry, name: str, library: str, version: str) -> None:
-    """Rewrite a catalog row as an older environment would have written it."""
-    with registry.catalog.writing() as session:
-        row = session.connection.execute(
-            text("SELECT metadata FROM versions WHERE model_name = :n"), {"n": name}
-        ).one()
-        meta = json.loads(row[0])
-        meta["dependencies"][library] = version
-        session.connection.execute(
-            text("UPDATE versions SET metadata = :m WHERE model_name = :n"),
-            {"m": json.dumps(meta), "n": name},
-        )
-
-
-def test_load_warns_on_other_library_versions_and_strict_refuses(registry, pipeline, cancer):
+def test_load_warns_on_other_library_versions_and_strict_refuses(
+    registry, pipeline, cancer, recorded_libraries
+):
     registry.register(pipeline, "churn", input_example=cancer[0])
-    _set_recorded_dependency(registry, "churn", "scikit-learn", "0.20.4")
-    with pytest.warns(CompatibilityWarning, match="scikit-learn was 0.20.4"):
+    recorded_libraries(registry, "churn", {"scikit-learn": "0.20.4"})
+    with pytest.warns(CompatibilityWarning, match="scikit-learn 0.20.4 recorded"):
         registry.load("churn")
-    with pytest.raises(CompatibilityError, match="scikit-learn was 0.20.4"):
+    with pytest.raises(CompatibilityError, match="scikit-learn 0.20.4 recorded"):
         registry.load("churn", strict=True)
+    assert registry.verify().ok
 
 
 def test_delete_refused_while_aliased(registry, pipeline, cancer):

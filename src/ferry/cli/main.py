@@ -9,6 +9,7 @@ import typer
 
 from ferry.cli import serving
 from ferry.cli.bundles import bake
+from ferry.cli.compat import compat
 from ferry.cli.drift import drift
 from ferry.cli.help import FerryGroup
 from ferry.cli.model_files import parse_pairs, read_example, read_model
@@ -250,6 +251,7 @@ def main() -> None:
 app.command()(serving.serve)
 app.command()(serving.predict)
 app.command("compile")(serving.compile_models)
+app.command("compat")(compat)
 app.command()(retain)
 app.command()(bake)
 app.command()(train)

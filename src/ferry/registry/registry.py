@@ -26,7 +26,7 @@ from ferry.registry.artifacts import (
 )
 from ferry.registry.catalog import Catalog, utcnow
 from ferry.registry.catalog_session import AliasMove, CatalogSession, VersionRecord
-from ferry.registry.environment import check_environment
+from ferry.registry.compat import backend_of, check, warn_python
 from ferry.registry.history import rollback_target
 from ferry.registry.loaded import LoadedModel
 from ferry.registry.numbering import allocate
@@ -286,12 +286,17 @@ class Registry:
     # -- loading ------------------------------------------------------------------------
 
     def load(self, ref: str | ModelRef, *, strict: bool = False) -> LoadedModel:
-        """Load a version into memory after checking every file's hash against the catalog."""
+        """Load a version into memory after checking every file's hash against the catalog.
+
+        Its recorded library versions are compared with the installed ones first: another
+        major.minor warns (:class:`CompatibilityWarning`), or refuses when ``strict``.
+        """
         record = self._record(ref)
         metadata = record.metadata
         reference = f"{record.name}:{record.version}"
-        check_environment(reference, metadata["dependencies"], strict)
         files = self._verified_files(record, metadata["loader"]["file"])
+        graph = files[metadata["loader"]["file"]] if backend_of(metadata) == "onnx" else None
+        warn_python(check(reference, metadata, "strict" if strict else "warn", graph=graph))
         predictor = flavor_named(record.flavor).load(files, metadata["loader"])
         return LoadedModel(record.name, str(record.version), metadata, predictor)
 
