@@ -99,6 +99,11 @@ count (``FERRY_LOW_CONFIDENCE``) and the monitor's alert (``[alerts] low_confide
 count the same rows. Not 0.5: a binary classifier's top probability never falls below it."""
 
 
+COMPAT_MODES = ("strict", "warn", "off")
+"""``FERRY_COMPAT``: refuse a version saved with other library versions than the backend that
+loads it needs, serve it with a warning in health, or compare nothing (docs/serving.md)."""
+
+
 @dataclass(frozen=True)
 class ServingSettings:
     """How ``ferry serve`` runs; every field has a ``FERRY_*`` variable (docs/serving.md)."""
@@ -108,6 +113,7 @@ class ServingSettings:
     warmup_iterations: int = 10
     load: str = "eager"
     onnx: str = "auto"
+    compat: str = "strict"
     api_token: str | None = None
     poll_interval: float = 1.0
     max_body_bytes: int = 10 * 1024 * 1024
@@ -132,6 +138,7 @@ class ServingSettings:
                 f"FERRY_MAX_MODEL_AGE_DAYS must be more than 0, got {self.max_model_age_days}"
             )
         _choice("FERRY_ONNX", self.onnx, ("auto", "off"))
+        _choice("FERRY_COMPAT", self.compat, COMPAT_MODES)
         if not 0.0 <= self.low_confidence <= 1.0:
             raise InvalidInput(
                 f"FERRY_LOW_CONFIDENCE must be a probability in [0, 1], got {self.low_confidence}"
@@ -178,6 +185,7 @@ _SERVING_VARIABLES: dict[str, tuple[str, type]] = {
     "warmup_iterations": ("FERRY_WARMUP_ITERATIONS", int),
     "load": ("FERRY_LOAD", str),
     "onnx": ("FERRY_ONNX", str),
+    "compat": ("FERRY_COMPAT", str),
     "api_token": ("FERRY_API_TOKEN", str),
     "poll_interval": ("FERRY_POLL_INTERVAL", float),
     "max_body_bytes": ("FERRY_MAX_BODY_BYTES", int),

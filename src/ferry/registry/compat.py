@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from ferry.config import COMPAT_MODES
 from ferry.errors import CompatibilityError, CompatibilityWarning, InvalidInput
 from ferry.flavors.base import installed_version
 
-MODES = ("strict", "warn", "off")
+MODES = COMPAT_MODES
 """``FERRY_COMPAT``: refuse a mismatch, serve it with a warning, or do not compare at all."""
 
 BLOCKING = ("mismatch", "missing", "unsupported")
@@ -119,7 +120,7 @@ class Compatibility:
             "mode": self.mode,
             "backend": self.backend,
             "compatible": self.compatible,
-            "message": self.message(),
+            "warning": self.message(),
             "libraries": [check.to_dict() for check in self.libraries],
         }
 

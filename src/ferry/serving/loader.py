@@ -18,6 +18,7 @@ import numpy as np
 from ferry.config import ServingSettings
 from ferry.flavors import flavor_named
 from ferry.registry.artifacts import EXAMPLE_FILE
+from ferry.registry.compat import Compatibility, backend_of, check
 from ferry.registry.registry import ModelVersion
 from ferry.serving.cache import ModelCache
 from ferry.serving.compile import (
@@ -48,6 +49,7 @@ class LoadedVersion:
     warmup_ms: list[float] = field(default_factory=list)
     cache_hit: bool = False
     compile_note: str | None = None
+    compat: Compatibility | None = None
 
     @property
     def reference(self) -> str:
@@ -91,14 +93,43 @@ class ModelLoader:
         spec = InputSpec.from_schema(metadata["input_schema"])
         files, hits = self._fetch(version, (metadata["loader"]["file"], EXAMPLE_FILE))
         example = _example_rows(files[EXAMPLE_FILE], spec)
+        compat = self._compatibility(version, files)
         runner, note, compiled_hit = self._runner(version, spec, files, example)
         loaded = LoadedVersion(
             version.name, version.version, metadata, spec, runner, example,
-            cache_hit=hits and compiled_hit, compile_note=note,
+            cache_hit=hits and compiled_hit, compile_note=note, compat=compat,
         )  # fmt: skip
         loaded.warmup_ms = _warm_up(runner, example, self.settings.warmup_iterations)
         loaded.load_ms = (time.perf_counter() - started) * 1000
         return loaded
+
+    def _compatibility(self, version: ModelVersion, files: dict[str, bytes]) -> Compatibility:
+        """Compare the version's libraries for the backend that will run it (FERRY_COMPAT).
+
+        A graph already compiled for its artifact is served by onnxruntime without loading the
+        native model, so only its opsets matter; otherwise the model file's own backend decides.
+        Refuses in strict mode; in warn mode the warning is logged and kept for health.
+        """
+        meta = version.metadata
+        model = files[meta["loader"]["file"]]
+        native = backend_of(meta) == "native"
+        graph = self._cached_graph(version) if native else model
+        backend = "onnx" if graph is not None else "native"
+        report = check(version.reference, meta, self.settings.compat, backend=backend, graph=graph)
+        if report.message() is not None:
+            log.warning("serving anyway (FERRY_COMPAT=warn): %s", report.message())
+        return report
+
+    def _cached_graph(self, version: ModelVersion) -> bytes | None:
+        """The compiled graph cached for the version's model file, if any."""
+        if self.settings.onnx != "auto":
+            return None
+        meta = version.metadata
+        model_sha = next(
+            a["sha256"] for a in meta["artifacts"] if a["file"] == meta["loader"]["file"]
+        )
+        entry = self.cache.compiled(compile_key(model_sha), model_sha)
+        return entry.data if entry is not None else None
 
     def _fetch(
         self, version: ModelVersion, names: tuple[str, ...]
@@ -177,6 +208,8 @@ class ModelLoader:
         self, version: ModelVersion, spec: InputSpec, files: dict[str, bytes]
     ) -> NativeRunner:
         meta = version.metadata
+        if backend_of(meta) == "native":  # even when a cached graph was expected: never unchecked
+            check(version.reference, meta, self.settings.compat, backend="native")
         predictor = flavor_named(meta["flavor"]).load(files, meta["loader"])
         return NativeRunner(predictor, spec, meta["input_schema"])
 

@@ -364,6 +364,7 @@ def _model_health(live: LiveModel) -> dict[str, Any]:
             warmup_mean_ms=round(mean, 4), warmup_p95_ms=round(p95, 4), cache_hit=current.cache_hit,
             model_age_days=round((live.clock() - created).total_seconds() / 86400, 4),
             compile_note=current.compile_note,
+            compat=current.compat.to_dict() if current.compat is not None else None,
         )  # fmt: skip
         verdict = live.age()
         if verdict is not None:
