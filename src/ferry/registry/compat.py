@@ -19,6 +19,7 @@ from typing import Any
 from ferry.config import COMPAT_MODES
 from ferry.errors import CompatibilityError, CompatibilityWarning, InvalidInput
 from ferry.flavors.base import installed_version
+from ferry.registry.opsets import declared_opsets
 
 MODES = COMPAT_MODES
 """``FERRY_COMPAT``: refuse a mismatch, serve it with a warning, or do not compare at all."""
@@ -227,15 +228,9 @@ def _onnx_rows(recorded: Mapping[str, str], opsets: Mapping[str, int]) -> tuple[
 
 def _opsets(metadata: Mapping[str, Any], graph: bytes | None) -> dict[str, int]:
     """The graph's opset per domain (``ai.onnx``, ``ai.onnx.ml``...), read from ``graph``
-    when given (needs the onnx package), else as recorded at registration."""
+    when given, else as recorded at registration."""
     if graph is not None:
-        try:
-            import onnx
-        except ImportError:  # the runtime alone cannot read opsets; fall back to the record
-            pass
-        else:
-            model = onnx.load_from_string(graph)
-            return {entry.domain or "ai.onnx": int(entry.version) for entry in model.opset_import}
+        return declared_opsets(graph)
     recorded = (metadata.get("hyperparameters") or {}).get("opsets") or {}
     return {str(domain): int(version) for domain, version in recorded.items()}
 
