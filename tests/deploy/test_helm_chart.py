@@ -129,6 +129,16 @@ def test_the_init_container_compiles_every_model_into_the_cache_the_server_reads
     assert [c["metadata"]["name"] for c in claims] == (["demo-ferry-cache"] if created else [])
 
 
+def test_the_init_container_loads_with_the_servers_settings() -> None:
+    settings = {"FERRY_COMPAT": "warn", "FERRY_ONNX": "off", "FERRY_WARMUP_ITERATIONS": 3}
+    pod = one(render_chart({"settings": settings}), "Deployment")["spec"]["template"]["spec"]
+    for container in containers(pod):  # a compile stricter than the server would block the pod
+        env = env_of(container)
+        assert {name: env.get(name) for name in settings} == {
+            "FERRY_COMPAT": "warn", "FERRY_ONNX": "off", "FERRY_WARMUP_ITERATIONS": "3"
+        }  # fmt: skip
+
+
 def test_no_init_container_when_compile_is_off(rendered: dict[str, list[Manifest]]) -> None:
     pod = one(rendered["no-compile"], "Deployment")["spec"]["template"]["spec"]
     assert "initContainers" not in pod
