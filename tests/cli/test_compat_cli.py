@@ -64,3 +64,22 @@ def test_compatible_versions_exit_0_and_the_table_names_the_fix_otherwise(home):
 def test_an_unknown_reference_is_one_line_naming_it(home):
     result = _run("nope:1.0.0", code=1)
     assert result.stderr.startswith("error: nope:1.0.0 does not exist")
+
+
+def test_ferry_predict_follows_ferry_compat(home, cancer, monkeypatch, tmp_path):
+    cancer[0].head(5).to_csv(tmp_path / "rows.csv", index=False)
+    score = ["predict", "churn:1.1.0", "-i", str(tmp_path / "rows.csv"), "-o"]
+    refused = CliRunner().invoke(app, [*score, str(tmp_path / "refused.csv")])
+    assert refused.exit_code == 1 and "scikit-learn 0.24.2 recorded" in refused.stderr
+    assert not (tmp_path / "refused.csv").exists()
+    monkeypatch.setenv("FERRY_COMPAT", "warn")
+    warned = CliRunner().invoke(app, [*score, str(tmp_path / "warned.csv")])
+    assert warned.exit_code == 0, warned.stderr
+    assert warned.stderr.startswith("warning: churn:1.1.0 was saved with other libraries")
+    assert "wrote 5 predictions" in warned.stdout
+    monkeypatch.setenv("FERRY_COMPAT", "off")
+    quiet = CliRunner().invoke(app, [*score, str(tmp_path / "quiet.csv")])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    monkeypatch.setenv("FERRY_COMPAT", "sloppy")
+    wrong = CliRunner().invoke(app, [*score, str(tmp_path / "wrong.csv")])
+    assert wrong.exit_code == 1 and "FERRY_COMPAT='sloppy': choose one of" in wrong.stderr

@@ -102,3 +102,13 @@ def test_off_compares_nothing_and_unknown_modes_are_refused():
     assert report.libraries == () and report.compatible and report.message() is None
     with pytest.raises(InvalidInput, match="FERRY_COMPAT='loose': choose one of strict, warn, off"):
         check("m:1.0.0", metadata, "loose")
+
+
+def test_load_takes_a_ferry_compat_mode_over_strict(
+    sqlite_registry, pipeline, cancer, recorded_libraries
+):
+    sqlite_registry.register(pipeline, "churn", input_example=cancer[0])
+    recorded_libraries(sqlite_registry, "churn", {"numpy": _older(NUMPY)})
+    assert sqlite_registry.load("churn", strict=True, compat="off").version == "1.0.0"
+    with pytest.raises(CompatibilityError):
+        sqlite_registry.load("churn", compat="strict")

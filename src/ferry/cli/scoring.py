@@ -42,7 +42,7 @@ def score_file(
         raise InvalidInput(f"cannot write {target.name}: use .parquet or .csv")
     if chunk_rows < 1:
         raise InvalidInput("--chunk-rows must be at least 1")
-    model = registry.load(ref)
+    model = registry.load(ref, compat="off")  # the command compared it (FERRY_COMPAT) already
     frame = read_table(source)
     features, names = _features(model, frame, source.name)
     carried = _carried(frame, names, keep, source.name)

@@ -191,9 +191,11 @@ def predict(
     The output holds the carried input columns, then prediction, confidence (classifiers)
     and model_version.
     """
+    from ferry.cli.compat import checked_for_loading
     from ferry.cli.scoring import score_file
 
     with open_registry(ctx) as registry:
+        checked_for_loading(registry, ref)
         written = score_file(registry, ref, input_path, output, chunk_rows, keep or None)
     typer.echo(f"wrote {written} predictions to {output}")
 

@@ -285,18 +285,22 @@ class Registry:
 
     # -- loading ------------------------------------------------------------------------
 
-    def load(self, ref: str | ModelRef, *, strict: bool = False) -> LoadedModel:
+    def load(
+        self, ref: str | ModelRef, *, strict: bool = False, compat: str | None = None
+    ) -> LoadedModel:
         """Load a version into memory after checking every file's hash against the catalog.
 
         Its recorded library versions are compared with the installed ones first: another
-        major.minor warns (:class:`CompatibilityWarning`), or refuses when ``strict``.
+        major.minor warns (:class:`CompatibilityWarning`), or refuses when ``strict``;
+        ``compat`` (``strict``, ``warn`` or ``off``, as ``FERRY_COMPAT``) overrides ``strict``.
         """
         record = self._record(ref)
         metadata = record.metadata
         reference = f"{record.name}:{record.version}"
         files = self._verified_files(record, metadata["loader"]["file"])
         graph = files[metadata["loader"]["file"]] if backend_of(metadata) == "onnx" else None
-        warn_python(check(reference, metadata, "strict" if strict else "warn", graph=graph))
+        mode = compat or ("strict" if strict else "warn")
+        warn_python(check(reference, metadata, mode, graph=graph))
         predictor = flavor_named(record.flavor).load(files, metadata["loader"])
         return LoadedModel(record.name, str(record.version), metadata, predictor)
 
