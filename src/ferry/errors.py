@@ -66,3 +66,8 @@ class Unauthorized(FerryError):
 
 class StorageUnavailable(FerryError):
     """Storage ferry must write to (the prediction log, feedback) refuses the write right now."""
+
+
+class Forbidden(FerryError):
+    """A request refused whatever its token: a form posted from another site (no CSRF token,
+    or a foreign ``Origin``)."""

@@ -10,6 +10,7 @@ import typer
 from ferry.cli import serving
 from ferry.cli.bundles import bake
 from ferry.cli.compat import compat
+from ferry.cli.dashboard import ui
 from ferry.cli.drift import drift
 from ferry.cli.help import FerryGroup
 from ferry.cli.model_files import parse_pairs, read_example, read_model
@@ -259,3 +260,4 @@ app.command()(runs)
 app.command()(stats)
 app.command()(monitor)
 app.command()(schedule)
+app.command()(ui)

@@ -70,7 +70,7 @@ def serve(
         settings = dataclasses.replace(settings, models=settings.models or (baked.reference,))
         for ref in settings.models:  # a bundle holds one version: say so now, not at each poll
             baked.resolve(ref)
-    pipelines = _pipelines(pipeline)
+    pipelines = pipeline_files(pipeline)
     if workers > 1:
         os.environ["FERRY_PIPELINE"] = ",".join(str(path) for path in pipelines)
         if baked is not None:
@@ -86,7 +86,7 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
-def _pipelines(given: list[Path] | None) -> list[Path]:
+def pipeline_files(given: list[Path] | None) -> list[Path]:
     """Pipeline files from --pipeline or FERRY_PIPELINE (comma-separated); each must exist."""
     paths = list(given or [])
     if not paths and os.environ.get("FERRY_PIPELINE"):
@@ -143,7 +143,7 @@ def app_from_env() -> Starlette:
         baked = Bundle(Path(os.environ["FERRY_BUNDLE"]), RegistrySettings.resolve())
         return create_app(ModelServer(ServingSettings.from_env(), baked))
     registry = Registry()
-    trainer = LazyTrainer(registry, _pipelines(None))
+    trainer = LazyTrainer(registry, pipeline_files(None))
     return create_app(ModelServer(ServingSettings.from_env(), registry), trainer)
 
 

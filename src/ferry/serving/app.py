@@ -26,6 +26,7 @@ from ferry.errors import (
     NotReady,
 )
 from ferry.serving.admin import Trainer, admin_routes, training_routes
+from ferry.serving.dashboard import dashboard_mount
 from ferry.serving.disclosure import Disclosure, RedactBodies, reveals
 from ferry.serving.protocols import mlflow, parse_json, plain, v2
 from ferry.serving.responses import (
@@ -60,6 +61,7 @@ def create_app(server: ModelServer, trainer: Trainer | None = None) -> Starlette
     training_routes(routes, server, trainer)
     redact = Middleware(RedactBodies, disclosure=Disclosure.of(server), reveal=reveals(server))
     app = routes.build(lifespan, [redact])
+    app.router.routes.append(dashboard_mount(server, trainer))
     app.state.server = server
     return app
 

@@ -1,0 +1,147 @@
+"""What each page shows, read from the registry and the run history as small typed values.
+
+The pages never index metadata dictionaries themselves: everything they show is parsed here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.registry.catalog_session import AliasMove
+from ferry.registry.registry import ModelVersion, Registry
+from ferry.training.runs import CheckRecord, RunRecord, RunStore
+
+RECENT_RUNS = 50
+RECENT_CHECKS = 200
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One line of the Models page."""
+
+    name: str
+    aliases: dict[str, str]
+    latest: str
+    versions: int
+    updated_at: str
+    last_run: RunRecord | None
+    last_check: CheckRecord | None
+    live: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One version in the Model page's table."""
+
+    version: str
+    created_at: str
+    aliases: tuple[str, ...]
+    metrics: dict[str, float]
+    parent: str | None
+    dataset: str
+    flavor: str
+    task: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    """Everything the Model page shows about one model."""
+
+    name: str
+    aliases: dict[str, str]
+    versions: list[VersionRow]
+    moves: list[AliasMove]
+    runs: list[RunRecord]
+    checks: list[CheckRecord] = field(default_factory=list)
+
+    @property
+    def latest_check(self) -> CheckRecord | None:
+        """The newest monitor check, whose drift summary the page shows inline."""
+        return self.checks[0] if self.checks else None
+
+    @property
+    def drift_points(self) -> list[tuple[str, float]]:
+        """(checked at, share of drifted features) per check that measured drift, oldest first."""
+        points = [
+            (check.checked_at, float(check.summary["drift_share"]))
+            for check in self.checks
+            if isinstance(check.summary.get("drift_share"), int | float)
+        ]
+        return list(reversed(points))
+
+
+def models_overview(registry: Registry) -> list[ModelRow]:
+    """Every model with its aliases, latest version, last run and last drift check."""
+    store = RunStore(registry.catalog)
+    rows = []
+    for summary in registry.list_models():
+        name = summary["name"]
+        runs = store.recent(name, limit=1)
+        checks = store.checks(name, limit=1)
+        rows.append(
+            ModelRow(
+                name=name,
+                aliases=dict(sorted(summary["aliases"].items())),
+                latest=summary["latest"],
+                versions=summary["versions"],
+                updated_at=summary["updated_at"],
+                last_run=runs[0] if runs else None,
+                last_check=checks[0] if checks else None,
+            )
+        )
+    return rows
+
+
+def model_detail(registry: Registry, name: str) -> ModelDetail:
+    """One model's versions (newest first), alias history, runs and drift checks."""
+    versions = registry.list_versions(name)  # NotFound for an unknown model
+    store = RunStore(registry.catalog)
+    aliases: dict[str, str] = {}
+    for version in versions:
+        aliases.update({alias: version.version for alias in version.aliases})
+    return ModelDetail(
+        name=name,
+        aliases=dict(sorted(aliases.items())),
+        versions=[version_row(version) for version in reversed(versions)],
+        moves=list(reversed(registry.alias_history(name))),
+        runs=store.recent(name, limit=RECENT_RUNS),
+        checks=store.checks(name, limit=RECENT_CHECKS),
+    )
+
+
+def version_row(version: ModelVersion) -> VersionRow:
+    """The columns of one version, parsed from its metadata."""
+    metadata = version.metadata
+    dataset = metadata.get("training_dataset") or {}
+    return VersionRow(
+        version=version.version,
+        created_at=version.created_at,
+        aliases=version.aliases,
+        metrics={k: float(v) for k, v in sorted((metadata.get("performance") or {}).items())},
+        parent=metadata.get("parent_version"),
+        dataset=_dataset(dataset),
+        flavor=str(metadata.get("flavor", "")),
+        task=_task(metadata.get("output_schema") or {}),
+        size_bytes=sum(int(entry.get("size", 0)) for entry in metadata.get("artifacts", [])),
+    )
+
+
+def _task(output_schema: dict[str, Any]) -> str:
+    """classifier when the version recorded classes, else regressor (what serving answers)."""
+    if not output_schema:
+        return ""
+    return "classifier" if output_schema.get("classes") is not None else "regressor"
+
+
+def _dataset(dataset: dict[str, Any]) -> str:
+    """``name (rows rows, sha256 abcdef12)`` or what of it is known."""
+    if not dataset:
+        return ""
+    parts = [str(dataset.get("name") or "data")]
+    if dataset.get("rows") is not None:
+        parts.append(f"{dataset['rows']} rows")
+    if dataset.get("sha256"):
+        parts.append(f"sha256 {str(dataset['sha256'])[:8]}")
+    return ", ".join(parts)

@@ -1,0 +1,64 @@
+"""The dashboard at ``/ui`` of ``ferry serve``: built on first use, links under ``/ui``, the
+served model's live status, and alias moves the server follows at once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from ferry import Registry
+from ferry.config import ServingSettings
+from ferry.serving.app import create_app
+from ferry.serving.server import ModelServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_ui_is_mounted_with_live_status_and_swaps_on_promote(csrf_of, history: Registry):
+    settings = ServingSettings(
+        models=("cancer@production",), warmup_iterations=1, poll_interval=3600.0
+    )
+    server = ModelServer(settings, history)
+    app = create_app(server)
+    async with app.router.lifespan_context(app):
+        await server.first_loads()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            models = await client.get("/ui/")
+            assert models.status_code == 200
+            assert (
+                'href="/ui/models/cancer"' in models.text and "/ui/static/ferry.css" in models.text
+            )
+            assert "ready 1.1.0" in models.text
+            assert (await client.get("/ui/static/ferry.css")).status_code == 200
+            live = await client.get("/ui/live")
+            assert live.status_code == 200 and "ready 1.1.0" in live.text
+            csrf = csrf_of((await client.get("/ui/models/cancer")).text)
+            rolled = await client.post(
+                "/ui/models/cancer/rollback", data={"alias": "production", "csrf": csrf}
+            )
+            assert rolled.status_code == 303 and rolled.headers["location"] == "/ui/models/cancer"
+            assert server.live["cancer"].serving().version == "1.0.0"  # swapped, no poll needed
+            assert (await client.get("/v2/health/ready")).status_code == 200
+
+
+def test_serving_start_does_not_import_the_dashboard(tmp_path):
+    """Jinja2 and ferry.ui load on the first /ui request, never at the server's start."""
+    code = (
+        "import sys\n"
+        "from ferry.config import ServingSettings\n"
+        "from ferry.registry.registry import Registry\n"
+        "from ferry.serving.app import create_app\n"
+        "from ferry.serving.server import ModelServer\n"
+        f"registry = Registry(home={str(tmp_path)!r})\n"
+        "create_app(ModelServer(ServingSettings(models=('m@production',)), registry))\n"
+        "loaded = [m for m in sys.modules if m.startswith(('jinja2', 'ferry.ui'))]\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
