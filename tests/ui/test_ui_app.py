@@ -4,6 +4,7 @@ cross-site posts, sign-in with the API token."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -44,6 +45,7 @@ async def test_model_page_shows_versions_history_runs_and_drift_chart(client):
     assert '<th scope="row">1.1.0</th>' in page and "accuracy=0.97" in page
     assert "569 rows" in page  # the dataset fingerprint of 1.0.0
     assert "classifier" in page and "sklearn" in page
+    assert re.search(r'<td class="num">\d+\.\d KB</td>', page)  # the artifacts' size
     history = page[page.index('id="history"') :]
     assert history.index("1.0.0 → 1.1.0") < history.index("(none) → 1.0.0")  # newest first
     assert "better" in history and "tester" in history

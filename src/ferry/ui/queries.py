@@ -124,7 +124,7 @@ def version_row(version: ModelVersion) -> VersionRow:
         dataset=_dataset(dataset),
         flavor=str(metadata.get("flavor", "")),
         task=_task(metadata.get("output_schema") or {}),
-        size_bytes=sum(int(entry.get("size", 0)) for entry in metadata.get("artifacts", [])),
+        size_bytes=sum(int(entry.get("bytes", 0)) for entry in metadata.get("artifacts", [])),
     )
 
 
