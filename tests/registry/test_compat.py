@@ -112,3 +112,15 @@ def test_load_takes_a_ferry_compat_mode_over_strict(
     assert sqlite_registry.load("churn", strict=True, compat="off").version == "1.0.0"
     with pytest.raises(CompatibilityError):
         sqlite_registry.load("churn", compat="strict")
+
+
+def test_a_model_exported_to_onnx_needs_only_the_runtime_not_its_training_framework():
+    metadata = {
+        "framework": "pytorch", "loader": {"file": "model.onnx"},
+        "dependencies": {"torch": "2.13.0", "onnxruntime": "1.0.0"},
+        "hyperparameters": {"opsets": {"ai.onnx": 17}},
+    }  # fmt: skip
+    report = check("net:1.0.0", metadata, "strict")
+    rows = {row.library: row.verdict for row in report.libraries}
+    assert report.backend == "onnx" and report.compatible
+    assert rows == {"onnxruntime": "ok", "opset ai.onnx": "ok", "torch": "not needed"}

@@ -134,8 +134,12 @@ class Compatibility:
 
 
 def backend_of(metadata: Mapping[str, Any]) -> str:
-    """The backend that loads a version by itself: ``onnx`` for an ONNX graph, else ``native``."""
-    return "onnx" if metadata.get("framework") == "onnx" else "native"
+    """The backend that loads a version by itself: ``onnx`` when the file it loads from is an
+    ONNX graph (whatever framework trained it, e.g. a network exported at registration), else
+    ``native``, the framework's own loader."""
+    model_file = str((metadata.get("loader") or {}).get("file", ""))
+    is_graph = metadata.get("framework") == "onnx" or model_file.endswith(".onnx")
+    return "onnx" if is_graph else "native"
 
 
 def compare(
