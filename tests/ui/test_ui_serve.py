@@ -3,6 +3,7 @@ served model's live status, and alias moves the server follows at once."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -44,6 +45,38 @@ async def test_ui_is_mounted_with_live_status_and_swaps_on_promote(csrf_of, hist
             assert rolled.status_code == 303 and rolled.headers["location"] == "/ui/models/cancer"
             assert server.live["cancer"].serving().version == "1.0.0"  # swapped, no poll needed
             assert (await client.get("/v2/health/ready")).status_code == 200
+
+
+async def test_live_page_shows_traffic_confidence_and_logged_requests(history: Registry, cancer):
+    settings = ServingSettings(
+        models=("cancer@production",), warmup_iterations=1, poll_interval=3600.0
+    )
+    server = ModelServer(settings, history)
+    app = create_app(server)
+    rows = cancer[0].head(3).to_dict(orient="records")
+    async with app.router.lifespan_context(app):
+        await server.first_loads()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            for index in range(4):
+                answer = await client.post(
+                    "/predict", json={"records": rows}, headers={"x-request-id": f"req-{index}"}
+                )
+                assert answer.status_code == 200
+            assert (await client.post("/predict", json={"records": [{"x": 1}]})).status_code == 422
+            await asyncio.to_thread(server.capture.flush)
+            page = (await client.get("/ui/live")).text
+            traffic = page[page.index('id="traffic"') :]
+            assert '<td>1.1.0</td><td class="num">4</td>' in traffic
+            # a request refused before any version answered counts under version "none"
+            refused = traffic[traffic.index("<td>none</td>") :]
+            assert refused.index("100.0 %") < refused.index("</tr>")
+            assert "Prediction confidence of cancer" in page and "<rect" in page
+            recent = page[page.index('id="recent"') :]
+            assert "req-3" in recent and "req-0" in recent
+            assert (await client.get("/ui/live?page=0")).status_code == 422
+            empty = (await client.get("/ui/live?page=9")).text
+            assert "No logged requests on this page" in empty
 
 
 def test_serving_start_does_not_import_the_dashboard(tmp_path):

@@ -78,3 +78,30 @@ def _x_labels(points: Sequence[tuple[str, float]], x: Callable[[int], float]) ->
         f"{escape(points[index][0][:16].replace('T', ' '))}</text>"
         for index, anchor in ends.items()
     ]
+
+
+def bar_chart(bars: Sequence[tuple[str, int]], label: str) -> str:
+    """Vertical bars (a histogram already binned: range label, count)."""
+    if not bars or not any(count for _, count in bars):
+        return f'<p class="empty">No data yet for {escape(label)}.</p>'
+    top = max(count for _, count in bars)
+    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
+    slot = plot_w / len(bars)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(label)}</title>",
+        *_axes(float(top), lambda v: PAD_TOP + plot_h * (1 - v / top), plot_w),
+    ]
+    for index, (name, count) in enumerate(bars):
+        height = plot_h * count / top
+        x = PAD_LEFT + index * slot
+        parts.append(
+            f'<rect class="bar" x="{x + 2:.1f}" y="{PAD_TOP + plot_h - height:.1f}" '
+            f'width="{max(slot - 4, 1):.1f}" height="{height:.1f}">'
+            f"<title>{escape(name)}: {count}</title></rect>"
+            f'<text class="tick" x="{x + slot / 2:.1f}" y="{HEIGHT - 8}" '
+            f'text-anchor="middle">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ferry.errors import Unsupported
 from ferry.registry.registry import Registry
+
+if TYPE_CHECKING:
+    from ferry.ui.live import LiveSnapshot
+    from ferry.ui.recent import RecentPage
 
 
 class RunStarter(Protocol):
@@ -22,7 +26,9 @@ class LiveFigures(Protocol):
 
     def status(self) -> dict[str, str]: ...
 
-    def snapshot(self) -> dict[str, Any]: ...
+    def snapshot(self) -> LiveSnapshot: ...
+
+    def recent(self, page: int) -> RecentPage: ...
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,12 @@ class Dashboard:
                 "with `ferry ui` where the registry is"
             )
         return self.registry
+
+    def need_live(self) -> LiveFigures:
+        """The serving figures, or :class:`Unsupported` outside ``ferry serve``."""
+        if self.live is None:
+            raise Unsupported("the Live page shows a server's figures: open /ui of `ferry serve`")
+        return self.live
 
     def need_trainer(self) -> RunStarter:
         """The trainer, or :class:`Unsupported` when this process cannot train."""

@@ -6,6 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ferry.errors import InvalidInput
 from ferry.training.runs import QUEUED, RUNNING, RunStore
 from ferry.ui.dashboard import Dashboard
 from ferry.ui.queries import model_detail, models_overview
@@ -36,8 +37,18 @@ async def run(request: Request, ui: Dashboard, out: Renderer) -> Response:
 
 async def live(request: Request, ui: Dashboard, out: Renderer) -> Response:
     """The serving process's own figures, refreshed in place (``ferry serve`` only)."""
-    figures = ui.live.snapshot() if ui.live is not None else {}
-    return out.page(request, "live.html", figures=figures)
+    live = ui.need_live()
+    page = _page_number(request.query_params.get("page", "1"))
+    recent = await run_in_threadpool(live.recent, page)
+    return out.page(
+        request, "live.html", figures=live.snapshot(), served=live.status(), recent=recent
+    )
+
+
+def _page_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidInput(f"page must be a whole number from 1, got {text!r}")
+    return int(text)
 
 
 async def login(request: Request, ui: Dashboard, out: Renderer) -> Response:

@@ -23,7 +23,7 @@ from ferry.errors import (
     Unauthorized,
     Unsupported,
 )
-from ferry.ui.charts import line_chart
+from ferry.ui.charts import bar_chart, line_chart
 from ferry.ui.guard import CSRF_FIELD, Guard
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -53,8 +53,13 @@ class Renderer:
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,  # a misspelt name fails the test, not silently blanks
         )
-        self.env.filters.update(when=when, size=size, number=number, metrics=metrics_text)
-        self.env.globals.update(line_chart=lambda *a, **k: Markup(line_chart(*a, **k)))
+        self.env.filters.update(
+            when=when, size=size, number=number, metrics=metrics_text, percent=percent
+        )
+        self.env.globals.update(
+            line_chart=lambda *a, **k: Markup(line_chart(*a, **k)),
+            bar_chart=lambda *a, **k: Markup(bar_chart(*a, **k)),
+        )
         self.env.globals["has_live"] = live
 
     def page(
@@ -112,6 +117,11 @@ def size(count: int) -> str:
 def number(value: float | None) -> str:
     """Four significant digits, or a dash."""
     return "\u2013" if value is None else f"{value:.4g}"
+
+
+def percent(value: float | None) -> str:
+    """``12.5 %`` or a dash."""
+    return "\u2013" if value is None else f"{100 * value:.1f} %"
 
 
 def metrics_text(values: dict[str, float] | None) -> str:

@@ -3,13 +3,13 @@ alias moves that the server follows at once."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.applications import Starlette
 
 from ferry.serving.server import ModelServer
 from ferry.ui.app import create_ui
 from ferry.ui.dashboard import Dashboard, RunStarter
+from ferry.ui.live import LiveSampler, LiveSnapshot
+from ferry.ui.recent import RecentPage, recent_requests
 
 
 class ServerFigures:
@@ -17,6 +17,7 @@ class ServerFigures:
 
     def __init__(self, server: ModelServer) -> None:
         self.server = server
+        self.sampler = LiveSampler(server.metrics.registry.collect)
 
     def status(self) -> dict[str, str]:
         """``{model: "ready 1.2.0"}`` for every served model."""
@@ -26,9 +27,13 @@ class ServerFigures:
             for name, entry in models.items()
         }
 
-    def snapshot(self) -> dict[str, Any]:
-        """The Live page's figures (filled in by ``ferry.ui.live``)."""
-        return {"models": self.status()}
+    def snapshot(self) -> LiveSnapshot:
+        """Rates, errors, latency, confidence, batches, CPU and memory of this process."""
+        return self.sampler.sample()
+
+    def recent(self, page: int) -> RecentPage:
+        """A page of the newest logged requests of the served models."""
+        return recent_requests(self.server.capture.store, sorted(self.server.live), page)
 
 
 def dashboard_for(server: ModelServer, trainer: RunStarter | None) -> Starlette:
