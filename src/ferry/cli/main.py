@@ -24,6 +24,7 @@ from ferry.cli.output import (
     when,
 )
 from ferry.cli.retention import retain
+from ferry.cli.rollouts import rollout_app
 from ferry.cli.training import monitor, runs, schedule, stats, train
 from ferry.registry.catalog_session import AliasMove
 from ferry.registry.registry import ModelVersion
@@ -38,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models_app, name="models")
+app.add_typer(rollout_app, name="rollout")
 app.command("drift")(drift)
 
 

@@ -126,3 +126,49 @@ monitor_checks = Table(
     Column("error", Text),
     Index("ix_monitor_checks_model", "model_name", "id"),
 )
+
+rollouts = Table(
+    "rollouts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_name", String(64), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("primary_version", String(32), nullable=False),
+    Column("candidate_version", String(32), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("steps", Text, nullable=False),
+    Column("interval_seconds", Float, nullable=False),
+    Column("min_requests", Integer, nullable=False),
+    Column("bounds", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("step_index", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("step_started_at", String(32), nullable=False),
+    Column("ended_at", String(32)),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text),
+    Index("ix_rollouts_model", "model_name", "id"),
+)
+
+rollout_events = Table(
+    "rollout_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rollout_id", Integer, ForeignKey("rollouts.id"), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("step_percent", Integer, nullable=False),
+    Column("detail", Text),
+    Index("ix_rollout_events_rollout", "rollout_id", "id"),
+)
+
+rollout_figures = Table(
+    "rollout_figures",
+    metadata,
+    Column("rollout_id", Integer, ForeignKey("rollouts.id"), primary_key=True),
+    Column("step_index", Integer, primary_key=True),
+    Column("replica", String(128), primary_key=True),
+    Column("figures", Text, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)

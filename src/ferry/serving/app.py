@@ -36,6 +36,7 @@ from ferry.serving.responses import (
     json_response,
     read_body,
 )
+from ferry.serving.rollout_routes import rollout_routes
 from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
 
@@ -59,6 +60,7 @@ def create_app(server: ModelServer, trainer: Trainer | None = None) -> Starlette
     _health_routes(routes, server)
     admin_routes(routes, server)
     training_routes(routes, server, trainer)
+    rollout_routes(routes, server)
     redact = Middleware(RedactBodies, disclosure=Disclosure.of(server), reveal=reveals(server))
     app = routes.build(lifespan, [redact])
     app.router.routes.append(dashboard_mount(server, trainer))

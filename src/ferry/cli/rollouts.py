@@ -1,0 +1,135 @@
+"""``ferry rollout``: start a canary, shadow or A/B rollout, watch it, promote or abort it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ferry.cli.help import FerryGroup
+from ferry.cli.models import open_registry
+from ferry.cli.output import (
+    JSON_OPTION,
+    print_fields,
+    print_json,
+    print_table,
+    reports_errors,
+    when,
+)
+from ferry.registry.rollout_plan import plan_of
+from ferry.registry.rollouts import Rollout, Rollouts
+
+rollout_app = typer.Typer(
+    help="Roll a candidate version out beside the primary: canary, shadow or A/B.",
+    no_args_is_help=True, cls=FerryGroup, rich_markup_mode=None,
+)  # fmt: skip
+_NAME = typer.Argument(metavar="NAME", help="Model name.")
+_REASON = typer.Option(metavar="TEXT", help="Why, for the history.")
+
+
+@rollout_app.command("start")
+@reports_errors
+def start(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="REF", help="NAME@ALIAS serving the primary.")],
+    candidate: Annotated[str, typer.Option(metavar="VERSION", help="The version to roll out.")],
+    mode: Annotated[str, typer.Option(metavar="MODE", help="canary, shadow or ab.")] = "canary",
+    steps: Annotated[
+        str | None, typer.Option(metavar="PERCENTS", help="Traffic steps (default 5,25,50,100).")
+    ] = None,
+    interval: Annotated[str, typer.Option(metavar="DURATION", help="Time per step.")] = "10m",
+    min_requests: Annotated[
+        int, typer.Option(metavar="N", help="Candidate requests a step needs before it is judged.")
+    ] = 100,
+    max_error_rate: Annotated[
+        float, typer.Option(metavar="RATE", help="Highest error rate of the candidate.")
+    ] = 0.01,
+    max_latency_ratio: Annotated[
+        float, typer.Option(metavar="RATIO", help="Highest p99 latency over the primary's.")
+    ] = 1.5,
+    max_latency_ms: Annotated[
+        float | None, typer.Option(metavar="MS", help="An absolute p99 bound, in milliseconds.")
+    ] = None,
+    max_disagreement: Annotated[
+        float, typer.Option(metavar="SHARE", help="Highest share of rows predicted differently.")
+    ] = 0.05,
+    failure_limit: Annotated[
+        int, typer.Option(metavar="N", help="Failed checks before the rollout rolls back.")
+    ] = 2,
+    reason: Annotated[str | None, _REASON] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Serve a candidate beside the version REF points at; servers pick it up and the analysis
+    walks it through the steps."""
+    plan = plan_of(
+        {"mode": mode, "steps": steps, "interval": interval, "min_requests": min_requests,
+         "max_error_rate": max_error_rate, "max_latency_ratio": max_latency_ratio,
+         "max_latency_ms": max_latency_ms, "max_disagreement": max_disagreement,
+         "failure_limit": failure_limit}
+    )  # fmt: skip
+    with open_registry(ctx) as registry:
+        rollout = Rollouts(registry).start(ref, candidate, plan, reason)
+    _show(rollout, as_json)
+
+
+@rollout_app.command("status")
+@reports_errors
+def status(ctx: typer.Context, name: Annotated[str, _NAME], as_json: bool = JSON_OPTION) -> None:
+    """The model's newest rollout: versions, step, state and bounds."""
+    with open_registry(ctx) as registry:
+        rollout = Rollouts(registry).get(name)
+    _show(rollout, as_json)
+
+
+@rollout_app.command("promote")
+@reports_errors
+def promote(
+    ctx: typer.Context,
+    name: Annotated[str, _NAME],
+    reason: Annotated[str | None, _REASON] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Move the alias to the candidate now and end the rollout."""
+    with open_registry(ctx) as registry:
+        rollout = Rollouts(registry).promote(name, reason)
+    _show(rollout, as_json)
+
+
+@rollout_app.command("abort")
+@reports_errors
+def abort(
+    ctx: typer.Context,
+    name: Annotated[str, _NAME],
+    reason: Annotated[str | None, _REASON] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Send all traffic back to the primary and end the rollout."""
+    with open_registry(ctx) as registry:
+        rollout = Rollouts(registry).abort(name, reason)
+    _show(rollout, as_json)
+
+
+@rollout_app.command("history")
+@reports_errors
+def history(ctx: typer.Context, name: Annotated[str, _NAME], as_json: bool = JSON_OPTION) -> None:
+    """Every step, check and decision of the model's rollouts, oldest first."""
+    with open_registry(ctx) as registry:
+        events = Rollouts(registry).history(name)
+    if as_json:
+        print_json([event.to_dict() for event in events])
+        return
+    rows = [(e.rollout_id, when(e.at), e.kind, f"{e.step_percent}%", _detail(e.detail))
+            for e in events]  # fmt: skip
+    print_table(f"rollouts of {name}", ("rollout", "when", "event", "step", "detail"), rows)
+
+
+def _show(rollout: Rollout, as_json: bool) -> None:
+    if as_json:
+        print_json(rollout.to_dict())
+        return
+    fields = rollout.to_dict()
+    print_fields(f"rollout {rollout.id} of {rollout.model}@{rollout.alias}", fields)
+
+
+def _detail(detail: dict[str, object]) -> str:
+    return " ".join(f"{key}={value}" for key, value in sorted(detail.items()) if value is not None)

@@ -1,0 +1,162 @@
+"""RolloutPlan: how a candidate is rolled out (mode, steps, pace) and the bounds it must keep.
+
+Parsed once from CLI options or an HTTP body; every bad value is refused with its name, so the
+catalog only ever holds plans the analysis can run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ferry.errors import InvalidInput
+
+MODES = ("canary", "shadow", "ab")
+DEFAULT_STEPS = (5, 25, 50, 100)
+DEFAULT_AB_SPLIT = (50,)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What the candidate must keep, checked on each interval's figures."""
+
+    max_error_rate: float = 0.01
+    max_latency_ratio: float = 1.5
+    max_latency_ms: float | None = None
+    max_disagreement: float = 0.05
+    failure_limit: int = 2
+
+    def __post_init__(self) -> None:
+        _fraction("max_error_rate", self.max_error_rate)
+        _fraction("max_disagreement", self.max_disagreement)
+        _positive("max_latency_ratio", self.max_latency_ratio)
+        if self.max_latency_ms is not None:
+            _positive("max_latency_ms", self.max_latency_ms)
+        if not isinstance(self.failure_limit, int) or self.failure_limit < 1:
+            raise InvalidInput(
+                f"failure_limit must be a whole number >= 1, got {self.failure_limit!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored in the catalog, shown by status)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    """Mode, traffic steps (percent), time per step, requests per step, and bounds.
+
+    ``canary`` walks ``steps`` of answered traffic; ``shadow`` walks the share of requests the
+    candidate answers a copy of (users always get the primary); ``ab`` holds one split
+    (``steps[0]``, default 50) until a person promotes or aborts, rolling back on a bound.
+    """
+
+    mode: str = "canary"
+    steps: tuple[int, ...] = DEFAULT_STEPS
+    interval_seconds: float = 600.0
+    min_requests: int = 100
+    bounds: Bounds = field(default_factory=Bounds)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        check_steps(self.steps)
+        _positive("interval", self.interval_seconds)
+        if not isinstance(self.min_requests, int) or self.min_requests < 1:
+            raise InvalidInput(
+                f"min_requests must be a whole number >= 1, got {self.min_requests!r}"
+            )
+
+
+def check_steps(steps: tuple[int, ...]) -> tuple[int, ...]:
+    """Steps are whole percentages in 1..100, strictly increasing."""
+    if not steps:
+        raise InvalidInput("steps must name at least one percentage, e.g. 5,25,50,100")
+    for step in steps:
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= 100:
+            raise InvalidInput(f"each step must be a whole percentage in 1..100, got {step!r}")
+    if any(later <= earlier for earlier, later in itertools.pairwise(steps)):
+        raise InvalidInput(f"steps must increase, got {','.join(map(str, steps))}")
+    return steps
+
+
+def parse_steps(text: str) -> tuple[int, ...]:
+    """``"5,25,50,100"`` → ``(5, 25, 50, 100)``."""
+    try:
+        steps = tuple(int(part.strip().removesuffix("%")) for part in text.split(","))
+    except ValueError:
+        raise InvalidInput(
+            f"steps must be comma-separated percentages, e.g. 5,25,50,100; got {text!r}"
+        ) from None
+    return check_steps(steps)
+
+
+def parse_duration(text: str) -> float:
+    """``"10m"``, ``"30s"``, ``"1h"`` or plain seconds → seconds."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise InvalidInput(f"invalid interval {text!r}: use e.g. 30s, 10m or 1h")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    return _positive("interval", seconds)
+
+
+def default_steps(mode: str) -> tuple[int, ...]:
+    """A/B holds one even split; canary and shadow walk 5, 25, 50, 100."""
+    return DEFAULT_AB_SPLIT if mode == "ab" else DEFAULT_STEPS
+
+
+def _fraction(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidInput(f"{name} must be a fraction in 0..1, got {value!r}")
+    return float(value)
+
+
+def _positive(name: str, value: float) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidInput(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+PLAN_KEYS = frozenset(
+    {"mode", "steps", "interval", "min_requests", "max_error_rate", "max_latency_ratio",
+     "max_latency_ms", "max_disagreement", "failure_limit"}
+)  # fmt: skip
+"""The options a plan is built from (CLI flags, keys of ``POST /rollouts``)."""
+
+
+def plan_of(options: dict[str, Any]) -> RolloutPlan:
+    """A plan from options that were given (None or absent means the default).
+
+    ``steps`` may be ``"5,25,50,100"`` or a list; ``interval`` ``"10m"`` or seconds.
+    """
+    unknown = sorted(set(options) - PLAN_KEYS)
+    if unknown:
+        raise InvalidInput(f"unknown rollout option(s) {unknown}; known: {sorted(PLAN_KEYS)}")
+    given = {key: value for key, value in options.items() if value is not None}
+    mode = given.pop("mode", "canary")
+    steps = given.pop("steps", None)
+    if isinstance(steps, str):
+        steps = parse_steps(steps)
+    elif isinstance(steps, list):
+        steps = check_steps(tuple(steps))
+    elif steps is not None:
+        raise InvalidInput(f"steps must be a list of percentages or '5,25,50,100', got {steps!r}")
+    interval = given.pop("interval", 600.0)
+    interval = (
+        parse_duration(interval) if isinstance(interval, str) else _positive("interval", interval)
+    )
+    plan = {"min_requests": given.pop("min_requests")} if "min_requests" in given else {}
+    return RolloutPlan(
+        mode=mode, steps=steps or default_steps(mode), interval_seconds=interval,
+        bounds=Bounds(**given), **plan,
+    )  # fmt: skip

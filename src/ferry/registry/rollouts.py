@@ -1,0 +1,309 @@
+"""Rollouts in the catalog: a candidate served beside the primary until it is promoted or not.
+
+Every replica reads the same row, so all of them route the same share of traffic; each writes
+its own figures per step, and the one analysis leader reads their sum. Every change of state is
+conditional on the state it saw (``running`` at step N), so a person's promote or abort and the
+leader's decision never both win.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from ferry.errors import Conflict, InvalidInput, NotFound
+from ferry.registry.catalog import utcnow
+from ferry.registry.refs import ModelRef, Version, check_name
+from ferry.registry.registry import Registry
+from ferry.registry.rollout_plan import Bounds, RolloutPlan
+from ferry.registry.tables import rollout_events, rollout_figures, rollouts
+
+RUNNING = "running"
+PROMOTED = "promoted"
+ROLLED_BACK = "rolled_back"
+ABORTED = "aborted"
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One rollout as the catalog holds it."""
+
+    id: int
+    model: str
+    alias: str
+    primary: str
+    candidate: str
+    plan: RolloutPlan
+    state: str
+    step_index: int
+    failures: int
+    started_at: str
+    step_started_at: str
+    ended_at: str | None
+    actor: str
+    reason: str | None
+
+    @property
+    def running(self) -> bool:
+        """True until it is promoted, rolled back or aborted."""
+        return self.state == RUNNING
+
+    @property
+    def percent(self) -> int:
+        """The share of traffic (or, in shadow mode, of copies) the candidate gets now."""
+        return self.plan.steps[self.step_index] if self.running else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the CLI and HTTP API."""
+        return {
+            "id": self.id, "model": self.model, "alias": self.alias, "primary": self.primary,
+            "candidate": self.candidate, "mode": self.plan.mode, "steps": list(self.plan.steps),
+            "step": self.step_index, "percent": self.percent, "state": self.state,
+            "interval_seconds": self.plan.interval_seconds, "min_requests": self.plan.min_requests,
+            "bounds": self.plan.bounds.to_dict(), "failures": self.failures,
+            "started_at": self.started_at, "step_started_at": self.step_started_at,
+            "ended_at": self.ended_at, "actor": self.actor, "reason": self.reason,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RolloutEvent:
+    """One entry of a rollout's history: started, check, advanced, held, promoted, ..."""
+
+    rollout_id: int
+    at: str
+    kind: str
+    step_percent: int
+    detail: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"rollout": self.rollout_id, "at": self.at, "kind": self.kind,
+                "percent": self.step_percent, "detail": self.detail}  # fmt: skip
+
+
+class Rollouts:
+    """Start, read, promote and abort rollouts; the analysis records its decisions here."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.catalog = registry.catalog
+
+    # -- people -------------------------------------------------------------------------
+
+    def start(
+        self, ref: str, candidate: str, plan: RolloutPlan, reason: str | None = None
+    ) -> Rollout:
+        """Roll ``candidate`` out against the version ``ref`` (``name@alias``) points at.
+
+        Refused while the model has a running rollout, when the candidate is the primary, or
+        when its inputs differ (a request must be answerable by either variant).
+        """
+        parsed = ModelRef.parse(ref)
+        if parsed.alias is None:
+            raise InvalidInput(f"name the alias to roll out on, e.g. {parsed.name}@production")
+        primary = self.registry.resolve(parsed)
+        chosen = self.registry.resolve(ModelRef(parsed.name, Version.parse(candidate)))
+        if chosen.version == primary.version:
+            raise InvalidInput(f"{chosen.reference} is already {parsed}: pick another candidate")
+        if chosen.metadata.get("input_schema") != primary.metadata.get("input_schema"):
+            raise InvalidInput(
+                f"{chosen.reference} takes other inputs than {primary.reference}: a rollout "
+                "needs both to answer the same requests; promote it with `ferry promote`"
+            )
+        now = utcnow()
+        with self.catalog.writing(parsed.name) as session:
+            connection = session.connection
+            running = connection.execute(
+                select(rollouts.c.id).where(
+                    rollouts.c.model_name == parsed.name, rollouts.c.state == RUNNING
+                )
+            ).first()
+            if running is not None:
+                raise Conflict(
+                    f"{parsed.name} already has rollout {running.id} running: promote or abort "
+                    f"it first (`ferry rollout abort {parsed.name}`)"
+                )
+            rollout_id = connection.execute(
+                insert(rollouts)
+                .values(
+                    model_name=parsed.name,
+                    alias=parsed.alias,
+                    primary_version=primary.version,
+                    candidate_version=chosen.version,
+                    mode=plan.mode,
+                    steps=json.dumps(list(plan.steps)),
+                    interval_seconds=plan.interval_seconds,
+                    min_requests=plan.min_requests,
+                    bounds=json.dumps(plan.bounds.to_dict()),
+                    state=RUNNING,
+                    step_index=0,
+                    failures=0,
+                    started_at=now,
+                    step_started_at=now,
+                    actor=self.registry.actor,
+                    reason=reason,
+                )
+                .returning(rollouts.c.id)
+            ).scalar_one()
+            _event(connection, rollout_id, now, "started", plan.steps[0], {"reason": reason})
+        return self.get(parsed.name)
+
+    def get(self, model: str) -> Rollout:
+        """The model's newest rollout; :class:`NotFound` when it never had one."""
+        check_name(model)
+        with self.catalog.reading() as session:
+            row = session.connection.execute(
+                select(rollouts).where(rollouts.c.model_name == model)
+                .order_by(rollouts.c.id.desc()).limit(1)
+            ).mappings().first()  # fmt: skip
+        if row is None:
+            raise NotFound(f"{model} has no rollout; start one with `ferry rollout start`")
+        return _rollout(row)
+
+    def active(self, model: str) -> Rollout | None:
+        """The model's running rollout, or None."""
+        with self.catalog.reading() as session:
+            row = session.connection.execute(
+                select(rollouts).where(rollouts.c.model_name == model, rollouts.c.state == RUNNING)
+            ).mappings().first()  # fmt: skip
+        return None if row is None else _rollout(row)
+
+    def newest(self) -> list[Rollout]:
+        """Every model's newest rollout, by model name."""
+        newest = select(func.max(rollouts.c.id)).group_by(rollouts.c.model_name)
+        with self.catalog.reading() as session:
+            rows = session.connection.execute(
+                select(rollouts).where(rollouts.c.id.in_(newest)).order_by(rollouts.c.model_name)
+            ).mappings()  # fmt: skip
+            return [_rollout(row) for row in rows]
+
+    def history(self, model: str) -> list[RolloutEvent]:
+        """Every event of every rollout of ``model``, oldest first."""
+        self.get(model)
+        ids = select(rollouts.c.id).where(rollouts.c.model_name == model)
+        query = select(rollout_events).where(rollout_events.c.rollout_id.in_(ids))
+        with self.catalog.reading() as session:
+            rows = session.connection.execute(query.order_by(rollout_events.c.id)).mappings()
+            return [
+                RolloutEvent(row["rollout_id"], row["at"], row["kind"], row["step_percent"],
+                             json.loads(row["detail"] or "{}"))
+                for row in rows
+            ]  # fmt: skip
+
+    def promote(self, model: str, reason: str | None = None) -> Rollout:
+        """Move the alias to the candidate now (its files verified first) and end the rollout."""
+        rollout = self._running(model)
+        why = reason or f"rollout {rollout.id} promoted by {self.registry.actor}"
+        return self.finish(rollout, PROMOTED, why, {"by": self.registry.actor})
+
+    def abort(self, model: str, reason: str | None = None) -> Rollout:
+        """Send all traffic back to the primary and end the rollout; the alias stays."""
+        rollout = self._running(model)
+        why = reason or f"aborted by {self.registry.actor}"
+        return self.finish(rollout, ABORTED, why, {"by": self.registry.actor})
+
+    # -- the analysis -------------------------------------------------------------------
+
+    def finish(self, rollout: Rollout, state: str, reason: str, detail: dict[str, Any]) -> Rollout:
+        """End a running rollout as ``state``; promoting moves the alias first, with ``reason``."""
+        if state == PROMOTED:
+            self.registry.set_alias(rollout.model, rollout.alias, rollout.candidate, reason)
+        now = utcnow()
+        with self.catalog.writing(rollout.model) as session:
+            changed = session.connection.execute(
+                update(rollouts).where(rollouts.c.id == rollout.id, rollouts.c.state == RUNNING)
+                .values(state=state, ended_at=now, reason=reason)
+            ).rowcount  # fmt: skip
+            if not changed:
+                raise Conflict(f"rollout {rollout.id} of {rollout.model} is no longer running")
+            kind = {PROMOTED: "promoted", ROLLED_BACK: "rolled_back"}.get(state, "aborted")
+            _event(session.connection, rollout.id, now, kind, rollout.percent,
+                   {**detail, "reason": reason})  # fmt: skip
+            if state == ROLLED_BACK:
+                session.add_event(now, "rejected", rollout.model, rollout.candidate,
+                                  {"rollout": rollout.id, "reason": reason, **detail})  # fmt: skip
+        return self.get(rollout.model)
+
+    def step(self, rollout: Rollout, step_index: int, failures: int, kind: str,
+             detail: dict[str, Any]) -> bool:  # fmt: skip
+        """Record a check's outcome (``advanced`` or ``held``) if the rollout is still where
+        the leader saw it; False when someone else moved it meanwhile."""
+        now = utcnow()
+        values: dict[str, Any] = {"failures": failures}
+        if step_index != rollout.step_index:
+            values.update(step_index=step_index, step_started_at=now)
+        with self.catalog.writing(rollout.model) as session:
+            changed = session.connection.execute(
+                update(rollouts).where(
+                    rollouts.c.id == rollout.id, rollouts.c.state == RUNNING,
+                    rollouts.c.step_index == rollout.step_index,
+                ).values(**values)
+            ).rowcount  # fmt: skip
+            if changed:
+                _event(session.connection, rollout.id, now, kind,
+                       rollout.plan.steps[step_index], detail)  # fmt: skip
+        return bool(changed)
+
+    def report(self, rollout: Rollout, replica: str, figures: dict[str, Any]) -> None:
+        """Store this replica's figures for the rollout's current step (replacing its last)."""
+        key = (rollout_figures.c.rollout_id == rollout.id,
+               rollout_figures.c.step_index == rollout.step_index,
+               rollout_figures.c.replica == replica)  # fmt: skip
+        now, encoded = utcnow(), json.dumps(figures)
+        with self.catalog.writing() as session:
+            connection = session.connection
+            if connection.execute(update(rollout_figures).where(*key)
+                                  .values(figures=encoded, updated_at=now)).rowcount:  # fmt: skip
+                return
+            connection.execute(
+                insert(rollout_figures).values(
+                    rollout_id=rollout.id,
+                    step_index=rollout.step_index,
+                    replica=replica,
+                    figures=encoded,
+                    updated_at=now,
+                )
+            )
+
+    def figures(self, rollout: Rollout) -> list[dict[str, Any]]:
+        """Every replica's figures for the rollout's current step."""
+        query = select(rollout_figures.c.figures).where(
+            rollout_figures.c.rollout_id == rollout.id,
+            rollout_figures.c.step_index == rollout.step_index,
+        )
+        with self.catalog.reading() as session:
+            return [json.loads(row[0]) for row in session.connection.execute(query)]
+
+    def _running(self, model: str) -> Rollout:
+        rollout = self.get(model)
+        if not rollout.running:
+            raise Conflict(f"rollout {rollout.id} of {model} is already {rollout.state}")
+        return rollout
+
+
+def _event(connection: Any, rollout_id: int, at: str, kind: str, percent: int,
+           detail: dict[str, Any]) -> None:  # fmt: skip
+    connection.execute(
+        insert(rollout_events).values(rollout_id=rollout_id, at=at, kind=kind,
+                                      step_percent=percent, detail=json.dumps(detail))
+    )  # fmt: skip
+
+
+def _rollout(row: RowMapping) -> Rollout:
+    plan = RolloutPlan(
+        mode=row["mode"], steps=tuple(json.loads(row["steps"])),
+        interval_seconds=row["interval_seconds"], min_requests=row["min_requests"],
+        bounds=Bounds(**json.loads(row["bounds"])),
+    )  # fmt: skip
+    return Rollout(
+        id=row["id"], model=row["model_name"], alias=row["alias"],
+        primary=row["primary_version"], candidate=row["candidate_version"], plan=plan,
+        state=row["state"], step_index=row["step_index"], failures=row["failures"],
+        started_at=row["started_at"], step_started_at=row["step_started_at"],
+        ended_at=row["ended_at"], actor=row["actor"], reason=row["reason"],
+    )  # fmt: skip

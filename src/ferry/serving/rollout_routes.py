@@ -1,0 +1,103 @@
+"""``/rollouts``: start, read, promote and abort rollouts over HTTP (token-protected)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ferry.errors import FerryError, InvalidInput
+from ferry.registry.rollout_plan import PLAN_KEYS, plan_of
+from ferry.registry.rollouts import Rollout, Rollouts
+from ferry.serving.admin import _refresh_if_served, _registry, authorise, body_of
+from ferry.serving.responses import body_doc, error_response, json_response
+from ferry.serving.routing import Routes
+from ferry.serving.server import ModelServer
+
+_START_KEYS = {"model", "alias", "candidate", "reason", *PLAN_KEYS}
+
+
+def rollout_routes(routes: Routes, server: ModelServer) -> None:
+    """Declare the five rollout routes on ``routes``."""
+
+    @routes.get("/rollouts", tags=["rollouts"])
+    async def list_rollouts(request: Request) -> Response:
+        """Every model's newest rollout."""
+        return await _answer(server, request, lambda store: store.newest())
+
+    @routes.get("/rollouts/{name}", tags=["rollouts"])
+    async def get_rollout(request: Request, name: str) -> Response:
+        """A model's newest rollout: versions, step, state, bounds and its history."""
+
+        def read(store: Rollouts) -> dict[str, Any]:
+            history = [event.to_dict() for event in store.history(name)]
+            return {**store.get(name).to_dict(), "history": history}
+
+        return await _answer(server, request, read)
+
+    @routes.post(
+        "/rollouts",
+        tags=["rollouts"],
+        status_code=201,
+        openapi_extra=body_doc("model, candidate, alias?, mode?, steps?, interval?, bounds..."),
+    )
+    async def start_rollout(request: Request) -> Response:
+        """Start rolling a candidate version out beside the version an alias points at."""
+        try:
+            authorise(server, request)
+            payload = await body_of(server, request, _START_KEYS)
+            model, candidate = payload.pop("model", None), payload.pop("candidate", None)
+            if not isinstance(model, str) or not isinstance(candidate, str):
+                raise InvalidInput("a rollout needs 'model' and 'candidate' (a version) strings")
+            alias = payload.pop("alias", None) or _alias_served(server, model)
+            reason = payload.pop("reason", None)
+            plan = plan_of(payload)
+            store = Rollouts(_registry(server))
+            rollout = await asyncio.to_thread(
+                store.start, f"{model}@{alias}", candidate, plan, reason
+            )
+        except FerryError as error:
+            return error_response(error, "plain")
+        await _refresh_if_served(server, model)
+        return json_response(rollout.to_dict(), 201)
+
+    @routes.post("/rollouts/{name}/promote", tags=["rollouts"], openapi_extra=body_doc("reason?"))
+    async def promote_rollout(request: Request, name: str) -> Response:
+        """Move the alias to the candidate now and end the rollout."""
+        return await _change(server, request, name, Rollouts.promote)
+
+    @routes.post("/rollouts/{name}/abort", tags=["rollouts"], openapi_extra=body_doc("reason?"))
+    async def abort_rollout(request: Request, name: str) -> Response:
+        """Send all traffic back to the primary and end the rollout."""
+        return await _change(server, request, name, Rollouts.abort)
+
+
+async def _answer(server: ModelServer, request: Request, read: Any) -> Response:
+    try:
+        authorise(server, request)
+        store = Rollouts(_registry(server))
+        result = await asyncio.to_thread(read, store)
+    except FerryError as error:
+        return error_response(error, "plain")
+    if isinstance(result, list):
+        return json_response({"rollouts": [rollout.to_dict() for rollout in result]})
+    return json_response(result)
+
+
+async def _change(server: ModelServer, request: Request, name: str, action: Any) -> Response:
+    try:
+        authorise(server, request)
+        payload = await body_of(server, request, {"reason"})
+        store = Rollouts(_registry(server))
+        rollout: Rollout = await asyncio.to_thread(action, store, name, payload.get("reason"))
+    except FerryError as error:
+        return error_response(error, "plain")
+    await _refresh_if_served(server, name)
+    return json_response(rollout.to_dict())
+
+
+def _alias_served(server: ModelServer, model: str) -> str:
+    live = server.live.get(model)
+    return live.ref.alias if live is not None and live.ref.alias else "production"

@@ -1,0 +1,65 @@
+"""``ferry rollout``: start, status, promote, abort and history, typed as a user would."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ferry import Registry
+from ferry.cli.main import app
+
+
+@pytest.fixture
+def ferry(tmp_path, monkeypatch, pipeline, cancer):
+    monkeypatch.setenv("FERRY_HOME", str(tmp_path / "home"))
+    with Registry(home=tmp_path / "home") as registry:
+        registry.register(pipeline, "churn", input_example=cancer[0].head(5))
+        registry.register(pipeline, "churn", input_example=cancer[0].head(5))
+        registry.set_alias("churn", "production", "1.0.0")
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        return result
+
+    return run
+
+
+def test_start_status_history_and_promote(ferry):
+    started = json.loads(ferry("rollout", "start", "churn@production", "--candidate", "1.1.0",
+                               "--steps", "10,100", "--interval", "30s", "--max-latency-ratio",
+                               "2", "--json").stdout)  # fmt: skip
+    assert (started["percent"], started["interval_seconds"], started["state"]) == (
+        10,
+        30,
+        "running",
+    )
+    assert started["bounds"]["max_latency_ratio"] == 2
+
+    status = json.loads(ferry("rollout", "status", "churn", "--json").stdout)
+    assert status["candidate"] == "1.1.0" and status["mode"] == "canary"
+    assert "1.1.0" in ferry("rollout", "status", "churn").stdout
+
+    promoted = json.loads(ferry("rollout", "promote", "churn", "--json").stdout)
+    assert promoted["state"] == "promoted"
+    assert (
+        json.loads(ferry("models", "show", "churn@production", "--json").stdout)["version"]
+        == "1.1.0"
+    )
+    events = json.loads(ferry("rollout", "history", "churn", "--json").stdout)
+    assert [event["kind"] for event in events] == ["started", "promoted"]
+    assert "promoted" in ferry("rollout", "history", "churn").stdout
+
+
+def test_abort_and_errors_are_one_line(ferry):
+    ferry("rollout", "start", "churn@production", "--candidate", "1.1.0", "--mode", "shadow")
+    again = ferry("rollout", "start", "churn@production", "--candidate", "1.1.0", code=1)
+    assert "already has rollout" in again.stderr and "Traceback" not in again.stderr
+    assert "aborted" in ferry("rollout", "abort", "churn").stdout
+    bad = ferry("rollout", "start", "churn@production", "--candidate", "1.1.0", "--mode", "x",
+                code=1)  # fmt: skip
+    assert "mode must be one of canary, shadow, ab" in bad.stderr
+    assert "no rollout" in ferry("rollout", "status", "other", code=1).stderr
