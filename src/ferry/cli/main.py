@@ -13,7 +13,8 @@ from ferry.cli.compat import compat
 from ferry.cli.dashboard import ui
 from ferry.cli.drift import drift
 from ferry.cli.help import FerryGroup
-from ferry.cli.model_files import parse_pairs, read_example, read_model
+from ferry.cli.imports import import_app
+from ferry.cli.model_files import parse_pairs, read_example, read_model, refuse_mlflow_folder
 from ferry.cli.models import models_app, open_registry, version_row
 from ferry.cli.output import (
     JSON_OPTION,
@@ -40,6 +41,7 @@ app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 app.add_typer(rollout_app, name="rollout")
+app.add_typer(import_app, name="import")
 app.command("drift")(drift)
 
 
@@ -96,6 +98,7 @@ def register(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a model file as a new version."""
+    refuse_mlflow_folder(path)
     model = read_model(path, trust_pickle=trust_pickle, trusted=trust)
     example = read_example(input_example, model)
     tags = parse_pairs(tag, "tag")

@@ -60,6 +60,17 @@ def _read_skops(path: Path, trusted: list[str]) -> Any:
     return skops.io.load(path, trusted=untrusted)
 
 
+def refuse_mlflow_folder(path: Path) -> None:
+    """An MLflow model folder (or its MLmodel file) is pointed to ``ferry import mlflow``."""
+    folder = path.parent if path.name == "MLmodel" else path
+    if (folder / "MLmodel").is_file():
+        raise InvalidInput(
+            f"{str(path)!r} is an MLflow model: bring it in with "
+            f"`ferry import mlflow {folder} --name NAME`, which keeps its signature, "
+            "input example and run"
+        )
+
+
 def read_example(path: Path | None, model: Any) -> Any:
     """The input example from a file, or one zero row built from what the model declares."""
     import numpy as np

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,34 @@ class Registry:
             )
             record = self._commit(folder, draft, explicit, parent_version)
         return self._version(record, {})
+
+    def import_mlflow(
+        self,
+        source: str,
+        *,
+        name: str | None = None,
+        tracking_uri: str | None = None,
+        trust_pickle: bool = False,
+        trusted: Sequence[str] = (),
+        aliases: bool = False,
+    ) -> ModelVersion:
+        """Register a model logged with MLflow as a new version, with its lineage.
+
+        ``source`` is an MLmodel folder, ``models:/NAME/VERSION``, ``models:/NAME@ALIAS`` or
+        ``runs:/RUN_ID/PATH`` (these three read from ``tracking_uri``). ``aliases`` carries
+        the MLflow version's aliases over. See :mod:`ferry.interop.mlflow`.
+        """
+        from ferry.interop.mlflow import import_mlflow  # mlflow: imports only
+
+        return import_mlflow(
+            self,
+            source,
+            name=name,
+            tracking_uri=tracking_uri,
+            trust_pickle=trust_pickle,
+            trusted=trusted,
+            aliases=aliases,
+        )
 
     def _commit(
         self,
