@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -47,42 +48,73 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
+def start(arguments: list[str], home: Path, ready: str, **env: str) -> subprocess.Popen[str]:
+    """A ferry command as a user runs it, once its log says ``ready``."""
+    environ = {**os.environ, "FERRY_HOME": str(home), **env}
+    if "FERRY_API_TOKEN" not in env:
+        environ.pop("FERRY_API_TOKEN", None)
+    process = subprocess.Popen(
+        [FERRY, *arguments], env=environ, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    for line in process.stderr:
+        if ready in line:
+            return process
+    raise AssertionError(f"ferry {arguments[0]} exited before logging {ready!r}")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+    if process.stderr is not None:
+        process.stderr.close()
+
+
 @pytest.fixture
 def dashboard(history: Registry, pipeline_file: Path, tmp_path: Path) -> Iterator[str]:
     """``ferry ui`` over the history registry, as a user starts it; its URL once it listens."""
     port = free_port()
-    environ = {**os.environ, "FERRY_HOME": str(tmp_path / "home")}
-    environ.pop("FERRY_API_TOKEN", None)
-    process = subprocess.Popen(
-        [FERRY, "ui", "--port", str(port), "--pipeline", str(pipeline_file), "--log-level", "info"],
-        env=environ, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "Uvicorn running on" in line:
-            break
-    else:
-        raise AssertionError("ferry ui exited before listening")
+    arguments = ["ui", "--port", str(port), "--pipeline", str(pipeline_file), "--log-level", "info"]
+    process = start(arguments, tmp_path / "home", "Uvicorn running on")
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=30)
-    process.stderr.close()
+    stop(process)
+
+
+class Watched:
+    """A page whose console errors, failed requests and hosts asked are recorded."""
+
+    def __init__(self, browser: Any, shots: Path) -> None:
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+        self.problems: list[str] = []
+        self.hosts: set[str] = set()
+        self.navigations = 0
+        self.shots = shots
+        shots.mkdir(exist_ok=True)
+        page = self.page
+        page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: self.problems.append(str(error)))
+        page.on("request", lambda r: self.hosts.add(urlsplit(r.url).hostname or r.url))
+        page.on("framenavigated", lambda frame: self._navigated(frame))
+
+    def _navigated(self, frame: Any) -> None:
+        if frame == self.page.main_frame:
+            self.navigations += 1
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.problems, self.problems
+        assert self.hosts == {"127.0.0.1"}, self.hosts
 
 
 def test_journey_train_promote_roll_back(browser, dashboard, tmp_path):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    problems: list[str] = []
-    hosts: set[str] = set()
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname or request.url))
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-
-    def shot(name: str) -> None:
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    watched = Watched(browser, tmp_path / "screenshots")
+    page, shot = watched.page, watched.shot
 
     page.goto(dashboard + "/")
     assert page.get_by_role("columnheader", name="Model").is_visible()
@@ -122,9 +154,44 @@ def test_journey_train_promote_roll_back(browser, dashboard, tmp_path):
     assert "production" in newest and "rollback" in newest.lower()
     shot("model-after")
 
-    context.close()
-    assert not problems, problems
-    assert hosts == {"127.0.0.1"}, hosts
-    assert sorted(p.name for p in shots.iterdir()) == [
+    watched.close()
+    assert sorted(p.name for p in watched.shots.iterdir()) == [
         "model-after.png", "model.png", "models.png", "run-started.png", "run.png",
     ]  # fmt: skip
+
+
+def test_live_page_in_ferry_serve_behind_a_token_refreshes_in_place(browser, history, tmp_path):
+    """Sign in with the token, open Live, send predictions: the figures appear without a reload."""
+    import httpx
+
+    port = free_port()
+    arguments = ["serve", "cancer@production", "--port", str(port)]
+    server = start(arguments, tmp_path / "home", "ready: cancer@production",
+                   FERRY_API_TOKEN="s3cret", FERRY_LOG_FLUSH_SECONDS="0.2")  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    watched = Watched(browser, tmp_path / "screenshots")
+    page = watched.page
+    try:
+        page.goto(url + "/ui/")
+        page.wait_for_url(re.compile(r"/ui/login$"))
+        page.get_by_label("API token").fill("s3cret")
+        watched.shot("login")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(r"/ui/$"))
+        assert "ready 1.1.0" in page.locator("#models").inner_text()
+        page.get_by_role("link", name="Live").click()
+        page.wait_for_url(re.compile(r"/ui/live$"))
+        loaded = watched.navigations
+        rows = history.input_example("cancer@production").head(3).to_dict(orient="records")
+        for index in range(5):
+            answer = httpx.post(
+                url + "/predict", json={"records": rows}, headers={"x-request-id": f"b-{index}"}
+            )
+            assert answer.status_code == 200, answer.text
+        page.locator("#traffic").wait_for()
+        page.locator("#recent").get_by_text("b-4").first.wait_for()
+        assert watched.navigations == loaded  # refreshed in place, never reloaded
+        watched.shot("live")
+    finally:
+        watched.close()
+        stop(server)
