@@ -56,7 +56,10 @@ def check(at: str, share: float) -> CheckRecord:
         window_start=None, window_end=None, consumed=True, rows=200, champion_version="1.0.0",
         drift=share > 0.5, performance_drift=None, action="none", run_id=None, status="ok",
         summary={"drift_share": share, "drifted": ["mean radius"] if share else [],
-                 "reason": "drift below the threshold"},
+                 "reason": "drift below the threshold",
+                 "performance": {"metric": "f1", "baseline": 0.97, "current": 0.97 - share / 10,
+                                 "relative_drop": share / 10, "threshold": 0.05,
+                                 "drifted": share > 0.5, "rows": 50}},
     )  # fmt: skip
 
 

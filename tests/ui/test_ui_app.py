@@ -52,6 +52,8 @@ async def test_model_page_shows_versions_history_runs_and_drift_chart(client):
     chart = page[page.index('<svg class="chart"') : page.index("</svg>")]
     assert chart.count("<circle") == 2 and "0.6" in chart
     assert "mean radius" in page  # the latest check's drifted feature, inline
+    performance = page[page.index('aria-label="f1 on feedback labels') :]
+    assert performance.count("<circle") >= 2 and "0.91" in performance
     assert 'id="rollout"' in page
 
 

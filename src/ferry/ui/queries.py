@@ -71,6 +71,20 @@ class ModelDetail:
         ]
         return list(reversed(points))
 
+    @property
+    def performance_points(self) -> tuple[str, list[tuple[str, float]]]:
+        """The labelled-performance metric and its value per check (feedback labels), oldest
+        first; checks without labels are left out."""
+        metric, points = "", []
+        for check in reversed(self.checks):
+            performance = check.summary.get("performance")
+            if isinstance(performance, dict) and isinstance(
+                performance.get("current"), int | float
+            ):
+                metric = str(performance.get("metric", ""))
+                points.append((check.checked_at, float(performance["current"])))
+        return metric, points
+
 
 def models_overview(registry: Registry) -> list[ModelRow]:
     """Every model with its aliases, latest version, last run and last drift check."""
