@@ -39,7 +39,7 @@ def test_cold_start_answers_and_protocols_work(start_server, home, pipeline, can
         f"{server.url}/invocations",
         json={"dataframe_records": cancer[0].head(2).to_dict(orient="records")},
     )
-    assert mlflow.json() == {"predictions": answer["predictions"]}
+    assert mlflow.json() == {k: answer[k] for k in ("predictions", "probabilities")}
 
     client = triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
     assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("cancer")

@@ -39,7 +39,8 @@ def test_first_load_compiles_and_the_second_hits_the_cache(
     assert len(first.warmup_ms) == 4
     second = loader.load(version)
     assert second.cache_hit and second.runner.backend == "onnx"
-    labels, probabilities = second.runner.run(first.example)
+    answer = second.runner.run(first.example)
+    labels, probabilities = answer.predictions, answer.probabilities
     np.testing.assert_array_equal(labels, pipeline.predict(cancer[0].head(10)))
     np.testing.assert_allclose(probabilities, pipeline.predict_proba(cancer[0].head(10)), atol=1e-5)
 
@@ -75,7 +76,8 @@ def test_a_compiled_file_copied_from_another_version_is_never_served(
     served = loader.load(old)
     assert not served.cache_hit and served.runner.backend == "onnx"
     rows = cancer[0].to_numpy()
-    labels, probabilities = served.runner.run(rows)
+    answer = served.runner.run(rows)
+    labels, probabilities = answer.predictions, answer.probabilities
     np.testing.assert_array_equal(labels, pipeline.predict(cancer[0]))
     np.testing.assert_allclose(probabilities, pipeline.predict_proba(cancer[0]), atol=1e-5)
     assert not np.allclose(probabilities, forest.predict_proba(cancer[0]), atol=1e-3)
@@ -84,7 +86,7 @@ def test_a_compiled_file_copied_from_another_version_is_never_served(
     (compiled / f"{old_key}.onnx").write_bytes((compiled / f"{new_key}.onnx").read_bytes())
     again = loader.load(old)
     assert not again.cache_hit
-    np.testing.assert_array_equal(again.runner.run(rows)[0], pipeline.predict(cancer[0]))
+    np.testing.assert_array_equal(again.runner.run(rows).predictions, pipeline.predict(cancer[0]))
     assert loader.load(old).cache_hit  # the recompiled entry is trusted again
 
 
@@ -126,7 +128,7 @@ def test_categorical_inputs_are_served_natively(loader, cancer_registry):
     version = cancer_registry.register(model, "plans", input_example=frame[["plan"]])
     loaded = loader.load(version)
     assert loaded.runner.backend == "native"
-    labels, _ = loaded.runner.run(np.array([["b"], ["a"]], dtype=object))
+    labels = loaded.runner.run(np.array([["b"], ["a"]], dtype=object)).predictions
     assert labels.tolist() == [1, 0]
 
 
@@ -152,7 +154,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "skops", "
     assert done.stdout.strip() == "[]"
 
 
-def test_onnx_models_the_fast_runner_cannot_feed_fall_back_to_their_own_predictor(
+def test_onnx_zipmap_probabilities_are_served_by_onnxruntime_as_arrays(
     loader, cancer_registry, cancer
 ):
     from skl2onnx import to_onnx
@@ -164,7 +166,8 @@ def test_onnx_models_the_fast_runner_cannot_feed_fall_back_to_their_own_predicto
         to_onnx(model, features[:1]), "zipped", input_example=features[:3]
     )
     loaded = loader.load(version)
-    assert loaded.runner.backend == "native" and loaded.compile_note
-    labels, probabilities = loaded.runner.run(features[:4].astype(np.float64))
+    assert loaded.runner.backend == "onnx" and loaded.compile_note is None
+    answer = loaded.runner.run(features[:4].astype(np.float64))
+    labels, probabilities = answer.predictions, answer.probabilities
     np.testing.assert_array_equal(labels, model.predict(features[:4]))
     np.testing.assert_allclose(probabilities, model.predict_proba(features[:4]), atol=1e-4)

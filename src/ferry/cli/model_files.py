@@ -3,61 +3,20 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from ferry.cli.tables import read_table
 from ferry.errors import InvalidInput
 
-PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
-
 
 def read_model(path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:
-    """Load a .skops, .onnx or (only with ``trust_pickle``) .pkl/.joblib file."""
+    """Load a model file with the flavor its suffix names (a pickle only with ``trust_pickle``)."""
     if not path.is_file():
         raise InvalidInput(f"model file {str(path)!r} does not exist")
-    suffix = path.suffix.lower()
-    if suffix == ".skops":
-        return _read_skops(path, trusted)
-    if suffix == ".onnx":
-        import onnx
+    from ferry.flavors import flavor_for_file
 
-        return onnx.load(str(path))
-    if suffix in PICKLE_SUFFIXES:
-        if not trust_pickle:
-            raise InvalidInput(
-                f"{path.name} is a pickle, which runs code when loaded: pass --trust-pickle "
-                "if you made it yourself (ferry re-saves it as skops)"
-            )
-        import joblib
-
-        return joblib.load(path)
-    raise InvalidInput(f"cannot register {path.name}: use a .skops, .onnx, .pkl or .joblib file")
-
-
-def _read_skops(path: Path, trusted: list[str]) -> Any:
-    """Load a file from outside trusting only skops' defaults and the types named by --trust.
-
-    The file lists its own types, so trusting what it lists (or whole modules such as
-    ``sklearn.*``) would let a crafted file pick them: ``sklearn.tree._tree.Tree`` reads memory
-    out of bounds on crafted input, which is why skops and MLflow refuse it by default.
-    """
-    import skops.io
-
-    try:
-        untrusted = sorted(skops.io.get_untrusted_types(file=path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise InvalidInput(f"{path.name} is not a readable skops file: {error}") from error
-    refused = [name for name in untrusted if name not in trusted]
-    if refused:
-        flags = " ".join(f"--trust {name}" for name in refused)
-        raise InvalidInput(
-            f"{path.name} holds types that skops does not trust by default: {refused}; a "
-            "crafted file can misuse them. If you know where the file comes from, pass "
-            f"{flags}"
-        )
-    return skops.io.load(path, trusted=untrusted)
+    return flavor_for_file(path).read(path, trust_pickle=trust_pickle, trusted=trusted)
 
 
 def refuse_mlflow_folder(path: Path) -> None:

@@ -1,38 +1,67 @@
-"""How each kind of model is saved, loaded and described.
+"""How each kind of model is saved, loaded, described and compiled.
 
-One module per framework; :func:`flavor_for` picks the implementation for a model object and
-:func:`flavor_named` for a stored version.
+One module per framework behind one contract (:class:`Flavor`); the three functions below are
+the only places that pick one: :func:`flavor_for` for a model object, :func:`flavor_named` for a
+stored version, :func:`flavor_for_file` for a file a user brings.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ferry.errors import InvalidInput, Unsupported
-from ferry.flavors.base import Flavor, Predictor, SavedModel
+from ferry.flavors.base import Description, Flavor, Predictor, SavedModel
 from ferry.flavors.onnx import OnnxFlavor
 from ferry.flavors.sklearn import SklearnFlavor
 
-_FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (SklearnFlavor(), OnnxFlavor())}
+FLAVORS: tuple[Flavor, ...] = (SklearnFlavor(), OnnxFlavor())
+"""Every flavor, in the order :func:`flavor_for` asks them."""
+_BY_NAME: dict[str, Flavor] = {flavor.name: flavor for flavor in FLAVORS}
+ONNX_ROUTE = "export it to ONNX (tf2onnx, torch.onnx, ...) and register the .onnx file"
+"""The supported route for a framework ferry has no flavor for."""
 
 
 def flavor_for(model: object) -> Flavor:
     """The flavor that can save ``model``; raises :class:`Unsupported` when none can."""
-    for flavor in _FLAVORS.values():
+    for flavor in FLAVORS:
         if flavor.accepts(model):
             return flavor
     raise Unsupported(
         f"cannot register a {type(model).__module__}.{type(model).__qualname__}: ferry saves "
-        "scikit-learn estimators and Pipelines, and ONNX models (onnx.ModelProto)"
+        f"scikit-learn estimators and Pipelines, and ONNX models (onnx.ModelProto); {ONNX_ROUTE}"
     )
 
 
 def flavor_named(name: str) -> Flavor:
     """The flavor a stored version was saved with."""
     try:
-        return _FLAVORS[name]
+        return _BY_NAME[name]
     except KeyError:
         raise InvalidInput(
-            f"unknown flavor {name!r}; this ferry knows {sorted(_FLAVORS)}"
+            f"unknown flavor {name!r}; this ferry knows {sorted(_BY_NAME)}"
         ) from None
 
 
-__all__ = ["Flavor", "Predictor", "SavedModel", "flavor_for", "flavor_named"]
+def flavor_for_file(path: Path) -> Flavor:
+    """The flavor that reads a model file, by its suffix."""
+    suffix = path.suffix.lower()
+    for flavor in FLAVORS:
+        if suffix in flavor.suffixes:
+            return flavor
+    known = sorted(s for flavor in FLAVORS for s in flavor.suffixes)
+    raise InvalidInput(
+        f"cannot register {path.name}: ferry reads {', '.join(known)} files; for a model "
+        f"of another framework (Keras .h5/.keras, PyTorch .pt, ...), {ONNX_ROUTE}"
+    )
+
+
+__all__ = [
+    "FLAVORS",
+    "Description",
+    "Flavor",
+    "Predictor",
+    "SavedModel",
+    "flavor_for",
+    "flavor_for_file",
+    "flavor_named",
+]

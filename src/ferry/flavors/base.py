@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+from ferry.flavors.tasks import Outputs
 
 
 class Predictor(Protocol):
@@ -32,27 +33,59 @@ class SavedModel:
     """Flavor-specific facts needed to load the files again (e.g. trusted skops types)."""
 
 
-class Flavor(ABC):
-    """Saves one kind of model into a folder and loads it back from verified bytes."""
+@dataclass(frozen=True)
+class Description:
+    """What a flavor learned about a model by running it on its input example."""
 
-    name: ClassVar[str]
+    task: str
+    """One of :data:`ferry.flavors.tasks.TASKS`."""
+    outputs: tuple[str, ...]
+    """The names of what it answers (``predictions``, ``probabilities``, ...)."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Task facts for health and the protocols: ``classes``, ``n_clusters``, ``width``,
+    ``confidence`` (how a clusterer's confidence is defined)."""
 
-    @abstractmethod
+
+class Flavor(Protocol):
+    """How one kind of model is saved, loaded, described and compiled.
+
+    Nothing outside ``ferry.flavors`` names a flavor: the registry, the loader, the compiler
+    and the CLI ask the flavor that :func:`ferry.flavors.flavor_for` (an object),
+    :func:`~ferry.flavors.flavor_named` (a stored version) or
+    :func:`~ferry.flavors.flavor_for_file` (a file) picks.
+    """
+
+    name: str
+    """Recorded in each version's metadata as ``flavor``."""
+    suffixes: tuple[str, ...]
+    """The model-file suffixes :meth:`read` takes (``.skops``, ``.onnx`` ...)."""
+
     def accepts(self, model: object) -> bool:
         """True when this flavor can save ``model``."""
+        ...
 
-    @abstractmethod
+    def read(self, path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:
+        """A model object from a file a user brings to ``ferry register``."""
+        ...
+
     def save(self, model: Any, directory: Path, serialization: str | None) -> SavedModel:
         """Write ``model`` into ``directory``; return the files written and its description."""
+        ...
 
-    def predictor(self, model: Any, directory: Path) -> Predictor:
-        """Something that predicts like the saved model, to describe its outputs."""
-        predictor: Predictor = model
-        return predictor
+    def load(self, files: Mapping[str, bytes], loader: Mapping[str, Any]) -> Any:
+        """The native predictor, rebuilt from bytes whose hashes the caller has checked."""
+        ...
 
-    @abstractmethod
-    def load(self, files: Mapping[str, bytes], loader: Mapping[str, Any]) -> Predictor:
-        """Rebuild the model from bytes whose hashes the caller has already checked."""
+    def describe(self, model: Any, example: Any) -> tuple[Description, Outputs]:
+        """The model's task, outputs and facts, and its answer on ``example`` (the proof that
+        the two fit); raises :class:`ferry.errors.Unsupported` naming a kind it cannot serve."""
+        ...
+
+    def to_onnx(self, model: Any, input_example: Any) -> bytes | None:
+        """The model as an ONNX graph taking ``input_example``'s rows as one tensor; None when
+        this flavor has no ONNX form, :class:`ferry.errors.Unsupported` saying why when this
+        model cannot be converted."""
+        ...
 
 
 @cache

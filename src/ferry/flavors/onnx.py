@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ferry.errors import InvalidInput
-from ferry.flavors.base import Flavor, Predictor, SavedModel, installed_version, versions_of
+from ferry.errors import InvalidInput, Unsupported
+from ferry.flavors.base import Description, SavedModel, installed_version, versions_of
+from ferry.flavors.tasks import MEMBERSHIP, Outputs, clusterer_outputs
 
 MODEL_FILE = "model.onnx"
 _NUMPY_TYPES = {
@@ -22,10 +23,19 @@ _NUMPY_TYPES = {
 }
 
 
-class OnnxFlavor(Flavor):
-    """An ``onnx.ModelProto``, saved as its protobuf bytes."""
+class OnnxFlavor:
+    """An ``onnx.ModelProto``, saved as its protobuf bytes and served as it is."""
 
-    name = "onnx"
+    name: str = "onnx"
+    suffixes: tuple[str, ...] = (".onnx",)
+
+    def read(self, path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:
+        import onnx
+
+        try:
+            return onnx.load(str(path))
+        except Exception as error:  # protobuf raises its own DecodeError
+            raise InvalidInput(f"{path.name} is not a readable ONNX file: {error}") from None
 
     def accepts(self, model: object) -> bool:
         return type(model).__module__.startswith("onnx") and hasattr(model, "SerializeToString")
@@ -45,32 +55,87 @@ class OnnxFlavor(Flavor):
             loader={"file": MODEL_FILE},
         )
 
-    def predictor(self, model: Any, directory: Path) -> Predictor:
-        return self.load({MODEL_FILE: (directory / MODEL_FILE).read_bytes()}, {"file": MODEL_FILE})
-
-    def load(self, files: Mapping[str, bytes], loader: Mapping[str, Any]) -> Predictor:
+    def load(self, files: Mapping[str, bytes], loader: Mapping[str, Any]) -> OnnxPredictor:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        session = onnxruntime.InferenceSession(
-            files[str(loader["file"])], options, providers=["CPUExecutionProvider"]
-        )
-        return OnnxPredictor(session)
+        data = files[str(loader["file"])]
+        session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        return OnnxPredictor(session, data)
+
+    def describe(self, model: Any, example: Any) -> tuple[Description, Outputs]:
+        data = model.SerializeToString()
+        predictor = self.load({MODEL_FILE: data}, {"file": MODEL_FILE})
+        raw = predictor.raw(example)
+        task, facts = _task_of(raw)
+        outputs = outputs_by_task(raw, task, facts)
+        return Description(task, tuple(outputs.named()), facts), outputs
+
+    def to_onnx(self, model: Any, input_example: Any) -> bytes | None:
+        data: bytes = model.data if isinstance(model, OnnxPredictor) else model.SerializeToString()
+        return data
+
+
+def _task_of(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The task an outside graph's outputs imply: labels (and probabilities) make a
+    classifier, one column of floats a regressor, a wider float output a transformer."""
+    values = [_array(value) for value in raw.values()]
+    first = values[0]
+    if first.dtype.kind in "iuOSU" and first.ndim <= 2 and first.size == len(first):
+        facts: dict[str, Any] = {}
+        if len(values) > 1 and values[1].ndim == 2:
+            facts["n_classes"] = int(values[1].shape[1])
+        return "classifier", facts
+    if first.dtype.kind == "f" and first.size == len(first):
+        return "regressor", {}
+    if first.dtype.kind == "f" and first.ndim == 2:
+        return "transformer", {"width": int(first.shape[1])}
+    raise Unsupported(
+        f"cannot tell what this ONNX graph answers (outputs {list(raw)}, first of shape "
+        f"{list(first.shape)}): ferry serves classifiers, regressors, clusterers and transformers"
+    )
+
+
+def _array(value: Any) -> np.ndarray:
+    """An output as an array; ZipMap's list of {class: probability} becomes (n, classes)."""
+    if isinstance(value, list):
+        keys = list(value[0].keys()) if value else []
+        return np.array([[row[key] for key in keys] for row in value], dtype=np.float64)
+    return np.asarray(value)
+
+
+def outputs_by_task(raw: Mapping[str, Any], task: str, facts: Mapping[str, Any]) -> Outputs:
+    """A graph's outputs (by name, in graph order) as the task's :class:`Outputs`."""
+    values = [_array(value) for value in raw.values()]
+    second = values[1] if len(values) > 1 else None
+    if task == "classifier":
+        probabilities = second.astype(np.float64) if second is not None else None
+        return Outputs(predictions=values[0].ravel(), probabilities=probabilities)
+    if task == "regressor":
+        return Outputs(predictions=values[0].astype(np.float64).ravel())
+    if task == "clusterer":
+        return clusterer_outputs(values[0], second, str(facts.get("confidence", MEMBERSHIP)))
+    first = values[0]
+    return Outputs(outputs=first.astype(np.float64).reshape(len(first), -1))
 
 
 class OnnxPredictor:
     """Feeds an onnxruntime session from arrays or frames; label and probability outputs."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, data: bytes = b"") -> None:
         self._session = session
+        self.data = data
         self._inputs = session.get_inputs()
         self._outputs = [output.name for output in session.get_outputs()]
 
     def _feed(self, inputs: Any) -> dict[str, Any]:
         if len(self._inputs) == 1:
             spec = self._inputs[0]
-            return {spec.name: np.asarray(inputs, dtype=_NUMPY_TYPES.get(spec.type))}
+            array = np.asarray(inputs, dtype=_NUMPY_TYPES.get(spec.type))
+            if array.ndim == 1 and len(spec.shape) == 2:
+                array = array.reshape(-1, 1)
+            return {spec.name: array}
         if not hasattr(inputs, "columns"):
             raise InvalidInput(
                 f"this ONNX model takes {len(self._inputs)} named inputs: pass a DataFrame "
@@ -85,6 +150,14 @@ class OnnxPredictor:
         result: list[Any] = self._session.run(None, self._feed(inputs))
         return result
 
+    def raw(self, inputs: Any) -> dict[str, Any]:
+        """Every output by name, in graph order."""
+        return dict(zip(self._outputs, self._run(inputs), strict=True))
+
+    def task_outputs(self, inputs: Any, task: str, facts: Mapping[str, Any]) -> Outputs:
+        """The task's outputs (see :func:`ferry.flavors.tasks.native_outputs`)."""
+        return outputs_by_task(self.raw(inputs), task, facts)
+
     def predict(self, inputs: Any) -> np.ndarray:
         """The first output: labels for a classifier, values for a regressor."""
         return np.asarray(self._run(inputs)[0])
@@ -93,9 +166,5 @@ class OnnxPredictor:
         """The second output as an (n, classes) array; ZipMap outputs are unpacked."""
         outputs = self._run(inputs)
         if len(outputs) < 2:
-            raise InvalidInput("this ONNX model has no probability output")
-        probabilities = outputs[1]
-        if isinstance(probabilities, list):
-            keys = list(probabilities[0].keys()) if probabilities else []
-            return np.array([[row[key] for key in keys] for row in probabilities])
-        return np.asarray(probabilities)
+            raise Unsupported("this ONNX model has no probability output")
+        return _array(outputs[1])

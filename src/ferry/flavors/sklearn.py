@@ -10,30 +10,51 @@ import io
 import json
 import math
 import pickle
+import zipfile
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ferry.errors import InvalidInput
-from ferry.flavors.base import Flavor, Predictor, SavedModel, installed_version, versions_of
+import numpy as np
+
+from ferry.errors import InvalidInput, Unsupported
+from ferry.flavors.base import Description, SavedModel, installed_version, versions_of
+from ferry.flavors.tasks import MEMBERSHIP, POSTERIOR, Outputs, native_outputs
 
 SERIALIZATIONS = {"skops": "model.skops", "joblib": "model.joblib", "pickle": "model.pkl"}
 """Each serialization and the file it writes; only skops is safe to load from untrusted bytes."""
 
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 _KNOWN_DISTRIBUTIONS = {"sklearn": "scikit-learn", "skops": "skops", "joblib": "joblib"}
 _ALWAYS_NEEDED = ("scikit-learn", "numpy", "scipy")
 
 
-class SklearnFlavor(Flavor):
-    """Anything with scikit-learn's estimator contract (``get_params`` and ``predict``)."""
+class SklearnFlavor:
+    """Anything with scikit-learn's estimator contract: ``get_params`` and ``predict`` (or
+    ``transform``, for transformers such as TruncatedSVD and PCA)."""
 
-    name = "sklearn"
+    name: str = "sklearn"
+    suffixes: tuple[str, ...] = (".skops", *PICKLE_SUFFIXES)
 
     def accepts(self, model: object) -> bool:
-        return callable(getattr(model, "get_params", None)) and callable(
-            getattr(model, "predict", None)
+        return callable(getattr(model, "get_params", None)) and (
+            callable(getattr(model, "predict", None)) or callable(getattr(model, "transform", None))
         )
+
+    def read(self, path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:
+        """A .skops file trusting only the types named by ``trusted``; a pickle only when
+        ``trust_pickle`` says the user made it."""
+        if path.suffix.lower() == ".skops":
+            return _read_skops(path, trusted)
+        if not trust_pickle:
+            raise InvalidInput(
+                f"{path.name} is a pickle, which runs code when loaded: pass --trust-pickle "
+                "if you made it yourself (ferry re-saves it as skops)"
+            )
+        import joblib
+
+        return joblib.load(path)
 
     def save(self, model: Any, directory: Path, serialization: str | None) -> SavedModel:
         serialization = serialization or "skops"
@@ -61,21 +82,86 @@ class SklearnFlavor(Flavor):
             loader=loader,
         )
 
-    def load(self, files: Mapping[str, bytes], loader: Mapping[str, Any]) -> Predictor:
+    def load(self, files: Mapping[str, bytes], loader: Mapping[str, Any]) -> Any:
         name = str(loader["file"])
         data = files[name]
         if name.endswith(".skops"):
             import skops.io
 
-            model: Predictor = skops.io.loads(data, trusted=list(loader.get("trusted_types", [])))
-            return model
+            return skops.io.loads(data, trusted=list(loader.get("trusted_types", [])))
         if name.endswith(".joblib"):
             import joblib
 
-            loaded: Predictor = joblib.load(io.BytesIO(data))
-            return loaded
-        unpickled: Predictor = pickle.loads(data)
-        return unpickled
+            return joblib.load(io.BytesIO(data))
+        return pickle.loads(data)
+
+    def describe(self, model: Any, example: Any) -> tuple[Description, Outputs]:
+        task, facts = _task_of(model)
+        outputs = native_outputs(model, task, example, facts)
+        if task == "classifier":
+            facts["classes"] = np.asarray(model.classes_).tolist()
+        if outputs.outputs is not None:
+            facts["width"] = int(outputs.outputs.shape[1])
+        return Description(task, tuple(outputs.named()), facts), outputs
+
+    def to_onnx(self, model: Any, input_example: Any) -> bytes | None:
+        """skl2onnx's graph for numeric tables; text and categorical inputs are served natively."""
+        rows = np.asarray(input_example)
+        if rows.ndim != 2 or rows.dtype.kind not in "biuf":
+            raise Unsupported(
+                "its inputs include text or categorical columns; ferry compiles models that "
+                "take one numeric table, so it is served natively"
+            )
+        return compile_onnx(model, rows.shape[1])
+
+
+def _task_of(model: Any) -> tuple[str, dict[str, Any]]:
+    """The task of an estimator (of a Pipeline's last step) and the facts it implies."""
+    from sklearn.base import is_classifier, is_clusterer, is_regressor
+
+    last = model.steps[-1][1] if hasattr(model, "steps") else model
+    kind = f"{type(last).__module__}.{type(last).__qualname__}"
+    if is_classifier(model):
+        return "classifier", {}
+    if is_regressor(model):
+        return "regressor", {}
+    has = {name: callable(getattr(model, name, None)) for name in ("predict", "transform")}
+    mixture = callable(getattr(last, "predict_proba", None)) and hasattr(last, "n_components")
+    if (is_clusterer(last) or mixture) and has["predict"]:
+        n = getattr(last, "n_clusters", None) or getattr(last, "n_components", None)
+        confidence = POSTERIOR if mixture else MEMBERSHIP
+        return "clusterer", {"n_clusters": int(n) if n else None, "confidence": confidence}
+    if has["transform"] and not has["predict"]:
+        return "transformer", {}
+    raise Unsupported(
+        f"cannot serve a {kind}: ferry serves classifiers, regressors, clusterers that "
+        "predict new rows (KMeans, GaussianMixture) and transformers (TruncatedSVD, PCA); "
+        "export it to ONNX and register the .onnx if its outputs fit one of these"
+    )
+
+
+def _read_skops(path: Path, trusted: list[str]) -> Any:
+    """Load a file from outside trusting only skops' defaults and the types named by --trust.
+
+    The file lists its own types, so trusting what it lists (or whole modules such as
+    ``sklearn.*``) would let a crafted file pick them: ``sklearn.tree._tree.Tree`` reads memory
+    out of bounds on crafted input, which is why skops and MLflow refuse it by default.
+    """
+    import skops.io
+
+    try:
+        untrusted = sorted(skops.io.get_untrusted_types(file=path))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise InvalidInput(f"{path.name} is not a readable skops file: {error}") from error
+    refused = [name for name in untrusted if name not in trusted]
+    if refused:
+        flags = " ".join(f"--trust {name}" for name in refused)
+        raise InvalidInput(
+            f"{path.name} holds types that skops does not trust by default: {refused}; a "
+            "crafted file can misuse them. If you know where the file comes from, pass "
+            f"{flags}"
+        )
+    return skops.io.load(path, trusted=untrusted)
 
 
 def _dump_skops(model: Any, path: Path) -> list[str]:
@@ -160,7 +246,6 @@ def compile_onnx(model: Any, width: int) -> bytes:
     Inputs are one float32 tensor ``X``; classifiers get plain probability tensors (no ZipMap),
     which onnxruntime returns as arrays without building Python dicts per row.
     """
-    import numpy as np
     from skl2onnx import to_onnx
     from sklearn.base import is_classifier
 

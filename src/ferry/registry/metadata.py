@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ferry.errors import InvalidInput
-from ferry.flavors.base import Predictor, SavedModel
+from ferry.errors import InvalidInput, Unsupported
+from ferry.flavors.base import Description, Flavor, SavedModel
+from ferry.flavors.tasks import Outputs
 from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.dataset import fingerprint
 from ferry.registry.environment import python_version
@@ -24,9 +25,10 @@ def draft_metadata(
     *,
     name: str,
     saved: SavedModel,
-    flavor: str,
-    predictor: Predictor,
+    flavor: Flavor,
+    model: Any,
     example: pd.DataFrame | np.ndarray,
+    series: bool,
     metrics: Mapping[str, float] | None,
     params: Mapping[str, Any] | None,
     training_data: Any,
@@ -34,11 +36,14 @@ def draft_metadata(
     tags: Mapping[str, str] | None,
 ) -> dict[str, Any]:
     """Everything but the version-specific keys, which are added inside the catalog lock."""
+    described, outputs, series = _describe(flavor, model, example, series)
     input_schema = schema_of(example)
+    if series:
+        input_schema["series"] = True
     return {
         "format_version": FORMAT_VERSION,
         "model_name": name,
-        "flavor": flavor,
+        "flavor": flavor.name,
         "framework": saved.framework,
         "framework_version": saved.framework_version,
         "serialization": saved.serialization,
@@ -47,7 +52,7 @@ def draft_metadata(
         "input_schema": input_schema,
         "input_shape": shape_of(input_schema),
         "input_example": EXAMPLE_FILE,
-        "output_schema": _output_schema(predictor, example),
+        "output_schema": output_schema_of(described, outputs),
         "performance": check_metrics(metrics),
         "hyperparameters": dict(params) if params is not None else saved.hyperparameters,
         "training_dataset": fingerprint(training_data),
@@ -65,17 +70,53 @@ def encode_metadata(metadata: Mapping[str, Any]) -> bytes:
         raise InvalidInput(f"metadata is not JSON: {error} (check params and tags)") from None
 
 
-def _output_schema(predictor: Predictor, example: pd.DataFrame | np.ndarray) -> dict[str, Any]:
-    """Run the model on its own example: the output schema, and proof that the two fit."""
+def _describe(
+    flavor: Flavor, model: Any, example: pd.DataFrame | np.ndarray, series: bool
+) -> tuple[Description, Outputs, bool]:
+    """Run the model on its own example: its task and outputs, and proof that the two fit.
+
+    A one-column frame that a model answers with the wrong number of rows is tried as a
+    Series: text pipelines (TfidfVectorizer first) take one string per row, not a frame.
+    """
+    probe = example if len(example) > 1 else _twice(example)  # one row hides a miscount
+    described = _run(flavor, model, _as_input(probe, series))
+    if described[1].rows != len(probe) and not series and _one_column(probe):
+        retried = _run(flavor, model, _as_input(probe, True))
+        if retried[1].rows == len(probe):
+            return *retried, True
+    if described[1].rows != len(probe):
+        raise InvalidInput(
+            f"the model answered {described[1].rows} rows for the {len(probe)} rows of "
+            "input_example; ferry serves one row out per row in. A text model takes one "
+            "string per row: pass input_example as a pandas Series (or one text column)"
+        )
+    return *described, series
+
+
+def _run(flavor: Flavor, model: Any, example: Any) -> tuple[Description, Outputs]:
     try:
-        predictions = predictor.predict(example)
+        return flavor.describe(model, example)
+    except (InvalidInput, Unsupported):
+        raise
     except Exception as error:
         raise InvalidInput(
             f"the model cannot predict on input_example ({type(error).__name__}: {error}); "
             "pass an example shaped like the training data"
         ) from None
-    has_proba = callable(getattr(predictor, "predict_proba", None))
-    return output_schema_of(predictions, getattr(predictor, "classes_", None), has_proba)
+
+
+def _as_input(example: pd.DataFrame | np.ndarray, series: bool) -> Any:
+    return example.iloc[:, 0] if series and isinstance(example, pd.DataFrame) else example
+
+
+def _twice(example: pd.DataFrame | np.ndarray) -> pd.DataFrame | np.ndarray:
+    if isinstance(example, pd.DataFrame):
+        return pd.concat([example, example], ignore_index=True)
+    return np.concatenate([example, example])
+
+
+def _one_column(example: pd.DataFrame | np.ndarray) -> bool:
+    return isinstance(example, pd.DataFrame) and example.shape[1] == 1
 
 
 def check_metrics(metrics: Mapping[str, float] | None) -> dict[str, float]:

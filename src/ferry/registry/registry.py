@@ -122,13 +122,14 @@ class Registry:
         catalog lock, and become visible only when the catalog row commits.
         """
         from ferry.registry.metadata import draft_metadata  # pandas: registration only
-        from ferry.registry.schema import as_example, encode_example
+        from ferry.registry.schema import as_example, encode_example, is_text_series
 
         check_name(name)
         explicit = Version.parse(version) if version is not None else None
         parent_version = Version.parse(parent) if parent is not None else None
         flavor = flavor_for(model)
         example = as_example(input_example)
+        series = is_text_series(input_example)
         with staging(self.staging_area) as folder:
             saved = flavor.save(model, folder, serialization)
             (folder / EXAMPLE_FILE).write_bytes(encode_example(example))
@@ -136,9 +137,10 @@ class Registry:
             draft = draft_metadata(
                 name=name,
                 saved=saved,
-                flavor=flavor.name,
-                predictor=flavor.predictor(model, folder),
+                flavor=flavor,
+                model=model,
                 example=example,
+                series=series,
                 metrics=metrics,
                 params=params,
                 training_data=training_data,

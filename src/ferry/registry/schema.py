@@ -14,15 +14,21 @@ import numpy as np
 import pandas as pd
 
 from ferry.errors import InvalidInput
+from ferry.flavors.base import Description
+from ferry.flavors.tasks import Outputs
 
+TEXT_COLUMN = "text"
+"""The column name of an unnamed text input (a list of strings or a Series without a name)."""
 EXAMPLE_ROWS = 10
 """Rows of the input example kept with a version: enough to warm a server up, small on disk."""
 
 
 def as_example(data: Any) -> pd.DataFrame | np.ndarray:
     """Accept a DataFrame, an array or nested lists; refuse anything empty or scalar."""
+    if is_text_series(data) and not isinstance(data, pd.Series):
+        data = pd.Series(list(data), name=TEXT_COLUMN)
     if isinstance(data, pd.Series):
-        data = data.to_frame()
+        data = data.to_frame(name=TEXT_COLUMN if data.name is None else str(data.name))
     if not isinstance(data, pd.DataFrame):
         try:
             data = np.asarray(data)
@@ -58,16 +64,29 @@ def shape_of(schema: dict[str, Any]) -> list[int]:
     return list(schema["shape"])
 
 
-def output_schema_of(
-    predictions: Any, classes: Any = None, has_proba: bool = False
-) -> dict[str, Any]:
-    """Describe what ``predict`` returned on the example (and the classes, for classifiers)."""
-    array = np.asarray(predictions)
-    schema: dict[str, Any] = {"dtype": str(array.dtype), "shape": [-1, *array.shape[1:]]}
-    if classes is not None:
-        schema["classes"] = np.asarray(classes).tolist()
-    schema["probabilities"] = has_proba
+def output_schema_of(description: Description, outputs: Outputs) -> dict[str, Any]:
+    """What a version answers: its task, the names of its outputs, task facts (``classes``,
+    ``n_clusters``, ``width``), and the dtype and shape of its first output on the example."""
+    first = next(iter(outputs.named().values()))
+    schema: dict[str, Any] = {
+        "task": description.task,
+        "outputs": list(description.outputs),
+        "dtype": str(first.dtype),
+        "shape": [-1, *first.shape[1:]],
+        "probabilities": outputs.probabilities is not None,
+        **description.facts,
+    }
     return schema
+
+
+def is_text_series(data: Any) -> bool:
+    """True for a Series, or a flat list or array of strings: one text per row."""
+    if isinstance(data, pd.Series):
+        return True
+    if isinstance(data, list | tuple | np.ndarray) and len(data) > 0:
+        flat = np.asarray(data, dtype=object)
+        return flat.ndim == 1 and all(isinstance(value, str) for value in flat)
+    return False
 
 
 def encode_example(example: pd.DataFrame | np.ndarray) -> bytes:

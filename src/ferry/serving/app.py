@@ -106,8 +106,9 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
             result = await server.predict(
                 loaded.name, rows, request.headers.get("x-request-id"), loaded.spec
             )
-            body = plain.respond(result.labels, result.probabilities, result.loaded.name,
-                                 result.loaded.version, result.request_id)  # fmt: skip
+            body = plain.respond(
+                result.outputs, result.loaded.name, result.loaded.version, result.request_id
+            )
             return json_response(body), result.loaded.version
 
         return await _answer(server, "plain", request.query_params.get("model"), handle)
@@ -121,7 +122,7 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
             loaded = await server.serving(request.query_params.get("model"))
             rows = mlflow.parse(body, request.headers.get("content-type", JSON_TYPE), loaded.spec)
             result = await server.predict(loaded.name, rows, spec=loaded.spec)
-            return json_response(mlflow.respond(result.labels)), result.loaded.version
+            return json_response(mlflow.respond(result.outputs)), result.loaded.version
 
         return await _answer(server, "mlflow", request.query_params.get("model"), handle)
 
@@ -147,8 +148,9 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
                 parse_json(await read_body(request, limit)), loaded.spec
             )
             result = await server.predict(model, rows, request_id, loaded.spec)
-            body = v2.respond(model, result.loaded.version, result.request_id, result.labels,
-                              result.probabilities, wanted)  # fmt: skip
+            body = v2.respond(
+                model, result.loaded.version, result.request_id, result.outputs, wanted
+            )
             return json_response(body), result.loaded.version
 
         return await _answer(server, "v2", model, handle)
@@ -176,8 +178,9 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
         except FerryError as error:
             return error_response(error, "v2")
         body = v2.metadata(
-            model, loaded.version, loaded.spec, loaded.runner.backend, loaded.classes
-        )
+            model, loaded.version, loaded.spec, loaded.runner.backend,
+            loaded.metadata["output_schema"],
+        )  # fmt: skip
         return json_response(body)
 
     @routes.get("/v2/models/{model}", tags=["v2"])

@@ -1,8 +1,9 @@
 """Compile a version to an optimised ONNX graph, and prove it answers like the original.
 
-The compiled graph is kept only when, on the version's stored input example, its labels equal
-the native model's and its probabilities are within ``PROBABILITY_TOLERANCE``; otherwise the
-server runs the native model and remembers why.
+The compiled graph is kept only when, on the version's stored input example, it answers every
+output of the model's task like the native model: labels exactly, numbers within
+``PROBABILITY_TOLERANCE`` (absolute) and ``RELATIVE_TOLERANCE``; otherwise the server runs the
+native model and remembers why.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from ferry.errors import Unsupported
+from ferry.flavors import flavor_named
 from ferry.serving.runners import NativeRunner, OnnxRunner, onnx_session
 
 PROBABILITY_TOLERANCE = 1e-5
+RELATIVE_TOLERANCE = 1e-5
 OPTIMIZATION_LEVEL = "extended"
 SOURCE_KEY = "ferry_source_sha256"
 """The ONNX metadata property binding a compiled graph to the artifact it was compiled from."""
@@ -28,13 +32,13 @@ def compile_key(model_sha256: str) -> str:
     return f"{model_sha256}-ort{onnxruntime.__version__}-{OPTIMIZATION_LEVEL}"
 
 
-def to_onnx_bytes(flavor: str, model_bytes: bytes, predictor: Any, width: int) -> bytes:
-    """The unoptimised ONNX graph of a version (converted for scikit-learn models)."""
-    if flavor == "onnx":
-        return model_bytes
-    from ferry.flavors.sklearn import compile_onnx
-
-    return compile_onnx(predictor, width)
+def to_onnx_bytes(flavor: str, predictor: Any, example: np.ndarray) -> bytes:
+    """The unoptimised ONNX graph of a version, from its flavor; :class:`Unsupported` saying
+    why when it has none."""
+    graph = flavor_named(flavor).to_onnx(predictor, example)
+    if graph is None:
+        raise Unsupported(f"the {flavor} flavor has no ONNX form")
+    return graph
 
 
 def optimise(graph: bytes) -> bytes:
@@ -67,19 +71,28 @@ def bound_source(session: Any) -> str | None:
 
 def disagreement(compiled: OnnxRunner, native: NativeRunner, example: np.ndarray) -> str | None:
     """Why the compiled graph cannot stand in for the native model, or None when it can."""
-    labels, probabilities = compiled.run(example)
-    expected_labels, expected_probabilities = native.run(example)
-    if labels.shape != expected_labels.shape:
-        return f"output shape {labels.shape} differs from {expected_labels.shape}"
-    if expected_labels.dtype.kind in "fc":
-        if not np.allclose(labels, expected_labels, rtol=1e-4, atol=1e-4):
-            return "values differ from the native model by more than 1e-4"
-    elif not np.array_equal(labels.astype(expected_labels.dtype), expected_labels):
-        return "labels differ from the native model"
-    if expected_probabilities is not None:
-        if probabilities is None or probabilities.shape != expected_probabilities.shape:
-            return "probability output missing or shaped differently"
-        gap = float(np.max(np.abs(probabilities - expected_probabilities)))
-        if gap > PROBABILITY_TOLERANCE:
-            return f"probabilities differ by {gap:.2e} (> {PROBABILITY_TOLERANCE:.0e})"
+    got, expected = compiled.run(example).named(), native.run(example).named()
+    if got.keys() != expected.keys():
+        return f"it answers {sorted(got)}, the native model {sorted(expected)}"
+    for name, value in expected.items():
+        why = _differs(name, np.asarray(got[name]), np.asarray(value))
+        if why is not None:
+            return why
+    return None
+
+
+def _differs(name: str, got: np.ndarray, expected: np.ndarray) -> str | None:
+    if got.shape != expected.shape:
+        return f"{name}: shape {got.shape} differs from {expected.shape}"
+    if expected.dtype.kind not in "fc":
+        if not np.array_equal(got.astype(expected.dtype), expected):
+            return f"{name} differ from the native model's"
+        return None
+    gap = np.abs(got.astype(np.float64) - expected)
+    allowed = PROBABILITY_TOLERANCE + RELATIVE_TOLERANCE * np.abs(expected)
+    if not bool(np.all(gap <= allowed)):
+        return (
+            f"{name} differ from the native model's by up to {float(gap.max()):.2e} "
+            f"(> {PROBABILITY_TOLERANCE:.0e} + {RELATIVE_TOLERANCE:.0e} relative)"
+        )
     return None

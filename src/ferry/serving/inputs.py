@@ -29,6 +29,8 @@ class InputSpec:
     width: int
     numeric: tuple[bool, ...]
     dtype: str
+    series: bool = False
+    """True for a text model: its one column goes to the model as a Series, one string a row."""
 
     @classmethod
     def from_schema(cls, schema: Mapping[str, Any]) -> InputSpec:
@@ -38,7 +40,8 @@ class InputSpec:
             numeric = tuple(
                 np.dtype(_numpy_dtype(c["dtype"])).kind in _NUMERIC_KINDS for c in columns
             )
-            return cls(tuple(c["name"] for c in columns), len(columns), numeric, "float64")
+            names = tuple(c["name"] for c in columns)
+            return cls(names, len(columns), numeric, "float64", bool(schema.get("series")))
         shape = schema["shape"]
         width = int(np.prod(shape[1:])) if len(shape) > 1 else 1
         is_numeric = np.dtype(schema["dtype"]).kind in _NUMERIC_KINDS

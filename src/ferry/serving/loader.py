@@ -17,6 +17,7 @@ import numpy as np
 
 from ferry.config import ServingSettings
 from ferry.flavors import flavor_named
+from ferry.flavors.tasks import task_of
 from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.compat import Compatibility, backend_of, check
 from ferry.registry.registry import ModelVersion
@@ -55,6 +56,17 @@ class LoadedVersion:
     def reference(self) -> str:
         """``name:version``."""
         return f"{self.name}:{self.version}"
+
+    @property
+    def task(self) -> str:
+        """What the version answers: classifier, regressor, clusterer, transformer, embedding."""
+        return task_of(self.metadata["output_schema"])
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """Task facts for health: ``classes``, ``n_clusters``, ``width`` where the task has them."""
+        schema = self.metadata["output_schema"]
+        return {key: schema[key] for key in ("classes", "n_clusters", "width") if key in schema}
 
     @property
     def classes(self) -> list[Any] | None:
@@ -152,18 +164,15 @@ class ModelLoader:
         """The ONNX runner when the version compiles and agrees, else the native model."""
         meta = version.metadata
         model_file = meta["loader"]["file"]
-        if (
-            self.settings.onnx == "auto"
-            and spec.all_numeric
-            and meta["flavor"] in ("sklearn", "onnx")
-        ):
+        task, facts = task_of(meta["output_schema"]), meta["output_schema"]
+        if self.settings.onnx == "auto":
             model_sha = next(a["sha256"] for a in meta["artifacts"] if a["file"] == model_file)
             key = compile_key(model_sha)
             entry = self.cache.compiled(key, model_sha)
             if entry is not None and entry.data is not None:
                 session = onnx_session(entry.data)
                 if bound_source(session) == model_sha:
-                    return OnnxRunner(session), None, True
+                    return OnnxRunner(session, task, facts), None, True
                 log.warning(
                     "the compiled cache entry for %s was compiled from another artifact "
                     "(%s); compiling it again", version.reference, bound_source(session),
@@ -187,11 +196,11 @@ class ModelLoader:
         key, source = cached_as
         native = self._native(version, spec, files)
         try:
-            graph = to_onnx_bytes(
-                meta["flavor"], files[meta["loader"]["file"]], native.predictor, spec.width
-            )
+            graph = to_onnx_bytes(meta["flavor"], native.predictor, example)
             optimised = bind_source(optimise(graph), source)
-            compiled = OnnxRunner(onnx_session(optimised))
+            compiled = OnnxRunner(
+                onnx_session(optimised), task_of(meta["output_schema"]), meta["output_schema"]
+            )
             reason = disagreement(compiled, native, example)
         except Exception as error:  # any converter failure means: serve natively
             reason, optimised = f"cannot convert to ONNX: {type(error).__name__}: {error}", b""
@@ -211,7 +220,8 @@ class ModelLoader:
         if backend_of(meta) == "native":  # even when a cached graph was expected: never unchecked
             check(version.reference, meta, self.settings.compat, backend="native")
         predictor = flavor_named(meta["flavor"]).load(files, meta["loader"])
-        return NativeRunner(predictor, spec, meta["input_schema"])
+        schema = meta["output_schema"]
+        return NativeRunner(predictor, spec, meta["input_schema"], task_of(schema), schema)
 
 
 def _example_rows(data: bytes, spec: InputSpec) -> np.ndarray:

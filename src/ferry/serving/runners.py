@@ -6,15 +6,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ferry.flavors.base import Predictor
+from ferry.flavors.onnx import outputs_by_task
+from ferry.flavors.tasks import Outputs, native_outputs
 from ferry.serving.inputs import InputSpec
-
-Outputs = tuple[np.ndarray, np.ndarray | None]
-"""Labels (or values) and, for classifiers, class probabilities."""
 
 
 class Runner(Protocol):
-    """Runs one batch of validated rows."""
+    """Runs one batch of validated rows and answers with the task's outputs."""
 
     backend: str
 
@@ -43,12 +41,13 @@ def onnx_session(data: bytes, optimized_path: str | None = None) -> Any:
 
 
 class OnnxRunner:
-    """A single-input ONNX graph (``[n, width]`` floats) with label and probability outputs."""
+    """A single-input ONNX graph (``[n, width]`` numbers); its outputs mapped to the task's."""
 
     backend = "onnx"
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, task: str, facts: dict[str, Any]) -> None:
         self._session = session
+        self._task, self._facts = task, facts
         spec = session.get_inputs()[0]
         self._input = spec.name
         self._dtype = np.float64 if spec.type == "tensor(double)" else np.float32
@@ -58,11 +57,9 @@ class OnnxRunner:
         outputs = self._session.run(
             self._outputs, {self._input: rows.astype(self._dtype, copy=False)}
         )
-        labels = np.asarray(outputs[0])
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = labels.ravel()
-        probabilities = np.asarray(outputs[1]) if len(outputs) > 1 else None
-        return labels, probabilities
+        return outputs_by_task(
+            dict(zip(self._outputs, outputs, strict=True)), self._task, self._facts
+        )
 
 
 class NativeRunner:
@@ -70,14 +67,17 @@ class NativeRunner:
 
     backend = "native"
 
-    def __init__(self, predictor: Predictor, spec: InputSpec, schema: dict[str, Any]) -> None:
+    def __init__(
+        self, predictor: Any, spec: InputSpec, schema: dict[str, Any], task: str,
+        facts: dict[str, Any],
+    ) -> None:  # fmt: skip
         self._predictor = predictor
         self._spec = spec
         self._dtypes = {c["name"]: c["dtype"] for c in schema.get("columns", [])}
-        self._proba = getattr(predictor, "predict_proba", None)
+        self._task, self._facts = task, facts
 
     @property
-    def predictor(self) -> Predictor:
+    def predictor(self) -> Any:
         """The deserialised model (the compiler converts it)."""
         return self._predictor
 
@@ -86,11 +86,8 @@ class NativeRunner:
             return rows.astype(self._spec.dtype, copy=False)
         import pandas as pd
 
-        frame = pd.DataFrame(rows, columns=list(self._spec.names))
-        return frame.astype(self._dtypes)
+        frame = pd.DataFrame(rows, columns=list(self._spec.names)).astype(self._dtypes)
+        return frame.iloc[:, 0] if self._spec.series else frame  # a text model: one string a row
 
     def run(self, rows: np.ndarray) -> Outputs:
-        inputs = self._frame(rows)
-        labels = np.asarray(self._predictor.predict(inputs))
-        probabilities = np.asarray(self._proba(inputs)) if callable(self._proba) else None
-        return labels, probabilities
+        return native_outputs(self._predictor, self._task, self._frame(rows), self._facts)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ferry.config import RegistrySettings, ServingSettings, replica_id
 from ferry.errors import InvalidInput, NotFound, NotReady
+from ferry.flavors.tasks import Outputs
 from ferry.logstore.retention import LogRetention
 from ferry.logstore.store import LogStore
 from ferry.registry.registry import Registry
@@ -39,15 +40,13 @@ from ferry.serving.notifications import AliasListener
 log = logging.getLogger("ferry.serving")
 _DRIFT_READ_SECONDS = 10.0
 """How stale the drift figures in /metrics may be: one catalog read per interval, not per scrape."""
-Outputs = tuple[np.ndarray | None, ...]
 
 
 @dataclass(frozen=True)
 class Prediction:
     """One request's answer and the version that gave it."""
 
-    labels: np.ndarray
-    probabilities: np.ndarray | None
+    outputs: Outputs
     loaded: LoadedVersion
     request_id: str
 
@@ -227,10 +226,10 @@ class ModelServer:
         """Answer ``rows`` (validated against ``spec``) through the model's micro-batcher."""
         live = self.model(name)
         submitted = self._batchers[live.name].submit(rows, spec or live.serving().spec)
-        (labels, probabilities, confidence), loaded = await submitted
-        if labels is None:
-            raise RuntimeError(f"{loaded.reference} returned no predictions")
+        share, loaded = await submitted
+        outputs = Outputs(*share)
         request_id = request_id or uuid.uuid4().hex
+        confidence = outputs.row_confidence()
         self.metrics.predicted(live.name, confidence)
         self.capture.record(
             live.name,
@@ -238,23 +237,28 @@ class ModelServer:
             loaded.spec.column_names,
             request_id,
             rows,
-            labels,
+            _logged(outputs),
             confidence,
         )
         self._remember(request_id, live.name)
-        return Prediction(labels, probabilities, loaded, request_id)
+        return Prediction(outputs, loaded, request_id)
 
     def _batcher(self, live: LiveModel) -> MicroBatcher[LoadedVersion]:
-        def run(rows: np.ndarray, spec: Hashable) -> tuple[Outputs, LoadedVersion]:
+        def run(
+            rows: np.ndarray, spec: Hashable
+        ) -> tuple[tuple[np.ndarray | None, ...], LoadedVersion]:
             loaded = live.serving()
             if loaded.spec != spec:
                 raise NotReady(
                     f"{live.ref} changed its inputs ({loaded.reference}) while the request "
                     "waited; send it again"
                 )
-            labels, probabilities = loaded.runner.run(rows)
-            confidence = probabilities.max(axis=1) if probabilities is not None else None
-            return (labels, probabilities, confidence), loaded
+            outputs = loaded.runner.run(rows)
+            if outputs.rows != len(rows):  # one row out per row in, or no answer at all
+                raise RuntimeError(
+                    f"{loaded.reference} answered {outputs.rows} rows for {len(rows)}"
+                )
+            return outputs.per_row(), loaded
 
         return MicroBatcher(
             run,
@@ -323,6 +327,14 @@ def _cache(settings: ServingSettings, source: Registry | Bundle) -> ModelCache:
     return ModelCache(settings.cache_dir or source.settings.home / "cache")
 
 
+def _logged(outputs: Outputs) -> np.ndarray:
+    """What the prediction log records as the prediction: labels or values; nulls for
+    transformers, whose vectors are not logged."""
+    if outputs.predictions is not None:
+        return outputs.predictions
+    return np.full(outputs.rows, None, dtype=object)
+
+
 def _overall(statuses: set[str]) -> str:
     """The server's status from its models': the worst one wins."""
     if statuses <= {"ready", "age_alert"}:
@@ -363,7 +375,8 @@ def _model_health(live: LiveModel) -> dict[str, Any]:
             version=current.version, backend=current.runner.backend, load_ms=round(current.load_ms, 3),
             warmup_mean_ms=round(mean, 4), warmup_p95_ms=round(p95, 4), cache_hit=current.cache_hit,
             model_age_days=round((live.clock() - created).total_seconds() / 86400, 4),
-            compile_note=current.compile_note,
+            compile_note=current.compile_note, reason=current.compile_note, task=current.task,
+            **current.facts,
             compat=current.compat.to_dict() if current.compat is not None else None,
         )  # fmt: skip
         verdict = live.age()

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ferry.errors import InvalidInput
+from ferry.flavors.tasks import Outputs
 from ferry.serving.inputs import InputSpec
 from ferry.serving.protocols import expect_object, parse_json
 
@@ -58,6 +59,8 @@ def _instances(data: Any, spec: InputSpec, field: str) -> np.ndarray:
         )
     if isinstance(data, list) and data and isinstance(data[0], dict):
         return spec.records(data, field)
+    if spec.width == 1 and isinstance(data, list) and data and isinstance(data[0], str):
+        data = [[value] for value in data]  # one text per row: ["first", "second"]
     return spec.rows(data, field)
 
 
@@ -89,9 +92,13 @@ def _cell(text: str, numeric: bool) -> Any:
         return text
 
 
-def respond(labels: np.ndarray) -> dict[str, Any]:
-    """``{"predictions": [...]}``, as MLflow answers."""
-    return {"predictions": labels.tolist()}
+def respond(outputs: Outputs) -> dict[str, Any]:
+    """``{"predictions": [...]}`` as MLflow answers (a transformer's vectors, for transformers),
+    with the task's other outputs (``probabilities``, ``distances``, ``confidence``) beside it."""
+    named = {name: value.tolist() for name, value in outputs.named().items()}
+    if "predictions" not in named:
+        named["predictions"] = named.pop("outputs")
+    return {"predictions": named.pop("predictions"), **named}
 
 
 def error_code(status: int) -> str:

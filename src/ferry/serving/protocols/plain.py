@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ferry.errors import InvalidInput
+from ferry.flavors.tasks import Outputs
 from ferry.serving.inputs import InputSpec
 from ferry.serving.protocols import expect_object
 
@@ -35,12 +36,9 @@ def parse(payload: Any, spec: InputSpec) -> np.ndarray:
     )
 
 
-def respond(
-    labels: np.ndarray, probabilities: np.ndarray | None, model: str, version: str, request_id: str
-) -> dict[str, Any]:
-    """The plain answer; probabilities only when the model has them."""
-    answer: dict[str, Any] = {"predictions": labels.tolist()}
-    if probabilities is not None:
-        answer["probabilities"] = probabilities.tolist()
+def respond(outputs: Outputs, model: str, version: str, request_id: str) -> dict[str, Any]:
+    """The plain answer: the task's outputs (``predictions``, ``probabilities``, ``distances``,
+    ``confidence``, ``outputs``), then who answered."""
+    answer: dict[str, Any] = {name: value.tolist() for name, value in outputs.named().items()}
     answer.update(model=model, version=version, request_id=request_id)
     return answer

@@ -1,8 +1,9 @@
 """Open Inference Protocol v2 (KServe / Triton) over REST, JSON tensors.
 
 One input tensor ``[rows, features]`` (any name), or one tensor per feature named after it
-(``[rows]`` or ``[rows, 1]``). ``data`` may be flat or nested. Outputs: ``predict`` and, for
-classifiers, ``predict_proba``.
+(``[rows]`` or ``[rows, 1]``); a text model takes one ``BYTES`` tensor of strings. ``data`` may
+be flat or nested. Outputs by task: ``predict`` (and ``predict_proba`` for classifiers;
+``distances`` and ``confidence`` for clusterers), or ``outputs`` for transformers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ferry.errors import InvalidInput
+from ferry.flavors.tasks import Outputs
 from ferry.serving.inputs import InputSpec
 from ferry.serving.protocols import expect_object
 
@@ -21,7 +23,12 @@ DATATYPES = {
     "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
     "FP16": np.float16, "FP32": np.float32, "FP64": np.float64, "BYTES": np.object_,
 }  # fmt: skip
-OUTPUTS = ("predict", "predict_proba")
+OUTPUT_NAMES = {
+    "predictions": "predict", "probabilities": "predict_proba", "distances": "distances",
+    "confidence": "confidence", "outputs": "outputs",
+}  # fmt: skip
+"""The v2 tensor name of each task output."""
+OUTPUTS = tuple(OUTPUT_NAMES.values())
 _ACCEPTS = {"b": "b", "i": "iuf", "u": "iuf", "f": "iuf"}
 """The numpy kinds of JSON data each datatype's kind takes (floats only when whole, for integers)."""
 _EXPECTED = {"b": "true/false", "i": "integers", "u": "integers", "f": "numbers"}
@@ -183,38 +190,28 @@ def _output(name: str, array: np.ndarray) -> dict[str, Any]:
 
 
 def respond(
-    model: str, version: str, request_id: str, labels: np.ndarray,
-    probabilities: np.ndarray | None, requested: list[str] | None,
-) -> dict[str, Any]:  # fmt: skip
+    model: str, version: str, request_id: str, outputs: Outputs, requested: list[str] | None
+) -> dict[str, Any]:
     """The inference response with the outputs asked for."""
-    available = {"predict": labels}
-    if probabilities is not None:
-        available["predict_proba"] = probabilities
+    available = {OUTPUT_NAMES[name]: value for name, value in outputs.named().items()}
     wanted = requested or list(available)
     missing = [name for name in wanted if name not in available]
     if missing:
-        raise InvalidInput(f"output {missing[0]!r} is not available for this model")
-    outputs = [_output(name, available[name]) for name in wanted]
-    return {"model_name": model, "model_version": version, "id": request_id, "outputs": outputs}
+        raise InvalidInput(
+            f"output {missing[0]!r} is not available for this model; it has {list(available)}"
+        )
+    tensors = [_output(name, available[name]) for name in wanted]
+    return {"model_name": model, "model_version": version, "id": request_id, "outputs": tensors}
 
 
 def metadata(
-    model: str, version: str, spec: InputSpec, backend: str, classes: list[Any] | None
+    model: str, version: str, spec: InputSpec, backend: str, output_schema: dict[str, Any]
 ) -> dict[str, Any]:
-    """Model metadata: name, versions, platform, input and output tensors."""
+    """Model metadata: name, versions, platform, input and output tensors by task."""
     datatype = "FP32" if spec.all_numeric else "BYTES"
-    outputs = [
-        {
-            "name": "predict",
-            "datatype": "BYTES" if classes and isinstance(classes[0], str) else "FP64",
-            "shape": [-1],
-        }
-    ]
-    if classes is not None:
-        outputs[0]["datatype"] = (
-            "INT64" if all(isinstance(c, int) for c in classes) else outputs[0]["datatype"]
-        )
-        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(classes)]})
+    classes = output_schema.get("classes")
+    names = output_schema.get("outputs") or ["predictions"]
+    outputs = [_output_metadata(name, classes, output_schema) for name in names]
     return {
         "name": model,
         "versions": [version],
@@ -222,6 +219,28 @@ def metadata(
         "inputs": [{"name": "input-0", "datatype": datatype, "shape": [-1, spec.width]}],
         "outputs": outputs,
     }
+
+
+def _output_metadata(
+    name: str, classes: list[Any] | None, output_schema: dict[str, Any]
+) -> dict[str, Any]:
+    """One output tensor's name, datatype and shape."""
+    if name == "predictions":
+        datatype = "FP64"
+        if classes and isinstance(classes[0], str):
+            datatype = "BYTES"
+        elif output_schema.get("task") == "clusterer" or (
+            classes is not None and all(isinstance(c, int) for c in classes)
+        ):
+            datatype = "INT64"
+        return {"name": "predict", "datatype": datatype, "shape": [-1]}
+    width = {
+        "probabilities": len(classes) if classes is not None else output_schema.get("n_classes"),
+        "distances": output_schema.get("n_clusters"),
+        "outputs": output_schema.get("width"),
+    }.get(name)
+    shape = [-1] if name == "confidence" else [-1, width if width else -1]
+    return {"name": OUTPUT_NAMES.get(name, name), "datatype": "FP64", "shape": shape}
 
 
 def error_body(message: str) -> dict[str, Any]:
