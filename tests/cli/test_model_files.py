@@ -98,3 +98,15 @@ def test_a_file_that_is_not_skops_is_a_one_line_error(tmp_path: Path, home: Path
     refused = ferry("register", str(path), "--name", "broken", code=1)
     assert refused.stderr.startswith("error: broken.skops is not a readable skops file")
     assert refused.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["model.h5", "model.keras", "net.pt"])
+def test_a_framework_without_a_flavor_is_told_the_onnx_route(
+    tmp_path: Path, home: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\x89HDF\r\n")
+    refused = ferry("register", str(path), "--name", "keras", code=1)
+    assert f"cannot register {name}" in refused.stderr
+    assert "export it to ONNX" in refused.stderr and "register the .onnx file" in refused.stderr
+    assert not (home / "models").exists()

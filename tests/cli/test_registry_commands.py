@@ -130,7 +130,7 @@ def test_promote_refuses_a_damaged_version_and_leaves_the_alias(ferry, files, tm
         (["rollback", "ghost"], "error: ghost has no alias 'production'"),
         (["register", "missing.skops", "--name", "x"], "does not exist"),
         (["retain", "ghost", "--keep", "-2"], "keep must be"),
-        (["register", "model.txt", "--name", "x"], "use a .skops, .onnx"),
+        (["register", "model.txt", "--name", "x"], "use a .skops, .pkl"),
     ],
 )
 def test_errors_are_one_line_without_traceback(ferry, files, monkeypatch, args, message):

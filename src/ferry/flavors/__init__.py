@@ -48,10 +48,10 @@ def flavor_for_file(path: Path) -> Flavor:
     for flavor in FLAVORS:
         if suffix in flavor.suffixes:
             return flavor
-    known = sorted(s for flavor in FLAVORS for s in flavor.suffixes)
+    known = [suffix for flavor in FLAVORS for suffix in flavor.suffixes]
     raise InvalidInput(
-        f"cannot register {path.name}: ferry reads {', '.join(known)} files; for a model "
-        f"of another framework (Keras .h5/.keras, PyTorch .pt, ...), {ONNX_ROUTE}"
+        f"cannot register {path.name}: use a {', '.join(known[:-1])} or {known[-1]} file; for "
+        f"a model of another framework (Keras .h5/.keras, PyTorch .pt, ...), {ONNX_ROUTE}"
     )
 
 

@@ -31,15 +31,16 @@ _ALWAYS_NEEDED = ("scikit-learn", "numpy", "scipy")
 
 
 class SklearnFlavor:
-    """Anything with scikit-learn's estimator contract: ``get_params`` and ``predict`` (or
-    ``transform``, for transformers such as TruncatedSVD and PCA)."""
+    """Anything with scikit-learn's estimator contract (``get_params``, ``fit``) that predicts,
+    or transforms (TruncatedSVD, PCA)."""
 
     name: str = "sklearn"
     suffixes: tuple[str, ...] = (".skops", *PICKLE_SUFFIXES)
 
     def accepts(self, model: object) -> bool:
-        return callable(getattr(model, "get_params", None)) and (
-            callable(getattr(model, "predict", None)) or callable(getattr(model, "transform", None))
+        """Any estimator: one it cannot serve (DBSCAN) is refused by :meth:`describe`, by name."""
+        return callable(getattr(model, "get_params", None)) and callable(
+            getattr(model, "fit", None)
         )
 
     def read(self, path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:

@@ -227,8 +227,16 @@ class ModelLoader:
 def _example_rows(data: bytes, spec: InputSpec) -> np.ndarray:
     """The stored input example as validated rows."""
     payload = json.loads(data)
-    rows = [list(np.asarray(row).ravel().tolist()) for row in payload["data"]]
+    rows = [_flat(row) for row in payload["data"]]
     return spec.rows(rows)
+
+
+def _flat(row: Any) -> list[Any]:
+    """One stored row as a flat list; mixed text and numbers stay as they are (numpy would
+    turn them all into strings)."""
+    if isinstance(row, list) and not any(isinstance(value, list) for value in row):
+        return row
+    return list(np.asarray(row).ravel().tolist())
 
 
 def _warm_up(runner: Runner, example: np.ndarray, iterations: int) -> list[float]:

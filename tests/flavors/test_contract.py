@@ -1,0 +1,348 @@
+"""The agreement contract every kind of model must pass, in the spirit of scikit-learn's
+``check_estimator``: register it, load it natively, compile it, serve it through every protocol,
+and get the same answer everywhere, one row out per row in.
+
+To add a kind (XGBoost, LightGBM, a PyTorch MLP, MiniLM ...), write a function returning a
+:class:`Case` and add it to ``KINDS``: a fitted model, the input example to register it with, the
+rows to send, and the answer its own library gives for those rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.decomposition import TruncatedSVD
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.mixture import GaussianMixture
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from ferry import Registry
+from ferry.config import ServingSettings
+from ferry.flavors.tasks import membership
+from ferry.serving.app import create_app
+from ferry.serving.cache import ModelCache
+from ferry.serving.loader import ModelLoader
+from ferry.serving.server import ModelServer
+
+RELATIVE = 1e-5
+"""Floats (regression values, distances, vectors) agree within this relative tolerance."""
+PROBABILITY = 1e-5
+"""Probabilities and confidences (in [0, 1]) agree within this absolute tolerance."""
+TASK_OUTPUTS = {
+    "classifier": {"predictions", "probabilities"},
+    "regressor": {"predictions"},
+    "clusterer": {"predictions", "distances", "confidence"},
+    "transformer": {"outputs"},
+    "embedding": {"outputs"},
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One kind of model: what to register, what to send, and what its own library answers."""
+
+    task: str
+    model: Any
+    example: Any
+    rows: pd.DataFrame | np.ndarray
+    expected: dict[str, np.ndarray]
+    outputs: set[str] = field(default_factory=set)
+    """The outputs it answers, when not the task's usual ones (a mixture has no distances)."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Facts its metadata and /model/health must show (classes, n_clusters, width)."""
+
+
+@cache
+def _cancer() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return X.iloc[:, :8], y
+
+
+def logistic_regression() -> Case:
+    X, y = _cancer()
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    rows = X.iloc[::57]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case("classifier", model, X.head(5), rows, expected, facts={"classes": [0, 1]})
+
+
+def random_forest() -> Case:
+    X, y = _cancer()
+    labels = np.where(y == 1, "benign", "malignant")
+    model = RandomForestClassifier(n_estimators=8, max_depth=4, random_state=0).fit(X, labels)
+    rows = X.iloc[::61]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case(
+        "classifier", model, X.head(5), rows, expected,
+        facts={"classes": ["benign", "malignant"]},
+    )  # fmt: skip
+
+
+def column_transformer() -> Case:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "plan": rng.choice(["basic", "pro", "team"], 200),
+            "region": rng.choice(["eu", "us"], 200),
+            "usage": rng.normal(10, 3, 200),
+        }
+    )
+    churn = np.where((frame["plan"] == "basic") & (frame["usage"] < 10), "yes", "no")
+    prepare = ColumnTransformer(
+        [("cat", OneHotEncoder(handle_unknown="ignore"), ["plan", "region"]),
+         ("num", StandardScaler(), ["usage"])]
+    )  # fmt: skip
+    model = make_pipeline(prepare, LogisticRegression()).fit(frame, churn)
+    rows = frame.iloc[:7]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case(
+        "classifier", model, frame.head(5), rows, expected, facts={"classes": ["no", "yes"]}
+    )
+
+
+def gradient_boosting_regressor() -> Case:
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=0).fit(X, y)
+    rows = X.iloc[::37]
+    return Case("regressor", model, X.head(5), rows, {"predictions": model.predict(rows)})
+
+
+def kmeans() -> Case:
+    X, _ = _cancer()
+    model = make_pipeline(StandardScaler(), KMeans(4, n_init=2, random_state=0)).fit(X)
+    rows = X.iloc[::53]
+    distances = model.transform(rows)
+    expected = {
+        "predictions": model.predict(rows),
+        "distances": distances,
+        "confidence": membership(distances),
+    }
+    return Case("clusterer", model, X.head(5), rows, expected, facts={"n_clusters": 4})
+
+
+def gaussian_mixture() -> Case:
+    X, _ = _cancer()
+    model = make_pipeline(StandardScaler(), GaussianMixture(3, random_state=0)).fit(X)
+    rows = X.iloc[::59]
+    expected = {
+        "predictions": model.predict(rows),
+        "confidence": model.predict_proba(rows).max(axis=1),
+    }
+    return Case(
+        "clusterer", model, X.head(5), rows, expected, outputs={"predictions", "confidence"},
+        facts={"n_clusters": 3},
+    )  # fmt: skip
+
+
+def truncated_svd() -> Case:
+    X, _ = _cancer()
+    model = TruncatedSVD(3, random_state=0).fit(X)
+    rows = X.iloc[::71]
+    return Case(
+        "transformer", model, X.head(5), rows, {"outputs": model.transform(rows)},
+        facts={"width": 3},
+    )  # fmt: skip
+
+
+TEXTS = [
+    "great product, works well", "terrible, broke after a day", "love it, great value",
+    "awful support and slow", "works as described, great", "broke quickly, awful",
+]  # fmt: skip
+
+
+def tfidf_text_pipeline() -> Case:
+    """The issue's case: a Series as input example, three texts in, three answers out."""
+    texts = pd.Series(TEXTS * 5, name="text")
+    labels = ["pos", "neg", "pos", "neg", "pos", "neg"] * 5
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts, labels)
+    rows = pd.DataFrame({"text": ["great, works", "awful and broke", "slow support"]})
+    expected = {
+        "predictions": model.predict(rows["text"]),
+        "probabilities": model.predict_proba(rows["text"]),
+    }
+    return Case("classifier", model, texts, rows, expected, facts={"classes": ["neg", "pos"]})
+
+
+def onnx_file_two_outputs() -> Case:
+    """An ONNX file made elsewhere: one float tensor in, a label and probabilities out."""
+    from skl2onnx import to_onnx
+
+    X, y = _cancer()
+    features = X.to_numpy(dtype=np.float32)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(features, y)
+    graph = to_onnx(model, features[:1], options={"zipmap": False})
+    rows = features[::67]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case("classifier", graph, features[:5], rows, expected)
+
+
+KINDS: dict[str, Callable[[], Case]] = {
+    "logistic-regression": logistic_regression,
+    "random-forest": random_forest,
+    "column-transformer": column_transformer,
+    "gradient-boosting-regressor": gradient_boosting_regressor,
+    "kmeans": kmeans,
+    "gaussian-mixture": gaussian_mixture,
+    "truncated-svd": truncated_svd,
+    "tfidf-text": tfidf_text_pipeline,
+    "onnx-file": onnx_file_two_outputs,
+}
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    with Registry(home=tmp_path_factory.mktemp("contract") / "home") as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module", params=list(KINDS))
+def kind(request: pytest.FixtureRequest, registry: Registry) -> tuple[str, Case]:
+    """A fitted model of each kind, registered once for every check of the module."""
+    name: str = request.param
+    case = KINDS[name]()
+    registry.register(case.model, name, input_example=case.example)
+    return name, case
+
+
+def _expected_outputs(case: Case) -> set[str]:
+    return case.outputs or TASK_OUTPUTS[case.task]
+
+
+def test_registration_records_task_outputs_and_facts(registry: Registry, kind: tuple[str, Case]):
+    name, case = kind
+    schema = registry.resolve(name).metadata["output_schema"]
+    assert schema["task"] == case.task
+    assert set(schema["outputs"]) == _expected_outputs(case)
+    for fact, value in case.facts.items():
+        assert schema[fact] == value
+
+
+def test_loaded_natively_it_answers_like_its_library(registry: Registry, kind: tuple[str, Case]):
+    name, case = kind
+    answer = registry.load(name).outputs(case.rows).named()
+    _agree(answer, case)
+
+
+def test_compiled_or_native_runner_answers_like_its_library(
+    registry: Registry, kind: tuple[str, Case], tmp_path: Path
+):
+    name, case = kind
+    loader = ModelLoader(
+        registry,
+        ModelCache(tmp_path / "cache"),
+        ServingSettings(models=(name,), warmup_iterations=1),
+    )
+    loaded = loader.load(registry.resolve(name))
+    assert (loaded.runner.backend == "onnx") == (loaded.compile_note is None), loaded.compile_note
+    rows = loaded.spec.records(case.rows.to_dict(orient="records")) if loaded.spec.names else (
+        loaded.spec.rows(np.asarray(case.rows).tolist())
+    )  # fmt: skip
+    _agree(loaded.runner.run(rows).named(), case)
+
+
+@pytest.mark.anyio
+async def test_every_protocol_answers_like_its_library(registry: Registry, kind: tuple[str, Case]):
+    name, case = kind
+    settings = ServingSettings(models=(name,), warmup_iterations=1, poll_interval=3600.0)
+    server = ModelServer(settings, registry)
+    app = create_app(server)
+    async with app.router.lifespan_context(app):
+        await server.first_loads()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ferry") as client:
+            for protocol, answer in await _ask_every_protocol(client, name, case):
+                _agree(answer, case, protocol)
+            health = (await client.get("/model/health")).json()["models"][name]
+    assert health["task"] == case.task and health["backend"] in ("onnx", "native")
+    assert (health["backend"] == "native") == (health["reason"] is not None)
+    for fact, value in case.facts.items():
+        assert health[fact] == value
+
+
+async def _ask_every_protocol(
+    client: httpx.AsyncClient, name: str, case: Case
+) -> list[tuple[str, dict[str, Any]]]:
+    """The same rows through /predict (rows, records), /invocations (every JSON shape) and
+    v2; each answer as ``{output name: array}``."""
+    rows = np.asarray(case.rows, dtype=object).tolist() if isinstance(case.rows, pd.DataFrame) else (
+        np.asarray(case.rows).tolist()
+    )  # fmt: skip
+    bodies: list[tuple[str, str, dict[str, Any]]] = [("plain rows", "/predict", {"rows": rows})]
+    if isinstance(case.rows, pd.DataFrame):
+        records = case.rows.to_dict(orient="records")
+        columns = list(case.rows.columns)
+        bodies += [
+            ("plain records", "/predict", {"records": records}),
+            ("mlflow split", "/invocations",
+             {"dataframe_split": {"columns": columns, "data": rows}}),
+            ("mlflow records", "/invocations", {"dataframe_records": records}),
+            ("mlflow inputs", "/invocations", {"inputs": case.rows.to_dict(orient="list")}),
+        ]  # fmt: skip
+    bodies.append(("mlflow instances", "/invocations", {"instances": rows}))
+    bodies.append((
+        "v2", f"/v2/models/{name}/infer", {"inputs": [_v2_tensor(np.asarray(rows, dtype=object))]}
+    ))  # fmt: skip
+    answers = []
+    for protocol, path, body in bodies:
+        response = await client.post(path, json=body)
+        assert response.status_code == 200, (protocol, response.text)
+        answers.append((protocol, _outputs_of(protocol, response.json())))
+    return answers
+
+
+def _v2_tensor(rows: np.ndarray) -> dict[str, Any]:
+    numeric = all(isinstance(v, int | float) for v in rows.ravel())
+    if rows.shape[1] == 1 and not numeric:  # a text model: one BYTES tensor of strings
+        return {"name": "text", "shape": [len(rows)], "datatype": "BYTES",
+                "data": rows.ravel().tolist()}  # fmt: skip
+    datatype = "FP64" if numeric else "BYTES"
+    return {"name": "input-0", "shape": list(rows.shape), "datatype": datatype,
+            "data": rows.ravel().tolist()}  # fmt: skip
+
+
+_V2_NAMES = {"predict": "predictions", "predict_proba": "probabilities"}
+
+
+def _outputs_of(protocol: str, body: dict[str, Any]) -> dict[str, Any]:
+    if protocol == "v2":
+        return {
+            _V2_NAMES.get(out["name"], out["name"]): np.asarray(out["data"]).reshape(out["shape"])
+            for out in body["outputs"]
+        }
+    return {k: v for k, v in body.items() if k not in ("model", "version", "request_id")}
+
+
+def _agree(answer: dict[str, Any], case: Case, protocol: str = "python") -> None:
+    """Same outputs, one row per row sent, labels exact, floats within tolerance."""
+    expected_names = _expected_outputs(case)
+    if protocol.startswith("mlflow") and case.task in ("transformer", "embedding"):
+        answer = {"outputs": answer["predictions"]}  # MLflow calls every answer predictions
+    assert set(answer) == expected_names, protocol
+    for output, value in case.expected.items():
+        got = np.asarray(answer[output])
+        assert len(got) == len(case.rows), (protocol, output)
+        if value.dtype.kind in "fc":
+            tolerance = {"rtol": RELATIVE, "atol": 1e-6}
+            if output in ("probabilities", "confidence"):
+                tolerance = {"rtol": 0.0, "atol": PROBABILITY}
+            np.testing.assert_allclose(got.astype(np.float64), value, **tolerance, err_msg=protocol)
+        else:
+            assert got.tolist() == value.tolist(), (protocol, output)
+            assert type(got.tolist()[0]) is type(value.tolist()[0]), (protocol, "label type")
+    if "confidence" in answer:
+        confidence = np.asarray(answer["confidence"], dtype=np.float64)
+        assert ((confidence >= 0) & (confidence <= 1)).all(), protocol
