@@ -190,6 +190,39 @@ def onnx_file_two_outputs() -> Case:
     return Case("classifier", graph, features[:5], rows, expected)
 
 
+def onnx_file_regressor() -> Case:
+    """An outside ONNX regressor: one output, no probabilities (once "never ready")."""
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import Ridge
+
+    X, y = load_diabetes(return_X_y=True)
+    features = X.astype(np.float32)
+    model = Ridge().fit(features, y)
+    rows = features[::41]
+    expected = {"predictions": model.predict(rows).astype(np.float32).astype(np.float64)}
+    return Case("regressor", to_onnx(model, features[:1]), features[:5], rows, expected)
+
+
+def onnx_file_labels_only() -> Case:
+    """An outside ONNX classifier whose only output is the label."""
+    import onnx
+    from skl2onnx import to_onnx
+
+    X, y = _cancer()
+    features = X.to_numpy(dtype=np.float32)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(features, y)
+    graph = to_onnx(model, features[:1], options={"zipmap": False})
+    label = graph.graph.output[0]
+    del graph.graph.output[:]
+    graph.graph.output.append(label)
+    onnx.checker.check_model(graph)
+    rows = features[::67]
+    return Case(
+        "classifier", graph, features[:5], rows, {"predictions": model.predict(rows)},
+        outputs={"predictions"},
+    )  # fmt: skip
+
+
 KINDS: dict[str, Callable[[], Case]] = {
     "logistic-regression": logistic_regression,
     "random-forest": random_forest,
@@ -200,6 +233,8 @@ KINDS: dict[str, Callable[[], Case]] = {
     "truncated-svd": truncated_svd,
     "tfidf-text": tfidf_text_pipeline,
     "onnx-file": onnx_file_two_outputs,
+    "onnx-regressor-file": onnx_file_regressor,
+    "onnx-labels-only-file": onnx_file_labels_only,
 }
 
 
@@ -267,6 +302,9 @@ async def test_every_protocol_answers_like_its_library(registry: Registry, kind:
             for protocol, answer in await _ask_every_protocol(client, name, case):
                 _agree(answer, case, protocol)
             health = (await client.get("/model/health")).json()["models"][name]
+            described = (await client.get(f"/v2/models/{name}")).json()
+    v2_names = {_V2_NAMES.get(out["name"], out["name"]) for out in described["outputs"]}
+    assert v2_names == _expected_outputs(case)
     assert health["task"] == case.task and health["backend"] in ("onnx", "native")
     assert (health["backend"] == "native") == (health["reason"] is not None)
     for fact, value in case.facts.items():
