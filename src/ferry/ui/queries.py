@@ -143,9 +143,13 @@ def version_row(version: ModelVersion) -> VersionRow:
 
 
 def _task(output_schema: dict[str, Any]) -> str:
-    """classifier when the version recorded classes, else regressor (what serving answers)."""
+    """The recorded task; before tasks were recorded, classifier when the version recorded
+    classes, else regressor (what serving answers)."""
     if not output_schema:
         return ""
+    recorded = output_schema.get("task")
+    if isinstance(recorded, str):
+        return recorded
     return "classifier" if output_schema.get("classes") is not None else "regressor"
 
 
