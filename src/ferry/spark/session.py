@@ -1,0 +1,39 @@
+"""The SparkSession the CLI uses: local by default, Arrow on, workers on this Python.
+
+Library users bring their own session; the CLI (``--engine spark --master ...``) and the tests
+build one here so that executors run the same interpreter (and so the same ferry) as the driver.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SETTINGS = {
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.pyspark.python": sys.executable,
+    "spark.pyspark.driver.python": sys.executable,
+}
+"""Arrow for pandas conversions; few shuffle partitions (ferry merges on the driver anyway)."""
+
+
+def spark_session(master: str = "local[2]", app_name: str = "ferry") -> SparkSession:
+    """A session on ``master`` (``local[2]``, ``spark://host:7077``, ``yarn`` ...)."""
+    import os
+
+    from pyspark.sql import SparkSession
+
+    # Workers start from the environment, not from the session's settings, in local mode.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in SETTINGS.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
