@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline
 
@@ -97,6 +98,21 @@ def test_the_native_fallback_answers_the_same(
     loaded = registry.load("churn")
     ordered = scored.sort_values("customer_id")
     assert ordered["prediction"].tolist() == loaded.predict(cancer[0].head(50)).tolist()
+
+
+def test_a_clusterer_adds_cluster_and_confidence(spark: Any, registry: Registry) -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    model = KMeans(n_clusters=3, n_init=2, random_state=0).fit(X)
+    registry.register(model, "segments", input_example=X.head(10))
+
+    scored = collected(predict(frame_of(spark, with_ids(X)), "segments", registry=registry))
+
+    ordered = scored.sort_values("customer_id")
+    expected = registry.load("segments").outputs(X)
+    assert ordered["cluster"].tolist() == expected.predictions.tolist()
+    np.testing.assert_allclose(ordered["confidence"], expected.confidence, atol=1e-5)
+    assert list(scored.columns)[-3:] == ["cluster", "confidence", "ferry_version"]
 
 
 def test_a_missing_feature_column_is_named(

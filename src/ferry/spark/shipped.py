@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ferry.errors import IntegrityError, InvalidInput
+from ferry.flavors.tasks import task_of
 from ferry.registry.registry import Registry
-
-TASKS = ("classifier", "regressor", "clusterer", "transformer", "embedding")
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,6 @@ class ShippedModel:
     def reference(self) -> str:
         """``name:version``."""
         return f"{self.name}:{self.version}"
-
-
-def task_of(output_schema: dict[str, Any]) -> str:
-    """The task a version records (older versions: a classifier when it has classes)."""
-    task = output_schema.get("task")
-    if isinstance(task, str):
-        return task
-    return "classifier" if output_schema.get("classes") is not None else "regressor"
 
 
 def prepare(
@@ -150,13 +141,14 @@ def _build_runner(model: ShippedModel, data: bytes) -> Any:
     from ferry.serving.inputs import InputSpec
     from ferry.serving.runners import NativeRunner, OnnxRunner, onnx_session
 
+    task, facts = model.task, model.output_schema
     if model.backend == "onnx":
-        return OnnxRunner(onnx_session(data))
+        return OnnxRunner(onnx_session(data), task, facts)
     from ferry.flavors import flavor_named
 
     predictor = flavor_named(model.flavor).load({model.loader["file"]: data}, model.loader)
     spec = InputSpec.from_schema(model.input_schema)
-    return NativeRunner(predictor, spec, model.input_schema)
+    return NativeRunner(predictor, spec, model.input_schema, task, facts)
 
 
 def answer(model: ShippedModel, batch: pd.DataFrame) -> dict[str, np.ndarray]:
