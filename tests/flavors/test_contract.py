@@ -303,12 +303,31 @@ async def test_every_protocol_answers_like_its_library(registry: Registry, kind:
                 _agree(answer, case, protocol)
             health = (await client.get("/model/health")).json()["models"][name]
             described = (await client.get(f"/v2/models/{name}")).json()
+            metrics = (await client.get("/metrics")).text
+    if "confidence" in case.expected or "probabilities" in case.expected:
+        _check_confidence_metric(metrics, name)
     v2_names = {_V2_NAMES.get(out["name"], out["name"]) for out in described["outputs"]}
     assert v2_names == _expected_outputs(case)
     assert health["task"] == case.task and health["backend"] in ("onnx", "native")
     assert (health["backend"] == "native") == (health["reason"] is not None)
     for fact, value in case.facts.items():
         assert health[fact] == value
+
+
+def _check_confidence_metric(metrics: str, name: str) -> None:
+    """Every answered row's confidence went into the histogram, and each was within [0, 1]:
+    the histogram's sum is at most its count (KMeans once logged distances of 71.8)."""
+    values = {
+        line.split("{")[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("ferry_prediction_confidence_") and f'model="{name}"' in line
+        and "_bucket" not in line
+    }  # fmt: skip
+    count, total = (
+        values["ferry_prediction_confidence_count"],
+        values["ferry_prediction_confidence_sum"],
+    )
+    assert count > 0 and 0 <= total <= count, values
 
 
 async def _ask_every_protocol(

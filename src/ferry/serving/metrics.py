@@ -86,7 +86,9 @@ class ServingMetrics:
             registry=r,
         )
         self.confidence = Histogram(
-            "ferry_prediction_confidence", "Max class probability per row.", ["model"],
+            "ferry_prediction_confidence",
+            "Per row: top class probability, or a clusterer's confidence (docs/flavors.md).",
+            ["model"],
             buckets=_CONFIDENCE_BUCKETS, registry=r,
         )  # fmt: skip
         self.low_confidence_total = Counter(
