@@ -110,3 +110,41 @@ def test_a_framework_without_a_flavor_is_told_the_onnx_route(
     assert f"cannot register {name}" in refused.stderr
     assert "export it to ONNX" in refused.stderr and "register the .onnx file" in refused.stderr
     assert not (home / "models").exists()
+
+
+@pytest.fixture
+def kmeans_onnx(tmp_path: Path, cancer) -> Path:
+    from skl2onnx import to_onnx
+    from sklearn.cluster import KMeans
+
+    features = cancer[0].to_numpy(dtype=np.float32)
+    graph = to_onnx(KMeans(3, n_init=2, random_state=0).fit(features), features[:1])
+    (tmp_path / "segments.onnx").write_bytes(graph.SerializeToString())
+    return tmp_path / "segments.onnx"
+
+
+def test_an_onnx_files_task_and_outputs_are_declared_on_the_command_line(
+    kmeans_onnx: Path, home: Path
+) -> None:
+    args = ["register", str(kmeans_onnx), "--name", "segments", "--json", "--task", "clusterer"]
+    done = ferry(*args, "--outputs", "label=label,distances=scores")
+    schema = json.loads(done.stdout)["metadata"]["output_schema"]
+    assert schema["task"] == "clusterer" and schema["n_clusters"] == 3
+    assert schema["outputs"] == ["predictions", "distances", "confidence"]
+    assert schema["onnx_outputs"] == {"predictions": "label", "distances": "scores"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--outputs", "label=label,distances=nope"], "this ONNX graph has no output 'nope'"),
+        (["--outputs", "scores=scores"], "unknown output 'scores'"),
+        (["--task", "ranker"], "unknown task 'ranker'"),
+    ],
+)
+def test_a_wrong_declaration_is_refused_naming_it(
+    kmeans_onnx: Path, home: Path, options: list[str], message: str
+) -> None:
+    refused = ferry("register", str(kmeans_onnx), "--name", "segments", *options, code=1)
+    assert message in refused.stderr
+    assert Registry(home=home).list_models() == []

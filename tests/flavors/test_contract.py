@@ -64,6 +64,8 @@ class Case:
     """The outputs it answers, when not the task's usual ones (a mixture has no distances)."""
     facts: dict[str, Any] = field(default_factory=dict)
     """Facts its metadata and /model/health must show (classes, n_clusters, width)."""
+    declared: dict[str, Any] = field(default_factory=dict)
+    """What registration is told (``task``, ``outputs``) about a model that cannot tell."""
 
 
 @cache
@@ -223,6 +225,50 @@ def onnx_file_labels_only() -> Case:
     )  # fmt: skip
 
 
+def onnx_file_declared_clusterer() -> Case:
+    """An outside ONNX KMeans: a label and distances, declared as a clusterer's outputs."""
+    import onnxruntime
+    from skl2onnx import to_onnx
+
+    X, _ = _cancer()
+    features = X.to_numpy(dtype=np.float32)
+    graph = to_onnx(KMeans(3, n_init=2, random_state=0).fit(features), features[:1])
+    rows = features[::47]
+    session = onnxruntime.InferenceSession(graph.SerializeToString())
+    labels, distances = session.run(["label", "scores"], {"X": rows})  # the file's own runtime
+    expected = {
+        "predictions": labels,
+        "distances": distances.astype(np.float64),
+        "confidence": membership(distances),
+    }
+    declared = {"task": "clusterer", "outputs": {"label": "label", "distances": "scores"}}
+    return Case(
+        "clusterer", graph, features[:5], rows, expected,
+        facts={"n_clusters": 3}, declared=declared,
+    )  # fmt: skip
+
+
+def onnx_file_outputs_named_in_its_metadata() -> Case:
+    """Probabilities listed before the label: the graph's ``ferry.outputs`` property says which
+    is which."""
+    import onnx
+    from skl2onnx import to_onnx
+
+    X, y = _cancer()
+    features = X.to_numpy(dtype=np.float32)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(features, y)
+    graph = to_onnx(model, features[:1], options={"zipmap": False})
+    label, probabilities = list(graph.graph.output)
+    del graph.graph.output[:]
+    graph.graph.output.extend([probabilities, label])
+    onnx.helper.set_model_props(
+        graph, {"ferry.outputs": f"probabilities={probabilities.name},label={label.name}"}
+    )
+    rows = features[::67]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case("classifier", graph, features[:5], rows, expected, facts={"n_classes": 2})
+
+
 KINDS: dict[str, Callable[[], Case]] = {
     "logistic-regression": logistic_regression,
     "random-forest": random_forest,
@@ -235,6 +281,8 @@ KINDS: dict[str, Callable[[], Case]] = {
     "onnx-file": onnx_file_two_outputs,
     "onnx-regressor-file": onnx_file_regressor,
     "onnx-labels-only-file": onnx_file_labels_only,
+    "onnx-declared-clusterer": onnx_file_declared_clusterer,
+    "onnx-outputs-in-metadata": onnx_file_outputs_named_in_its_metadata,
 }
 
 
@@ -249,7 +297,7 @@ def kind(request: pytest.FixtureRequest, registry: Registry) -> tuple[str, Case]
     """A fitted model of each kind, registered once for every check of the module."""
     name: str = request.param
     case = KINDS[name]()
-    registry.register(case.model, name, input_example=case.example)
+    registry.register(case.model, name, input_example=case.example, **case.declared)
     return name, case
 
 

@@ -95,6 +95,22 @@ def register(
     serialization: Annotated[
         str | None, typer.Option(metavar="FORMAT", help="skops (default), joblib or pickle.")
     ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TASK",
+            help="What an .onnx file answers: classifier, regressor, clusterer, transformer "
+            "or embedding (default: told from its outputs).",
+        ),
+    ] = None,
+    outputs: Annotated[
+        str | None,
+        typer.Option(
+            metavar="OUT=NAME,...",
+            help="Which outputs of an .onnx file are the task's: label=NAME, "
+            "probabilities=NAME, distances=NAME or outputs=NAME, comma-separated.",
+        ),
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a model file as a new version."""
@@ -115,6 +131,8 @@ def register(
             tags=tags,
             version=version,
             serialization=serialization,
+            task=task,
+            outputs=parse_pairs(outputs.split(","), "output") if outputs else None,
         )
     _print_version(created, as_json, f"registered {created.reference}")
 

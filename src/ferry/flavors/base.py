@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ferry.flavors.declared import Declared
 from ferry.flavors.tasks import Outputs
 
 
@@ -76,9 +77,12 @@ class Flavor(Protocol):
         """The native predictor, rebuilt from bytes whose hashes the caller has checked."""
         ...
 
-    def describe(self, model: Any, example: Any) -> tuple[Description, Outputs]:
+    def describe(
+        self, model: Any, example: Any, declared: Declared | None = None
+    ) -> tuple[Description, Outputs]:
         """The model's task, outputs and facts, and its answer on ``example`` (the proof that
-        the two fit); raises :class:`ferry.errors.Unsupported` naming a kind it cannot serve."""
+        the two fit); ``declared`` is what the user said (an ONNX file's task and output
+        names). Raises :class:`ferry.errors.Unsupported` naming a kind it cannot serve."""
         ...
 
     def to_onnx(self, model: Any, input_example: Any) -> bytes | None:

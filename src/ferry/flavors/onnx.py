@@ -10,7 +10,8 @@ import numpy as np
 
 from ferry.errors import InvalidInput, Unsupported
 from ferry.flavors.base import Description, SavedModel, installed_version, versions_of
-from ferry.flavors.tasks import MEMBERSHIP, Outputs, clusterer_outputs
+from ferry.flavors.declared import Declared
+from ferry.flavors.tasks import MEMBERSHIP, POSTERIOR, Outputs, clusterer_outputs
 
 MODEL_FILE = "model.onnx"
 _NUMPY_TYPES = {
@@ -64,12 +65,28 @@ class OnnxFlavor:
         session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         return OnnxPredictor(session, data)
 
-    def describe(self, model: Any, example: Any) -> tuple[Description, Outputs]:
+    def describe(
+        self, model: Any, example: Any, declared: Declared | None = None
+    ) -> tuple[Description, Outputs]:
+        """The declared task and outputs (``ferry.task``/``ferry.outputs`` in the graph when
+        none is given), else what the outputs imply (see :func:`_task_of`)."""
         data = model.SerializeToString()
         predictor = self.load({MODEL_FILE: data}, {"file": MODEL_FILE})
         raw = predictor.raw(example)
-        task, facts = _task_of(raw)
+        if not declared:
+            declared = Declared.from_properties({p.key: p.value for p in model.metadata_props})
+        _check_names(declared, list(raw))
+        task, facts = (declared.task, {}) if declared.task else _task_of(raw, declared.outputs)
+        if declared.outputs:
+            facts["onnx_outputs"] = declared.outputs
+        if task == "clusterer":
+            facts["confidence"] = POSTERIOR if "probabilities" in declared.outputs else MEMBERSHIP
         outputs = outputs_by_task(raw, task, facts)
+        second = outputs.probabilities if outputs.probabilities is not None else outputs.distances
+        if second is not None:
+            facts["n_clusters" if task == "clusterer" else "n_classes"] = int(second.shape[1])
+        if outputs.outputs is not None:
+            facts["width"] = int(outputs.outputs.shape[1])
         return Description(task, tuple(outputs.named()), facts), outputs
 
     def to_onnx(self, model: Any, input_example: Any) -> bytes | None:
@@ -77,24 +94,32 @@ class OnnxFlavor:
         return data
 
 
-def _task_of(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The task an outside graph's outputs imply: labels (and probabilities) make a
+def _task_of(raw: Mapping[str, Any], declared: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """The task an outside graph's outputs imply: declared probabilities make a classifier,
+    distances a clusterer, outputs a transformer; else labels (and probabilities) make a
     classifier, one column of floats a regressor, a wider float output a transformer."""
-    values = [_array(value) for value in raw.values()]
-    first = values[0]
+    implied = {"probabilities": "classifier", "distances": "clusterer", "outputs": "transformer"}
+    for output, task in implied.items():
+        if output in declared:
+            return task, {}
+    first = _array(raw[declared.get("predictions", next(iter(raw)))])
     if first.dtype.kind in "iuOSU" and first.ndim <= 2 and first.size == len(first):
-        facts: dict[str, Any] = {}
-        if len(values) > 1 and values[1].ndim == 2:
-            facts["n_classes"] = int(values[1].shape[1])
-        return "classifier", facts
+        return "classifier", {}
     if first.dtype.kind == "f" and first.size == len(first):
         return "regressor", {}
     if first.dtype.kind == "f" and first.ndim == 2:
-        return "transformer", {"width": int(first.shape[1])}
+        return "transformer", {}
     raise Unsupported(
         f"cannot tell what this ONNX graph answers (outputs {list(raw)}, first of shape "
-        f"{list(first.shape)}): ferry serves classifiers, regressors, clusterers and transformers"
+        f"{list(first.shape)}): declare it, e.g. ferry register --task classifier "
+        "--outputs label=NAME,probabilities=NAME (Registry.register(task=, outputs=))"
     )
+
+
+def _check_names(declared: Declared, names: list[str]) -> None:
+    unknown = [name for name in declared.outputs.values() if name not in names]
+    if unknown:
+        raise InvalidInput(f"this ONNX graph has no output {unknown[0]!r}; its outputs: {names}")
 
 
 def _array(value: Any) -> np.ndarray:
@@ -106,18 +131,28 @@ def _array(value: Any) -> np.ndarray:
 
 
 def outputs_by_task(raw: Mapping[str, Any], task: str, facts: Mapping[str, Any]) -> Outputs:
-    """A graph's outputs (by name, in graph order) as the task's :class:`Outputs`."""
-    values = [_array(value) for value in raw.values()]
-    second = values[1] if len(values) > 1 else None
+    """A graph's outputs (by name, in graph order) as the task's :class:`Outputs`: the declared
+    ones (``facts["onnx_outputs"]``), else the first and the second."""
+    first, second = _picked(raw, facts.get("onnx_outputs") or {})
     if task == "classifier":
         probabilities = second.astype(np.float64) if second is not None else None
-        return Outputs(predictions=values[0].ravel(), probabilities=probabilities)
+        return Outputs(predictions=first.ravel(), probabilities=probabilities)
     if task == "regressor":
-        return Outputs(predictions=values[0].astype(np.float64).ravel())
+        return Outputs(predictions=first.astype(np.float64).ravel())
     if task == "clusterer":
-        return clusterer_outputs(values[0], second, str(facts.get("confidence", MEMBERSHIP)))
-    first = values[0]
+        return clusterer_outputs(first, second, str(facts.get("confidence", MEMBERSHIP)))
     return Outputs(outputs=first.astype(np.float64).reshape(len(first), -1))
+
+
+def _picked(
+    raw: Mapping[str, Any], declared: Mapping[str, str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    names = list(raw)
+    if not declared:
+        return _array(raw[names[0]]), _array(raw[names[1]]) if len(names) > 1 else None
+    first = declared.get("predictions") or declared.get("outputs") or names[0]
+    second = declared.get("probabilities") or declared.get("distances")
+    return _array(raw[first]), _array(raw[second]) if second is not None else None
 
 
 class OnnxPredictor:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ferry.errors import InvalidInput, Unsupported
 from ferry.flavors.base import Description, SavedModel, installed_version, versions_of
+from ferry.flavors.declared import Declared
 from ferry.flavors.tasks import MEMBERSHIP, POSTERIOR, Outputs, native_outputs
 
 SERIALIZATIONS = {"skops": "model.skops", "joblib": "model.joblib", "pickle": "model.pkl"}
@@ -96,8 +97,11 @@ class SklearnFlavor:
             return joblib.load(io.BytesIO(data))
         return pickle.loads(data)
 
-    def describe(self, model: Any, example: Any) -> tuple[Description, Outputs]:
+    def describe(
+        self, model: Any, example: Any, declared: Declared | None = None
+    ) -> tuple[Description, Outputs]:
         task, facts = _task_of(model)
+        _check_declared(declared, task, model)
         outputs = native_outputs(model, task, example, facts)
         if task == "classifier":
             facts["classes"] = np.asarray(model.classes_).tolist()
@@ -114,6 +118,18 @@ class SklearnFlavor:
                 "take one numeric table, so it is served natively"
             )
         return compile_onnx(model, rows.shape[1])
+
+
+def _check_declared(declared: Declared | None, task: str, model: Any) -> None:
+    """A scikit-learn model tells its own task and outputs: a declaration may only agree."""
+    if declared and declared.outputs:
+        raise InvalidInput(
+            "outputs are declared for ONNX files; a scikit-learn model names its own outputs"
+        )
+    if declared and declared.task not in (None, task):
+        raise InvalidInput(
+            f"this {type(model).__qualname__} is a {task}, not a {declared.task} as declared"
+        )
 
 
 def _task_of(model: Any) -> tuple[str, dict[str, Any]]:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ferry.errors import InvalidInput, Unsupported
 from ferry.flavors.base import Description, Flavor, SavedModel
+from ferry.flavors.declared import Declared
 from ferry.flavors.tasks import Outputs
 from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.dataset import fingerprint
@@ -29,6 +30,7 @@ def draft_metadata(
     model: Any,
     example: pd.DataFrame | np.ndarray,
     series: bool,
+    declared: Declared | None = None,
     metrics: Mapping[str, float] | None,
     params: Mapping[str, Any] | None,
     training_data: Any,
@@ -36,7 +38,7 @@ def draft_metadata(
     tags: Mapping[str, str] | None,
 ) -> dict[str, Any]:
     """Everything but the version-specific keys, which are added inside the catalog lock."""
-    described, outputs, series = _describe(flavor, model, example, series)
+    described, outputs, series = _describe(flavor, model, example, series, declared)
     input_schema = schema_of(example)
     if series:
         input_schema["series"] = True
@@ -71,7 +73,11 @@ def encode_metadata(metadata: Mapping[str, Any]) -> bytes:
 
 
 def _describe(
-    flavor: Flavor, model: Any, example: pd.DataFrame | np.ndarray, series: bool
+    flavor: Flavor,
+    model: Any,
+    example: pd.DataFrame | np.ndarray,
+    series: bool,
+    declared: Declared | None,
 ) -> tuple[Description, Outputs, bool]:
     """Run the model on its own example: its task and outputs, and proof that the two fit.
 
@@ -79,9 +85,9 @@ def _describe(
     Series: text pipelines (TfidfVectorizer first) take one string per row, not a frame.
     """
     probe = example if len(example) > 1 else _twice(example)  # one row hides a miscount
-    described = _run(flavor, model, _as_input(probe, series))
+    described = _run(flavor, model, _as_input(probe, series), declared)
     if described[1].rows != len(probe) and not series and _one_column(probe):
-        retried = _run(flavor, model, _as_input(probe, True))
+        retried = _run(flavor, model, _as_input(probe, True), declared)
         if retried[1].rows == len(probe):
             return *retried, True
     if described[1].rows != len(probe):
@@ -93,9 +99,11 @@ def _describe(
     return *described, series
 
 
-def _run(flavor: Flavor, model: Any, example: Any) -> tuple[Description, Outputs]:
+def _run(
+    flavor: Flavor, model: Any, example: Any, declared: Declared | None
+) -> tuple[Description, Outputs]:
     try:
-        return flavor.describe(model, example)
+        return flavor.describe(model, example, declared)
     except (InvalidInput, Unsupported):
         raise
     except Exception as error:

@@ -13,6 +13,7 @@ from typing import Any
 from ferry.config import RegistrySettings
 from ferry.errors import Conflict, IntegrityError, InvalidInput, NotFound
 from ferry.flavors import flavor_for, flavor_named
+from ferry.flavors.declared import Declared
 from ferry.registry import maintenance
 from ferry.registry.artifacts import (
     EXAMPLE_FILE,
@@ -115,8 +116,13 @@ class Registry:
         parent: str | None = None,
         serialization: str | None = None,
         extras: Mapping[str, str | Path] | None = None,
+        task: str | None = None,
+        outputs: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         """Save ``model`` as a new immutable version of ``name`` and return it.
+
+        ``task`` and ``outputs`` declare what a model that cannot describe itself answers
+        (an ONNX file: ``task="classifier", outputs={"label": "out", "probabilities": "p"}``).
 
         The files are written and hashed in a staging folder, moved into place under the
         catalog lock, and become visible only when the catalog row commits.
@@ -128,6 +134,7 @@ class Registry:
         explicit = Version.parse(version) if version is not None else None
         parent_version = Version.parse(parent) if parent is not None else None
         flavor = flavor_for(model)
+        declared = Declared.parse(task, outputs)
         example = as_example(input_example)
         series = is_text_series(input_example)
         with staging(self.staging_area) as folder:
@@ -141,6 +148,7 @@ class Registry:
                 model=model,
                 example=example,
                 series=series,
+                declared=declared,
                 metrics=metrics,
                 params=params,
                 training_data=training_data,

@@ -66,7 +66,8 @@ class LoadedVersion:
     def facts(self) -> dict[str, Any]:
         """Task facts for health: ``classes``, ``n_clusters``, ``width`` where the task has them."""
         schema = self.metadata["output_schema"]
-        return {key: schema[key] for key in ("classes", "n_clusters", "width") if key in schema}
+        facts = ("classes", "n_classes", "n_clusters", "width")
+        return {key: schema[key] for key in facts if key in schema}
 
     @property
     def classes(self) -> list[Any] | None:
