@@ -56,6 +56,19 @@ def test_checks_and_the_window_they_consumed(registry):
     assert checks[0].summary == {"reason": "x"}
 
 
+def test_each_models_newest_run_and_check_at_once(registry):
+    """What the dashboard's Models page reads: one newest run and check per model."""
+    store = RunStore(registry.catalog)
+    store.create("a1", "churn", "/p.toml", "cli", "2026-03-01T00:00:00+00:00")
+    store.create("b2", "churn", "/p.toml", "cli", "2026-03-02T00:00:00+00:00")
+    store.create("c3", "other", "/q.toml", "api", "2026-03-01T00:00:00+00:00")
+    last = store.last_runs(["churn", "other", "ghost"])
+    assert {name: run.id for name, run in last.items()} == {"churn": "b2", "other": "c3"}
+    store.add_check(_check("2026-03-01T00:00:00+00:00", None))
+    newest = store.add_check(_check("2026-03-02T00:00:00+00:00", None, drift=True))
+    assert store.last_checks() == {"churn": newest}
+
+
 def test_stats_from_records(registry):
     store = RunStore(registry.catalog)
     for index, (status, decision, f1) in enumerate(

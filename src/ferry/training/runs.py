@@ -151,6 +151,33 @@ class RunStore:
             rows = session.connection.execute(query).all()
         return [_run(dict(row._mapping)) for row in rows]
 
+    def last_runs(self, models: list[str]) -> dict[str, RunRecord]:
+        """Each named model's newest run, in one transaction (the dashboard's Models page).
+
+        One index seek per model: a GROUP BY over every run reads the whole index instead.
+        """
+        found: dict[str, RunRecord] = {}
+        with self.catalog.reading() as session:
+            for model in models:
+                query = (
+                    select(runs)
+                    .where(runs.c.model_name == model)
+                    .order_by(runs.c.created_at.desc(), runs.c.id)
+                    .limit(1)
+                )
+                row = session.connection.execute(query).first()
+                if row is not None:
+                    found[model] = _run(dict(row._mapping))
+        return found
+
+    def last_checks(self) -> dict[str, CheckRecord]:
+        """Each model's newest monitor check, in one query."""
+        newest = select(func.max(monitor_checks.c.id)).group_by(monitor_checks.c.model_name)
+        query = select(monitor_checks).where(monitor_checks.c.id.in_(newest.scalar_subquery()))
+        with self.catalog.reading() as session:
+            rows = session.connection.execute(query).all()
+        return {check.model: check for check in (_check(dict(row._mapping)) for row in rows)}
+
     def add_check(self, check: CheckRecord) -> CheckRecord:
         """Record a monitor check and return it with its id."""
         values = asdict(check)

@@ -1,0 +1,143 @@
+"""Dashboard speed: server time of each page over a large catalog.
+
+Run: ``.venv/bin/python benchmarks/dashboard.py [--models 50 --versions 100 --runs 1000]``.
+The catalog holds ``models`` models of ``versions`` versions each (rows as registration writes
+them, copied from one real registration), ``runs`` runs and 200 monitor checks per model.
+Target (issue 11): every page <= 100 ms on the server. The baseline is what a user does without
+a dashboard: ``ferry models list`` + ``ferry runs`` read from Python.
+
+Measured while seven other jobs shared the 2 cores (load average 8-9), median / p95 ms:
+Models 74 / 113, Model 42 / 140, Run 4 / 23 (baseline 1454 / 2552).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+
+from ferry import Registry
+from ferry.registry.catalog import utcnow
+from ferry.registry.catalog_session import VersionRecord
+from ferry.registry.refs import Version
+from ferry.registry.tables import runs
+from ferry.training.runs import CheckRecord, RunStore
+from ferry.ui.app import create_ui
+from ferry.ui.dashboard import Dashboard
+
+
+def timed(action: Callable[[], Any], repeat: int) -> list[float]:
+    """Milliseconds of each of ``repeat`` calls, after one warm-up call."""
+    action()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return f"{statistics.median(samples):.1f} / {p95:.1f}"
+
+
+def populate(registry: Registry, models: int, versions: int, run_count: int) -> None:
+    """Catalog rows for every version (metadata of a real registration), runs, checks, moves."""
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    real = registry.register(LogisticRegression(max_iter=5000).fit(X, y), "seed", input_example=X)
+    store = RunStore(registry.catalog)
+    for m in range(models):
+        name = f"model-{m:02d}"
+        with registry.catalog.writing(name) as session:
+            session.lock_model(name, utcnow())
+            for v in range(versions):
+                number = Version(1, v, 0)
+                metadata = {**real.metadata, "model_name": name, "version": str(number)}
+                record = VersionRecord(name, number, utcnow(), "sklearn", metadata, "0" * 64)
+                session.insert_version(record)
+        with registry.catalog.writing() as session:
+            session.connection.execute(runs.insert(), [_run(name, i) for i in range(run_count)])
+        for i in range(200):
+            store.add_check(_check(name, i))
+
+
+def _run(model: str, index: int) -> dict[str, Any]:
+    at = f"2026-01-01T00:{index // 60 % 60:02d}:{index % 60:02d}+00:00"
+    return {
+        "id": f"{model[-2:]}{index:010d}", "model_name": model, "pipeline": "p.toml",
+        "trigger": "schedule", "status": "succeeded", "created_at": at, "started_at": at,
+        "ended_at": at, "steps": json.dumps([{"name": "fit", "seconds": 1.0}]), "rows": 1000,
+        "primary_metric": "f1", "metrics": json.dumps({"f1": 0.9}), "version": "1.0.0",
+        "decision": "rejected", "reason": "no gain",
+    }  # fmt: skip
+
+
+def _check(model: str, index: int) -> CheckRecord:
+    return CheckRecord(
+        model=model, pipeline="p.toml", checked_at=f"2026-01-{index % 28 + 1:02d}T00:00:00+00:00",
+        source="log", window_start=None, window_end=None, consumed=True, rows=500,
+        champion_version="1.0.0", drift=False, performance_drift=None, action="none",
+        run_id=None, status="ok", summary={"drift_share": (index % 10) / 10, "drifted": []},
+    )  # fmt: skip
+
+
+async def served(app: Any, path: str, repeat: int) -> list[float]:
+    """Milliseconds per request of ``path`` through the ASGI app, in process (server time)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        assert (await client.get(path)).status_code == 200, path
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            await client.get(path)
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--versions", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=20)
+    options = parser.parse_args()
+    title = (
+        f"dashboard pages, ms median / p95 over {options.repeat} requests: {options.models} "
+        f"models x {options.versions} versions x {options.runs} runs (2-core machine)"
+    )
+    table = Table(title=title)
+    for column in ("page", "ferry", "baseline: list models + runs in Python", "target"):
+        table.add_column(column)
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = Registry(home=Path(tmp) / "ferry")
+        populate(registry, options.models, options.versions, options.runs)
+        run_id = RunStore(registry.catalog).recent("model-00", limit=1)[0].id
+        baseline = timed(
+            lambda: (registry.list_models(), RunStore(registry.catalog).recent(limit=50)),
+            options.repeat,
+        )
+        pages = {"Models": "/", "Model": "/models/model-00", "Run": f"/runs/{run_id}"}
+        for label, path in pages.items():
+            samples = asyncio.run(served(create_ui(Dashboard(registry)), path, options.repeat))
+            table.add_row(label, summary(samples), summary(baseline) if label == "Models" else "-",
+                          "<= 100")  # fmt: skip
+        registry.close()
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The Models page's summary read straight from the catalog (SQLite and PostgreSQL): semver
+order for the latest version, counts, aliases, each model's last run and check."""
+
+from __future__ import annotations
+
+from ferry.training.runs import CheckRecord, RunStore
+from ferry.ui.queries import models_overview
+
+
+def test_overview_matches_the_registry(registry, pipeline, cancer):
+    example = cancer[0].head(3)
+    for version in ("1.2.0", "1.10.0", "1.9.0"):
+        registry.register(pipeline, "churn", input_example=example, version=version)
+    registry.register(pipeline, "fraud", input_example=example)
+    registry.set_alias("churn", "production", "1.9.0")
+    store = RunStore(registry.catalog)
+    store.create("r1", "churn", "/p.toml", "cli", "2026-03-01T00:00:00+00:00")
+    store.add_check(
+        CheckRecord("fraud", "/f.toml", "2026-03-01T00:00:00+00:00", "log", None, None, True,
+                    10, None, True, None, "none", None, "ok", {"drift_share": 0.7})
+    )  # fmt: skip
+    churn, fraud = models_overview(registry)
+    assert (churn.name, churn.latest, churn.versions) == ("churn", "1.10.0", 3)
+    assert churn.aliases == {"production": "1.9.0"}
+    assert churn.updated_at == registry.resolve("churn:1.10.0").created_at
+    assert churn.last_run is not None and churn.last_run.id == "r1" and churn.last_check is None
+    assert (fraud.latest, fraud.versions, fraud.aliases, fraud.last_run) == ("1.0.0", 1, {}, None)
+    assert fraud.last_check is not None and fraud.last_check.drift is True
+    summaries = {s["name"]: s for s in registry.list_models()}
+    assert summaries["churn"]["latest"] == churn.latest
