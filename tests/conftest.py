@@ -10,6 +10,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -169,3 +170,23 @@ def recorded_libraries() -> Callable[[Registry, str, dict[str, str]], None]:
             )  # fmt: skip
 
     return rewrite
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One SparkSession (pyspark, local[2]) for every Spark test, started once per run.
+
+    Starting a JVM costs seconds, so the session is shared and each test makes its own small
+    DataFrames. Skips, loudly, only when no Java runtime is installed.
+    """
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("SPARK TESTS SKIPPED: no Java runtime on PATH (pyspark needs Java 17+)")
+    from ferry.spark.compat import quiet_pandas_warnings
+    from ferry.spark.session import spark_session
+
+    with quiet_pandas_warnings():
+        session = spark_session("local[2]")
+    yield session
+    session.stop()

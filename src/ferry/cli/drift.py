@@ -33,12 +33,21 @@ _exits_2_on_error = exits_on_error(EXIT_ERROR)
 
 
 Reference = Annotated[
-    Path | None,
+    str | None,
     typer.Option("--reference", metavar="FILE", help="Reference data (.csv or .parquet)."),
 ]
 Current = Annotated[
-    Path | None, typer.Option("--current", metavar="FILE", help="Current data (.csv or .parquet).")
+    str | None, typer.Option("--current", metavar="FILE", help="Current data (.csv or .parquet).")
 ]
+Engine = Annotated[
+    str,
+    typer.Option(
+        metavar="ENGINE",
+        help="pandas (this process) or spark (paths may be folders of Parquet files or URLs "
+        "Spark reads).",
+    ),
+]
+Master = Annotated[str, typer.Option(metavar="MASTER", help="Spark master for --engine spark.")]
 JsonOut = Annotated[
     Path | None,
     typer.Option(
@@ -83,6 +92,8 @@ def drift(
     model: Model = None,
     categorical: Categorical = None,
     ignore: Ignore = None,
+    engine: Engine = "pandas",
+    master: Master = "local[*]",
 ) -> None:
     """Compare current data with a reference file or a registered version's drift profile."""
     if current is None:
@@ -91,14 +102,22 @@ def drift(
         raise InvalidInput("give exactly one reference: --reference FILE or --model REF")
     if model is not None and (categorical or ignore):
         raise InvalidInput("--categorical and --ignore apply to --reference; a profile has its own")
+    if engine not in ("pandas", "spark"):
+        raise InvalidInput(f"--engine {engine!r}: choose pandas or spark")
     from ferry.drift import DriftDetector
 
     if reference is not None:
         detector = DriftDetector(categorical=categorical or [], ignore=ignore or [])
-        detector.fit(read_table(reference, fast=True))
     else:
         detector = _registered_detector(ctx, str(model))
-    report = detector.check(read_table(current, fast=True))
+    if engine == "spark":
+        from ferry.spark.jobs import drift_report
+
+        report = drift_report(detector, reference, current, master)
+    else:
+        if reference is not None:
+            detector.fit(read_table(Path(reference), fast=True))
+        report = detector.check(read_table(Path(current), fast=True))
     if json_out is not None:
         _write_json(report, json_out)
     if html_out is not None:

@@ -170,10 +170,10 @@ def predict(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="REF", help="NAME@ALIAS, NAME:VERSION or NAME.")],
     input_path: Annotated[
-        Path, typer.Option("--input", "-i", metavar="FILE", help="A .csv or .parquet file.")
+        str, typer.Option("--input", "-i", metavar="FILE", help="A .csv or .parquet file.")
     ],
     output: Annotated[
-        Path,
+        str,
         typer.Option("--output", "-o", metavar="FILE", help="Where to write (.parquet or .csv)."),
     ],
     chunk_rows: Annotated[int, typer.Option(metavar="N", help="Rows per model call.")] = 50_000,
@@ -185,18 +185,40 @@ def predict(
             "column that is not a feature (ids such as customer_id) is carried.",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            metavar="ENGINE",
+            help="pandas (this process) or spark (--input and --output may be folders of "
+            "Parquet files or URLs Spark reads).",
+        ),
+    ] = "pandas",
+    master: Annotated[
+        str, typer.Option(metavar="MASTER", help="Spark master for --engine spark.")
+    ] = "local[*]",
 ) -> None:
     """Score a file with a registered version, chunk by chunk, with a progress bar.
 
     The output holds the carried input columns, then prediction, confidence (classifiers)
-    and model_version.
+    and model_version. With --engine spark it holds every input column (or --keep), then the
+    task's outputs and ferry_version (docs/spark.md).
     """
     from ferry.cli.compat import checked_for_loading
-    from ferry.cli.scoring import score_file
 
+    if engine not in ("pandas", "spark"):
+        raise InvalidInput(f"--engine {engine!r}: choose pandas or spark")
     with open_registry(ctx) as registry:
         checked_for_loading(registry, ref)
-        written = score_file(registry, ref, input_path, output, chunk_rows, keep or None)
+        if engine == "spark":
+            from ferry.spark.jobs import score_path
+
+            written = score_path(registry, ref, input_path, output, master, keep or None)
+        else:
+            from ferry.cli.scoring import score_file
+
+            written = score_file(
+                registry, ref, Path(input_path), Path(output), chunk_rows, keep or None
+            )
     typer.echo(f"wrote {written} predictions to {output}")
 
 
