@@ -6,6 +6,8 @@ executors do with their Arrow batches.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from tests.drift.conftest import make_frame
@@ -89,3 +91,19 @@ def test_compressed_reports_decide_like_the_in_memory_detector() -> None:
             assert gap <= 2 * BOUND, feature.name
         else:
             assert feature.stats["chi2"] == truth["chi2"]
+
+
+def test_a_sketched_detector_saves_and_loads_its_true_counts(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"amount": np.random.default_rng(3).lognormal(0, 1, 60_000)})
+    frame.loc[::10, "amount"] = np.nan
+    columns = plan_columns(frame, categorical=(), numeric=(), ignore=())
+    fitted = spark_drift.learn(DriftDetector(), columns, sketched(frame, {"amount": "numeric"}))
+
+    loaded = DriftDetector.load(fitted.save(tmp_path / "profile.npz"))
+
+    (_, saved), (_, back) = fitted.profiles_[0], loaded.profiles_[0]
+    assert back.missing == saved.missing == 6_000
+    assert (back.mean, back.std) == (saved.mean, saved.std)
+    report = loaded.check(frame)
+    assert not report.drift
+    assert report.features[0].stats["missing_rate"]["statistic"] == 0.0

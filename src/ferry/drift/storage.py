@@ -14,6 +14,7 @@ import json
 import os
 import zipfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -152,7 +153,13 @@ def _entries(
         else:
             key = f"{prefix}_{index}"
             _store_values(profile.values, key, arrays)
-            entries.append({"name": name, "profile": "numeric", "rows": profile.rows, "key": key})
+            entry = {"name": name, "profile": "numeric", "rows": profile.rows, "key": key}
+            if profile.missing != profile.rows - profile.values.size:
+                # values are a sample standing for more rows (ferry.spark's sketches): keep
+                # the true counts and moments, which the sample cannot give back
+                entry["sampled"] = {"missing": profile.missing, "mean": profile.mean,
+                                    "std": profile.std}  # fmt: skip
+            entries.append(entry)
     return entries
 
 
@@ -184,6 +191,12 @@ def _profiles(
             if counts_key in arrays:
                 values = np.repeat(values, arrays[counts_key])
             numeric = NumericProfile.from_sorted(values, int(entry["rows"]), settings.psi_bins)
+            sampled = entry.get("sampled")
+            if sampled is not None:
+                numeric = replace(
+                    numeric, missing=int(sampled["missing"]), mean=sampled["mean"],
+                    std=sampled["std"],
+                )  # fmt: skip
             profiles.append((name, numeric))
     return profiles
 
