@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, cast, func, select
 
+from ferry.flavors.tasks import task_of
 from ferry.registry import tables
 from ferry.registry.catalog_session import AliasMove
 from ferry.registry.refs import Version
@@ -164,6 +165,7 @@ def version_row(version: ModelVersion) -> VersionRow:
     """The columns of one version, parsed from its metadata."""
     metadata = version.metadata
     dataset = metadata.get("training_dataset") or {}
+    outputs = metadata.get("output_schema") or {}
     return VersionRow(
         version=version.version,
         created_at=version.created_at,
@@ -172,20 +174,9 @@ def version_row(version: ModelVersion) -> VersionRow:
         parent=metadata.get("parent_version"),
         dataset=_dataset(dataset),
         flavor=str(metadata.get("flavor", "")),
-        task=_task(metadata.get("output_schema") or {}),
+        task=task_of(outputs) if outputs else "",
         size_bytes=sum(int(entry.get("bytes", 0)) for entry in metadata.get("artifacts", [])),
     )
-
-
-def _task(output_schema: dict[str, Any]) -> str:
-    """The recorded task; before tasks were recorded, classifier when the version recorded
-    classes, else regressor (what serving answers)."""
-    if not output_schema:
-        return ""
-    recorded = output_schema.get("task")
-    if isinstance(recorded, str):
-        return recorded
-    return "classifier" if output_schema.get("classes") is not None else "regressor"
 
 
 def _dataset(dataset: dict[str, Any]) -> str:
