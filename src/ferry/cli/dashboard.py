@@ -28,8 +28,8 @@ def ui(
     Roll back. With FERRY_API_TOKEN set, the pages ask for it first."""
     import uvicorn
 
-    from ferry.cli.serving import LazyTrainer, pipeline_files
     from ferry.config import ServingSettings
+    from ferry.serve import LazyTrainer, pipeline_files
     from ferry.ui.app import create_ui
     from ferry.ui.dashboard import Dashboard
 

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-import os
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ferry.cli.bundles import open_bundle
 from ferry.cli.models import open_registry
 from ferry.cli.output import JSON_OPTION, print_json, reports_errors
-from ferry.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
-    from ferry.registry.registry import Registry
-    from ferry.training.background import BackgroundTrainer
 
 
 @reports_errors
@@ -57,112 +45,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve models from the registry over HTTP (v2, MLflow and plain protocols)."""
-    import uvicorn
-
-    from ferry.config import ServingSettings
-    from ferry.serving.app import create_app
-    from ferry.serving.server import ModelServer
-
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
-    settings = ServingSettings.from_env(tuple(refs or ()))
-    baked = open_bundle(ctx, bundle) if bundle is not None else None
-    if baked is not None:
-        settings = dataclasses.replace(settings, models=settings.models or (baked.reference,))
-        for ref in settings.models:  # a bundle holds one version: say so now, not at each poll
-            baked.resolve(ref)
-    pipelines = pipeline_files(pipeline)
-    if workers > 1:
-        os.environ["FERRY_PIPELINE"] = ",".join(str(path) for path in pipelines)
-        if baked is not None:
-            os.environ["FERRY_BUNDLE"] = str(baked.root)
-        _serve_workers(ctx, settings.models, host, port, workers, log_level)
-        return
-    if baked is not None:
-        app = create_app(ModelServer(settings, baked))
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
-        return
-    with open_registry(ctx) as registry:
-        app = create_app(ModelServer(settings, registry), LazyTrainer(registry, pipelines))
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
-
-
-def pipeline_files(given: list[Path] | None) -> list[Path]:
-    """Pipeline files from --pipeline or FERRY_PIPELINE (comma-separated); each must exist."""
-    paths = list(given or [])
-    if not paths and os.environ.get("FERRY_PIPELINE"):
-        paths = [Path(p) for p in os.environ["FERRY_PIPELINE"].split(",") if p.strip()]
-    for path in paths:
-        if not path.is_file():
-            raise InvalidInput(f"pipeline file {str(path)!r} does not exist")
-    return paths
-
-
-class LazyTrainer:
-    """``POST /train`` support that imports the training stack only when first used.
-
-    Serving imports nothing from training; this CLI-side adapter wires the two together and keeps
-    pandas and scikit-learn out of the server's cold start.
-    """
-
-    def __init__(self, registry: Registry, pipelines: list[Path]) -> None:
-        self._registry = registry
-        self._pipelines = pipelines
-        self._trainer: BackgroundTrainer | None = None
-
-    def _get(self) -> BackgroundTrainer:
-        if self._trainer is None:
-            from ferry.training.background import BackgroundTrainer
-
-            self._trainer = BackgroundTrainer(self._registry, self._pipelines)
-        return self._trainer
-
-    def start(self, model: str, force: bool = False) -> str:
-        """Queue and start a run of ``model``'s pipeline."""
-        return self._get().start(model, force)
-
-    def run(self, run_id: str) -> dict[str, Any]:
-        """One run record."""
-        return self._get().run(run_id)
-
-
-def app_from_env() -> Starlette:
-    """The app built from ``FERRY_*`` variables: the factory each uvicorn worker calls."""
-    from ferry.config import ServingSettings
-    from ferry.registry.registry import Registry
-    from ferry.serving.app import create_app
-    from ferry.serving.server import ModelServer
-
-    logging.basicConfig(
-        level=os.environ.get("FERRY_LOG_LEVEL", "INFO").upper(),
-        format="%(levelname)s:     %(name)s: %(message)s",
-    )
-    if os.environ.get("FERRY_BUNDLE"):
-        from ferry.config import RegistrySettings
-        from ferry.serving.bundle import Bundle
-
-        baked = Bundle(Path(os.environ["FERRY_BUNDLE"]), RegistrySettings.resolve())
-        return create_app(ModelServer(ServingSettings.from_env(), baked))
-    registry = Registry()
-    trainer = LazyTrainer(registry, pipeline_files(None))
-    return create_app(ModelServer(ServingSettings.from_env(), registry), trainer)
-
-
-def _serve_workers(
-    ctx: typer.Context, models: tuple[str, ...], host: str, port: int, workers: int, log_level: str
-) -> None:
-    """Several uvicorn workers, each building the app from the environment set here."""
-    import uvicorn
+    from ferry.serve import serve as run_server  # ``ferry serve`` itself skips Typer: see main()
 
     home = (ctx.find_root().obj or {}).get("home")
-    os.environ["FERRY_MODEL"] = ",".join(models)
-    if home is not None:
-        os.environ["FERRY_HOME"] = str(home)
-    with tempfile.TemporaryDirectory(prefix="ferry-metrics-") as metrics_dir:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        uvicorn.run(
-            "ferry.cli.serving:app_from_env", factory=True, host=host, port=port,
-            workers=workers, log_level=log_level, access_log=False,
-        )  # fmt: skip
+    run_server(refs or (), host, port, workers, pipeline, log_level, home, bundle)
 
 
 @reports_errors
@@ -233,20 +119,24 @@ def compile_models(
     """Prepare versions for serving ahead of time: fetch, verify, compile to ONNX, cache.
 
     A server started later (same FERRY_CACHE_DIR) then loads from the cache in milliseconds,
-    without importing scikit-learn; run it after registering, or when building an image.
+    without importing scikit-learn or opening the catalog before it answers; run it after
+    registering, or when building an image.
     """
     from ferry.config import ServingSettings
     from ferry.serving.cache import ModelCache
     from ferry.serving.loader import ModelLoader
+    from ferry.serving.resolutions import Resolutions
 
     settings = ServingSettings.from_env(tuple(refs))
     results = []
     with open_registry(ctx) as registry:
-        loader = ModelLoader(
-            registry, ModelCache(settings.cache_dir or registry.settings.home / "cache"), settings
-        )
+        cache_dir = settings.cache_dir or registry.settings.home / "cache"
+        loader = ModelLoader(registry, ModelCache(cache_dir), settings)
+        resolutions = Resolutions.in_cache(cache_dir, registry.settings.catalog_url)
         for ref in refs:
-            loaded = loader.load(registry.resolve(ref))
+            version = registry.resolve(ref)
+            loaded = loader.load(version)
+            resolutions.put(ref, version)  # a server started on this cache skips the catalog
             results.append(
                 {"reference": loaded.reference, "backend": loaded.runner.backend,
                  "load_ms": round(loaded.load_ms, 1), "note": loaded.compile_note}

@@ -6,7 +6,6 @@ import getpass
 import re
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,37 +31,10 @@ from ferry.registry.history import rollback_target
 from ferry.registry.loaded import LoadedModel
 from ferry.registry.numbering import allocate
 from ferry.registry.refs import ModelRef, Version, check_alias, check_name
+from ferry.registry.version import ModelVersion as ModelVersion  # re-exported
 
 EXTRAS_DIR = "extras"
 _EXTRA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered version: its reference, metadata and the aliases pointing at it."""
-
-    name: str
-    version: str
-    created_at: str
-    metadata: dict[str, Any]
-    aliases: tuple[str, ...]
-    location: str
-
-    @property
-    def reference(self) -> str:
-        """``name:version``."""
-        return f"{self.name}:{self.version}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for the CLI and HTTP API."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "created_at": self.created_at,
-            "aliases": list(self.aliases),
-            "location": self.location,
-            "metadata": self.metadata,
-        }
 
 
 class Registry:

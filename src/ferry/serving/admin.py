@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ferry.errors import FerryError, InvalidInput, Unauthorized, Unsupported
-from ferry.registry.registry import Registry
 from ferry.serving.protocols import expect_object, parse_json
 from ferry.serving.responses import body_doc, error_response, json_response, read_body
 from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
+
+if TYPE_CHECKING:
+    from ferry.registry.registry import Registry
 
 
 class Trainer(Protocol):

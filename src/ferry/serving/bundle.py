@@ -21,15 +21,18 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferry import __version__
 from ferry.config import RegistrySettings, ServingSettings
 from ferry.errors import IntegrityError, InvalidInput, NotFound
 from ferry.registry.refs import ModelRef
-from ferry.registry.registry import ModelVersion, Registry
+from ferry.registry.version import ModelVersion
 from ferry.serving.cache import ModelCache
 from ferry.serving.loader import LoadedVersion, ModelLoader
+
+if TYPE_CHECKING:
+    from ferry.registry.registry import Registry
 
 BUNDLE_FILE = "bundle.json"
 METADATA_FILE = "metadata.json"

@@ -236,8 +236,8 @@ class PredictionLog:
         return result
 
     def _loop(self) -> None:
-        import pyarrow.parquet  # noqa: F401  # imported here, at start-up, not during the first flush
-
+        # Arrow (and the pandas it pulls in, ~100 MB and half a second) loads at the first flush
+        # that has rows: an idle server, or one started only to answer, never pays for it.
         while True:
             if time.monotonic() >= self._next_retention:
                 self._next_retention = time.monotonic() + RETENTION_INTERVAL

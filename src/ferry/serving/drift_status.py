@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
-from ferry.registry.catalog import Catalog
-from ferry.registry.tables import monitor_checks
+if TYPE_CHECKING:
+    from ferry.registry.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -29,9 +28,13 @@ class DriftStatus:
     """Cached reads of the newest monitor check of each model."""
 
     def __init__(
-        self, catalog: Catalog, models: Iterable[str], interval: float, clock: Callable[[], float]
+        self,
+        catalog: Catalog | Callable[[], Catalog],
+        models: Iterable[str],
+        interval: float,
+        clock: Callable[[], float],
     ) -> None:
-        self.catalog = catalog
+        self._catalog = catalog
         self.models = tuple(models)
         self.interval = interval
         self.clock = clock
@@ -46,7 +49,16 @@ class DriftStatus:
             self._read_at = now
         return self._findings
 
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog (a callable given instead is asked at the first read, not at start)."""
+        return self._catalog() if callable(self._catalog) else self._catalog
+
     def _read(self) -> dict[str, DriftFinding]:
+        from sqlalchemy import func, select  # the first scrape, not the start, pays for it
+
+        from ferry.registry.tables import monitor_checks
+
         newest = (
             select(func.max(monitor_checks.c.id))
             .where(

@@ -19,7 +19,7 @@ from typing import Any
 
 from ferry.errors import NotFound, NotReady
 from ferry.registry.refs import ModelRef
-from ferry.registry.registry import ModelVersion
+from ferry.registry.version import ModelVersion
 from ferry.serving.age import AgeLimit, AgeVerdict
 from ferry.serving.loader import LoadedVersion
 
@@ -174,6 +174,10 @@ class LiveModel:
         its backoff after failing to load."""
         current = self.current
         if current is not None and current.version == version.version:
+            if current.metadata != version.metadata:  # a stale cached resolution: load afresh
+                log.warning("%s %s differs from the catalog's record; loading it again",
+                            self.ref, version.reference)  # fmt: skip
+                return self.backoff.allows(version.reference, now)
             self._refused = None
             return False
         return version.reference != self._refused and self.backoff.allows(version.reference, now)

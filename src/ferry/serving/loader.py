@@ -20,7 +20,7 @@ from ferry.flavors import flavor_named
 from ferry.flavors.tasks import task_of
 from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.compat import Compatibility, backend_of, check
-from ferry.registry.registry import ModelVersion
+from ferry.registry.version import ModelVersion
 from ferry.serving.cache import ModelCache
 from ferry.serving.compile import (
     bind_source,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import time
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,7 +25,6 @@ from ferry.errors import InvalidInput, NotFound, NotReady
 from ferry.flavors.tasks import Outputs
 from ferry.logstore.retention import LogRetention
 from ferry.logstore.store import LogStore
-from ferry.registry.registry import Registry
 from ferry.serving.age import AgeLimit
 from ferry.serving.batching import MicroBatcher
 from ferry.serving.bundle import Bundle
@@ -35,7 +35,13 @@ from ferry.serving.inputs import InputSpec
 from ferry.serving.live import Backoff, LiveModel, follow_once
 from ferry.serving.loader import LoadedVersion, ModelLoader
 from ferry.serving.metrics import ServingMetrics
-from ferry.serving.notifications import AliasListener
+from ferry.serving.registry_link import RegistryLink
+from ferry.serving.resolutions import Resolutions
+
+if TYPE_CHECKING:
+    from ferry.registry.registry import Registry
+    from ferry.registry.version import ModelVersion
+    from ferry.serving.notifications import AliasListener
 
 log = logging.getLogger("ferry.serving")
 _DRIFT_READ_SECONDS = 10.0
@@ -57,22 +63,31 @@ class ModelServer:
     def __init__(
         self,
         settings: ServingSettings,
-        registry: Registry | Bundle,
+        registry: Registry | RegistryLink | Bundle,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """Serve ``settings.models`` from ``registry``, or from a baked :class:`Bundle` (no
-        catalog: no alias moves, no drift status, nothing to follow but the baked version)."""
+        """Serve ``settings.models`` from ``registry`` (a :class:`RegistryLink` opens it only when
+        the catalog is first needed), or from a baked :class:`Bundle` (no catalog: no alias
+        moves, no drift status, nothing to follow but the baked version)."""
         if not settings.models:
             raise InvalidInput(
                 "no model to serve: pass REF arguments or set FERRY_MODEL=name@alias"
             )
         self.settings = settings
-        self.source = registry
-        self.registry = registry if isinstance(registry, Registry) else None
-        self.loader = ModelLoader(registry, _cache(settings, registry), settings)
+        if isinstance(registry, Bundle):
+            self.link: RegistryLink | None = None
+            self.source: RegistryLink | Bundle = registry
+        else:
+            link = registry if isinstance(registry, RegistryLink) else RegistryLink.to(registry)
+            self.link = self.source = link
+        cache = _cache(settings, self.source)
+        self.loader = ModelLoader(self.source, cache, settings)
+        self.resolutions = (
+            Resolutions.in_cache(cache.root, self.link.settings.catalog_url) if self.link else None
+        )
         self.metrics = ServingMetrics(settings.low_confidence)
-        self.capture = _prediction_log(settings, registry.settings, self.metrics)
+        self.capture = _prediction_log(settings, self.source.settings, self.metrics)
         self.live: dict[str, LiveModel] = {}
         age_limit = (
             AgeLimit(settings.max_model_age_days, settings.max_model_age)
@@ -90,8 +105,8 @@ class ModelServer:
             self.live[model.name] = model
         self.metrics.start(self.live)
         self.drift = (
-            DriftStatus(self.registry.catalog, self.live, _DRIFT_READ_SECONDS, time.monotonic)
-            if self.registry is not None
+            DriftStatus(lambda: link.get().catalog, self.live, _DRIFT_READ_SECONDS, time.monotonic)
+            if self.link is not None
             else None
         )
         self.in_flight = 0
@@ -103,19 +118,19 @@ class ModelServer:
         self._refreshing = {name: asyncio.Lock() for name in self.live}
         self._background: set[asyncio.Task[None]] = set()
         self.swapped = asyncio.Condition()
+        self._confirmed: set[str] = set()
+
+    @property
+    def registry(self) -> Registry | None:
+        """The registry, opened on first use (a start from the cache does not need it); None
+        for a bundle."""
+        return self.link.get() if self.link is not None else None
 
     # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Begin loading (eager) and following aliases; returns at once (liveness)."""
         self._spawn(self._start_capture())
-        if self.registry is not None and self.registry.catalog.dialect == "postgresql":
-            loop = asyncio.get_running_loop()
-            self._listener = AliasListener(
-                self.registry.settings.catalog_url,
-                lambda name: loop.call_soon_threadsafe(self._notified, name),
-            )
-            self._listener.start()
         for name in self.live:
             if self.settings.load == "eager":
                 self._first_loads[name] = asyncio.create_task(self.refresh(name))
@@ -136,11 +151,24 @@ class ModelServer:
         await asyncio.to_thread(self.capture.close)
 
     async def _start_capture(self) -> None:
-        """Start the log writer once the models are up: its first Arrow call imports pandas
-        (~0.6 s of interpreter time) that must not delay readiness. Rows logged before are kept."""
+        """Start the log writer once the models are up (Arrow and pandas load at its first
+        flush with rows, never before readiness). Rows logged before are kept."""
         await self.first_loads()
         gc.freeze()  # start-up objects leave the collector's view: shorter full collections
         self.capture.start()
+        if self.link is not None and self.link.dialect == "postgresql":
+            self._listen()
+
+    def _listen(self) -> None:
+        """Follow alias moves by PostgreSQL notification (the poll covers the start-up gap)."""
+        from ferry.serving.notifications import AliasListener
+
+        loop = asyncio.get_running_loop()
+        self._listener = AliasListener(
+            self.source.settings.catalog_url,
+            lambda name: loop.call_soon_threadsafe(self._notified, name),
+        )
+        self._listener.start()
 
     async def first_loads(self) -> None:
         """Wait until every eager first load has finished (successfully or not)."""
@@ -154,7 +182,22 @@ class ModelServer:
         install an older target, and each refresh resolves the alias afresh once it holds the lock.
         """
         async with self._refreshing[name]:
-            await follow_once(self.live[name], self.source.resolve, self.loader.load, self._swapped)
+            resolve = functools.partial(self._resolve, name)
+            await follow_once(self.live[name], resolve, self.loader.load, self._swapped)
+
+    def _resolve(self, name: str, ref: str) -> ModelVersion:
+        """What ``ref`` points at: at the first load the cached resolution when there is one
+        (no catalog opened), from then on the catalog, whose answer is kept for the next start."""
+        if self.resolutions is None:
+            return self.source.resolve(ref)
+        if name not in self._confirmed:
+            self._confirmed.add(name)
+            cached = self.resolutions.get(ref) if self.live[name].current is None else None
+            if cached is not None:
+                return cached
+        version = self.source.resolve(ref)
+        self.resolutions.put(ref, version)
+        return version
 
     async def _follow(self, name: str) -> None:
         first = self._first_loads.get(name)
@@ -320,7 +363,7 @@ class ModelServer:
         }
 
 
-def _cache(settings: ServingSettings, source: Registry | Bundle) -> ModelCache:
+def _cache(settings: ServingSettings, source: RegistryLink | Bundle) -> ModelCache:
     """The loader's cache: a bundle is its own (compiled graph included), else the cache dir."""
     if isinstance(source, Bundle):
         return ModelCache(source.root)

@@ -1,0 +1,192 @@
+"""``python -m ferry.serve``: the serving process, started with only what serving needs.
+
+``ferry serve`` dispatches here without loading Typer or Rich. Arguments are read with argparse;
+the registry opens on first use (see ``serving/registry_link.py``), so a version whose files and
+compiled model are cached answers its first prediction before SQLAlchemy, pandas or scikit-learn
+is imported. ``ferry serve --help`` is the full help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ferry.errors import FerryError, InvalidInput
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from ferry.registry.registry import Registry
+    from ferry.serving.registry_link import RegistryLink
+    from ferry.training.background import BackgroundTrainer
+
+_LOG_FORMAT = "%(levelname)s:     %(name)s: %(message)s"
+
+
+def main(argv: Sequence[str] | None = None, home: str | None = None) -> int:
+    """Parse ``ferry serve``'s arguments and serve; errors become one line and exit 1."""
+    parser = argparse.ArgumentParser(prog="ferry serve", description=__doc__)
+    parser.add_argument("refs", nargs="*", metavar="REF")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--pipeline", type=Path, action="append")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--bundle", type=Path, default=os.environ.get("FERRY_BUNDLE") or None)
+    args = parser.parse_intermixed_args(argv)
+    try:
+        serve(args.refs, args.host, args.port, args.workers, args.pipeline, args.log_level,
+              home, args.bundle)  # fmt: skip
+    except FerryError as error:
+        return _fail(f"error: {error}")
+    except Exception as error:
+        if os.environ.get("FERRY_DEBUG"):
+            raise
+        return _fail(f"error: {type(error).__name__}: {error}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(message.replace("\n", " ") + "\n")
+    return 1
+
+
+def serve(
+    refs: Sequence[str],
+    host: str,
+    port: int,
+    workers: int,
+    pipeline: list[Path] | None,
+    log_level: str,
+    home: str | Path | None,
+    bundle: Path | None = None,
+) -> None:
+    """Serve ``refs`` (default ``FERRY_MODEL``) over HTTP until stopped; with ``bundle``, the
+    version ``ferry bake`` wrote there, with no catalog and no registry."""
+    import uvicorn
+
+    from ferry.config import RegistrySettings, ServingSettings
+    from ferry.serving.app import create_app
+    from ferry.serving.bundle import Bundle
+    from ferry.serving.registry_link import RegistryLink
+    from ferry.serving.server import ModelServer
+
+    logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
+    settings = ServingSettings.from_env(tuple(refs))
+    baked = Bundle(bundle, RegistrySettings.resolve(home)) if bundle is not None else None
+    if baked is not None:
+        settings = dataclasses.replace(settings, models=settings.models or (baked.reference,))
+        for ref in settings.models:  # a bundle holds one version: say so now, not at each poll
+            baked.resolve(ref)
+    pipelines = pipeline_files(pipeline)
+    if workers > 1:
+        os.environ["FERRY_PIPELINE"] = ",".join(str(path) for path in pipelines)
+        if baked is not None:
+            os.environ["FERRY_BUNDLE"] = str(baked.root)
+        _serve_workers(home, settings.models, host, port, workers, log_level)
+        return
+    if baked is not None:
+        app = create_app(ModelServer(settings, baked))
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    link = RegistryLink.lazy(home)
+    try:
+        app = create_app(ModelServer(settings, link), LazyTrainer(link, pipelines))
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        link.close()
+
+
+def pipeline_files(given: list[Path] | None) -> list[Path]:
+    """Pipeline files from --pipeline or FERRY_PIPELINE (comma-separated); each must exist."""
+    paths = list(given or [])
+    if not paths and os.environ.get("FERRY_PIPELINE"):
+        paths = [Path(p) for p in os.environ["FERRY_PIPELINE"].split(",") if p.strip()]
+    for path in paths:
+        if not path.is_file():
+            raise InvalidInput(f"pipeline file {str(path)!r} does not exist")
+    return paths
+
+
+class LazyTrainer:
+    """``POST /train`` support that imports the training stack only when first used.
+
+    Serving imports nothing from training; this adapter wires the two together and keeps
+    pandas and scikit-learn out of the server's cold start.
+    """
+
+    def __init__(self, registry: Registry | RegistryLink, pipelines: list[Path]) -> None:
+        self._registry = registry
+        self._pipelines = pipelines
+        self._trainer: BackgroundTrainer | None = None
+
+    def _get(self) -> BackgroundTrainer:
+        if self._trainer is None:
+            from ferry.serving.registry_link import RegistryLink
+            from ferry.training.background import BackgroundTrainer
+
+            registry = self._registry
+            if isinstance(registry, RegistryLink):
+                registry = registry.get()
+            self._trainer = BackgroundTrainer(registry, self._pipelines)
+        return self._trainer
+
+    def start(self, model: str, force: bool = False) -> str:
+        """Queue and start a run of ``model``'s pipeline."""
+        return self._get().start(model, force)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run record."""
+        return self._get().run(run_id)
+
+
+def app_from_env() -> Starlette:
+    """The app built from ``FERRY_*`` variables: the factory each uvicorn worker calls."""
+    from ferry.config import ServingSettings
+    from ferry.serving.app import create_app
+    from ferry.serving.registry_link import RegistryLink
+    from ferry.serving.server import ModelServer
+
+    logging.basicConfig(level=os.environ.get("FERRY_LOG_LEVEL", "INFO").upper(), format=_LOG_FORMAT)
+    if os.environ.get("FERRY_BUNDLE"):
+        from ferry.config import RegistrySettings
+        from ferry.serving.bundle import Bundle
+
+        baked = Bundle(Path(os.environ["FERRY_BUNDLE"]), RegistrySettings.resolve())
+        return create_app(ModelServer(ServingSettings.from_env(), baked))
+    link = RegistryLink.lazy()
+    trainer = LazyTrainer(link, pipeline_files(None))
+    return create_app(ModelServer(ServingSettings.from_env(), link), trainer)
+
+
+def _serve_workers(
+    home: str | Path | None,
+    models: tuple[str, ...],
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+) -> None:
+    """Several uvicorn workers, each building the app from the environment set here."""
+    import uvicorn
+
+    os.environ["FERRY_MODEL"] = ",".join(models)
+    if home is not None:
+        os.environ["FERRY_HOME"] = str(home)
+    with tempfile.TemporaryDirectory(prefix="ferry-metrics-") as metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        uvicorn.run(
+            "ferry.serve:app_from_env", factory=True, host=host, port=port,
+            workers=workers, log_level=log_level, access_log=False,
+        )  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
