@@ -19,12 +19,22 @@ log = logging.getLogger("ferry.serving")
 
 
 class AliasListener:
-    """A thread that LISTENs on the catalog and calls ``on_move(model_name)`` for each notice."""
+    """A thread that LISTENs on the catalog and calls ``on_move(model_name)`` for each notice.
 
-    def __init__(self, catalog_url: str, on_move: Callable[[str], object]) -> None:
+    ``on_listening`` is called each time LISTEN is in place (at start and after a reconnect): a
+    move committed before that was announced to nobody, so the caller checks every alias once.
+    """
+
+    def __init__(
+        self,
+        catalog_url: str,
+        on_move: Callable[[str], object],
+        on_listening: Callable[[], object] = lambda: None,
+    ) -> None:
         url = make_url(catalog_url)
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._on_move = on_move
+        self._on_listening = on_listening
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ferry-listen", daemon=True)
 
@@ -50,6 +60,7 @@ class AliasListener:
 
         with psycopg.connect(self._conninfo, autocommit=True) as connection:
             connection.execute(f"LISTEN {ALIAS_CHANNEL}")
+            self._on_listening()
             while not self._stop.is_set():
                 for notice in connection.notifies(timeout=0.5):
                     self._on_move(notice.payload.split("@", 1)[0])

@@ -160,13 +160,15 @@ class ModelServer:
             self._listen()
 
     def _listen(self) -> None:
-        """Follow alias moves by PostgreSQL notification (the poll covers the start-up gap)."""
+        """Follow alias moves by PostgreSQL notification, from once the models are up; each
+        time LISTEN is in place every loaded model is checked, so no earlier move is missed."""
         from ferry.serving.notifications import AliasListener
 
         loop = asyncio.get_running_loop()
         self._listener = AliasListener(
             self.source.settings.catalog_url,
             lambda name: loop.call_soon_threadsafe(self._notified, name),
+            lambda: loop.call_soon_threadsafe(self._check_loaded),
         )
         self._listener.start()
 
@@ -217,6 +219,11 @@ class ModelServer:
         """PostgreSQL said an alias of ``name`` moved: check it now rather than at the next poll."""
         if name in self.live:
             self._spawn(self.refresh(name))
+
+    def _check_loaded(self) -> None:
+        for name, live in self.live.items():
+            if live.current is not None:
+                self._spawn(self.refresh(name))
 
     def _swapped(self, live: LiveModel, result: str) -> None:
         self.metrics.swaps.labels(live.name, result).inc()
