@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ferry.errors import FerryError, InvalidInput
 from ferry.registry.rollout_plan import PLAN_KEYS, plan_of
-from ferry.registry.rollouts import Rollout, Rollouts
 from ferry.serving.admin import _refresh_if_served, _registry, authorise, body_of
 from ferry.serving.responses import body_doc, error_response, json_response
 from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
+
+if TYPE_CHECKING:
+    from ferry.registry.rollouts import Rollout, Rollouts
 
 _START_KEYS = {"model", "alias", "candidate", "reason", *PLAN_KEYS}
 
@@ -54,7 +56,7 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
             alias = payload.pop("alias", None) or _alias_served(server, model)
             reason = payload.pop("reason", None)
             plan = plan_of(payload)
-            store = Rollouts(_registry(server))
+            store = _rollouts(server)
             rollout = await asyncio.to_thread(
                 store.start, f"{model}@{alias}", candidate, plan, reason
             )
@@ -66,18 +68,18 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
     @routes.post("/rollouts/{name}/promote", tags=["rollouts"], openapi_extra=body_doc("reason?"))
     async def promote_rollout(request: Request, name: str) -> Response:
         """Move the alias to the candidate now and end the rollout."""
-        return await _change(server, request, name, Rollouts.promote)
+        return await _change(server, request, name, "promote")
 
     @routes.post("/rollouts/{name}/abort", tags=["rollouts"], openapi_extra=body_doc("reason?"))
     async def abort_rollout(request: Request, name: str) -> Response:
         """Send all traffic back to the primary and end the rollout."""
-        return await _change(server, request, name, Rollouts.abort)
+        return await _change(server, request, name, "abort")
 
 
 async def _answer(server: ModelServer, request: Request, read: Any) -> Response:
     try:
         authorise(server, request)
-        store = Rollouts(_registry(server))
+        store = _rollouts(server)
         result = await asyncio.to_thread(read, store)
     except FerryError as error:
         return error_response(error, "plain")
@@ -86,12 +88,20 @@ async def _answer(server: ModelServer, request: Request, read: Any) -> Response:
     return json_response(result)
 
 
-async def _change(server: ModelServer, request: Request, name: str, action: Any) -> Response:
+def _rollouts(server: ModelServer) -> Rollouts:
+    """The catalog's rollouts (imported here: SQLAlchemy stays out of the server's start)."""
+    from ferry.registry.rollouts import Rollouts
+
+    return Rollouts(_registry(server))
+
+
+async def _change(server: ModelServer, request: Request, name: str, action: str) -> Response:
     try:
         authorise(server, request)
         payload = await body_of(server, request, {"reason"})
-        store = Rollouts(_registry(server))
-        rollout: Rollout = await asyncio.to_thread(action, store, name, payload.get("reason"))
+        store = _rollouts(server)
+        change = getattr(store, action)  # promote or abort
+        rollout: Rollout = await asyncio.to_thread(change, name, payload.get("reason"))
     except FerryError as error:
         return error_response(error, "plain")
     await _refresh_if_served(server, name)
