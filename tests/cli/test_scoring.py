@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import Result
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from typer.testing import CliRunner
 
 from ferry import Registry
@@ -108,3 +109,66 @@ def test_a_repeated_csv_header_is_a_clear_error(home: Path, customers: pd.DataFr
         "error: customers.csv has repeated column names ['mean radius']: "
         "each column needs a unique name\n"
     )
+
+
+def test_a_clusterer_scores_cluster_ids_with_a_confidence_in_0_1(
+    home: Path, customers: pd.DataFrame, cancer: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), KMeans(3, n_init=2, random_state=0)).fit(cancer[0])
+    with Registry(home=home / "home") as registry:
+        registry.register(model, "segments", input_example=cancer[0].head(3))
+    source = home / "customers.csv"
+    customers.to_csv(source, index=False)
+    target = home / "segments.csv"
+    done = CliRunner().invoke(app, ["predict", "segments", "-i", str(source), "-o", str(target)])
+    assert done.exit_code == 0, done.stderr
+    scored = pd.read_csv(target)
+    features = customers[list(cancer[0].columns)]
+    assert scored["prediction"].tolist() == model.predict(features).tolist()
+    assert scored["confidence"].between(0, 1).all()
+
+
+def test_a_text_model_scores_one_prediction_per_text(home: Path) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts = pd.Series(["great", "awful", "love it", "broke"], name="review")
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts, [1, 0, 1, 0])
+    with Registry(home=home / "home") as registry:
+        registry.register(model, "reviews", input_example=texts)
+    source = home / "reviews.csv"
+    pd.DataFrame({"id": [1, 2, 3], "review": ["great stuff", "it broke", "awful"]}).to_csv(
+        source, index=False
+    )
+    target = home / "scored.csv"
+    done = CliRunner().invoke(app, ["predict", "reviews", "-i", str(source), "-o", str(target)])
+    assert done.exit_code == 0, done.stderr
+    scored = pd.read_csv(target)
+    assert (
+        scored["prediction"].tolist()
+        == model.predict(["great stuff", "it broke", "awful"]).tolist()
+    )
+    assert scored["id"].tolist() == [1, 2, 3]
+
+
+def test_a_transformer_scores_one_vector_per_row(
+    home: Path, customers: pd.DataFrame, cancer: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.decomposition import TruncatedSVD
+
+    model = TruncatedSVD(2, random_state=0).fit(cancer[0])
+    with Registry(home=home / "home") as registry:
+        registry.register(model, "embeddings", input_example=cancer[0].head(3))
+    source = home / "customers.parquet"
+    customers.to_parquet(source)
+    target = home / "vectors.parquet"
+    done = CliRunner().invoke(app, ["predict", "embeddings", "-i", str(source), "-o", str(target)])
+    assert done.exit_code == 0, done.stderr
+    scored = pd.read_parquet(target)
+    expected = model.transform(customers[list(cancer[0].columns)])
+    assert len(scored) == len(customers) and "confidence" not in scored.columns
+    vectors = np.array([list(vector) for vector in scored["prediction"]])
+    np.testing.assert_allclose(vectors, expected, rtol=1e-9)

@@ -269,6 +269,52 @@ def onnx_file_outputs_named_in_its_metadata() -> Case:
     return Case("classifier", graph, features[:5], rows, expected, facts={"n_classes": 2})
 
 
+def onnx_file_two_inputs() -> Case:
+    """An outside ONNX graph with one input per column, fed from records or rows by name."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.linear_model import Ridge
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    frame = X[["bmi", "bp"]].astype(np.float32)
+    model = make_pipeline(ColumnTransformer([("scale", StandardScaler(), ["bmi", "bp"])]), Ridge())
+    model.fit(frame, y)
+    inputs = [(name, FloatTensorType([None, 1])) for name in ("bmi", "bp")]
+    graph = convert_sklearn(model, initial_types=inputs)
+    rows = frame.iloc[::43]
+    expected = {"predictions": model.predict(rows).astype(np.float32).astype(np.float64)}
+    return Case("regressor", graph, frame.head(5), rows, expected)
+
+
+def pca_pipeline() -> Case:
+    from sklearn.decomposition import PCA
+
+    X, _ = _cancer()
+    model = make_pipeline(StandardScaler(), PCA(2)).fit(X)
+    rows = X.iloc[::73]
+    return Case(
+        "transformer", model, X.head(5), rows, {"outputs": model.transform(rows)},
+        facts={"width": 2},
+    )  # fmt: skip
+
+
+def minibatch_kmeans() -> Case:
+    from sklearn.cluster import MiniBatchKMeans
+
+    X, _ = _cancer()
+    model = make_pipeline(
+        StandardScaler(), MiniBatchKMeans(3, n_init=2, random_state=0, batch_size=256)
+    ).fit(X)
+    rows = X.iloc[::79]
+    distances = model.transform(rows)
+    expected = {
+        "predictions": model.predict(rows),
+        "distances": distances,
+        "confidence": membership(distances),
+    }
+    return Case("clusterer", model, X.head(5), rows, expected, facts={"n_clusters": 3})
+
+
 KINDS: dict[str, Callable[[], Case]] = {
     "logistic-regression": logistic_regression,
     "random-forest": random_forest,
@@ -283,6 +329,9 @@ KINDS: dict[str, Callable[[], Case]] = {
     "onnx-labels-only-file": onnx_file_labels_only,
     "onnx-declared-clusterer": onnx_file_declared_clusterer,
     "onnx-outputs-in-metadata": onnx_file_outputs_named_in_its_metadata,
+    "onnx-two-inputs": onnx_file_two_inputs,
+    "pca-pipeline": pca_pipeline,
+    "minibatch-kmeans": minibatch_kmeans,
 }
 
 

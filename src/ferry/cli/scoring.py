@@ -95,8 +95,10 @@ def _carried(
 def _predict(
     model: LoadedModel, features: pd.DataFrame | np.ndarray, chunk_rows: int
 ) -> pd.DataFrame:
-    """Predictions (and the top class probability) chunk by chunk, with a progress bar."""
-    predictions, confidence = [], []
+    """Predictions (a transformer's vectors) and confidence (the top class probability, a
+    clusterer's confidence), chunk by chunk, with a progress bar."""
+    predictions: list[np.ndarray] = []
+    confidence: list[np.ndarray] = []
     columns = (
         TextColumn("scoring {task.description}"),
         BarColumn(),
@@ -107,14 +109,29 @@ def _predict(
         task = progress.add_task(model.reference, total=len(features))
         for start in range(0, len(features), chunk_rows):
             chunk = features[start : start + chunk_rows]
-            predictions.append(model.predict(chunk))
-            if model.has_predict_proba:
-                confidence.append(model.predict_proba(chunk).max(axis=1))
+            answer = model.outputs(chunk)
+            vectors = answer.outputs
+            if vectors is not None:
+                predictions.append(_one_list_per_row(vectors))
+            elif answer.predictions is not None:
+                predictions.append(answer.predictions)
+            sureness = answer.row_confidence()  # a classifier's top probability, a clusterer's
+            if sureness is not None:
+                confidence.append(sureness)
             progress.advance(task, len(chunk))
     scores = pd.DataFrame({"prediction": np.concatenate(predictions) if predictions else []})
     if confidence:
         scores["confidence"] = np.concatenate(confidence)
     return scores
+
+
+def _one_list_per_row(vectors: np.ndarray) -> np.ndarray:
+    """A transformer's output as one column: each row's vector as a list (Parquet keeps it as
+    a list column, CSV as its JSON-like text)."""
+    column = np.empty(len(vectors), dtype=object)
+    for index, vector in enumerate(vectors.tolist()):
+        column[index] = vector
+    return column
 
 
 def _write(result: pd.DataFrame, target: Path) -> None:
