@@ -85,11 +85,12 @@ def predict(
 ) -> None:
     """Score a file with a registered version, chunk by chunk, with a progress bar.
 
-    The output holds the carried input columns, then prediction, confidence (classifiers)
-    and model_version. With --engine spark it holds every input column (or --keep), then the
+    The output holds the carried input columns, then prediction, confidence (classifiers,
+    clusterers) and model_version. With --engine spark it holds every input column (or --keep), then the
     task's outputs and ferry_version (docs/spark.md).
     """
     from ferry.cli.compat import checked_for_loading
+    from ferry.errors import InvalidInput
 
     if engine not in ("pandas", "spark"):
         raise InvalidInput(f"--engine {engine!r}: choose pandas or spark")
