@@ -9,7 +9,6 @@ import typer
 
 from ferry.cli.models import open_registry
 from ferry.cli.output import JSON_OPTION, print_json, reports_errors
-from ferry.errors import InvalidInput
 
 
 @reports_errors
