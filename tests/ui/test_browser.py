@@ -161,7 +161,8 @@ def test_journey_train_promote_roll_back(browser, dashboard, tmp_path):
 
 
 def test_live_page_in_ferry_serve_behind_a_token_refreshes_in_place(browser, history, tmp_path):
-    """Sign in with the token, open Live, send predictions: the figures appear without a reload."""
+    """Sign in with the token, open Live, send predictions: the figures appear without a reload;
+    then /docs renders Swagger UI with nothing fetched from the network."""
     import httpx
 
     port = free_port()
@@ -192,6 +193,9 @@ def test_live_page_in_ferry_serve_behind_a_token_refreshes_in_place(browser, his
         page.locator("#recent").get_by_text("b-4").first.wait_for()
         assert watched.navigations == loaded  # refreshed in place, never reloaded
         watched.shot("live")
+        page.goto(url + "/docs")  # Swagger UI from the package: works with no internet
+        page.get_by_text("/predict").first.wait_for()
+        watched.shot("docs")
     finally:
         watched.close()
         stop(server)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,7 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Lifespan
 
 from ferry.serving.fallback import JsonErrors, http_error
@@ -25,11 +27,16 @@ from ferry.serving.responses import json_response
 
 Endpoint = Callable[..., Awaitable[Any]]
 
+SWAGGER_UI = Path(__file__).with_name("swagger")
+"""Swagger UI (swagger-ui-dist 5.35.0, Apache-2.0) shipped inside the package: ``/docs`` works
+on a machine without internet."""
+
 _DOCS_PAGE = """<!doctype html>
 <html><head><title>{title} API</title><meta charset="utf-8">
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/docs/static/swagger-ui.css">
 </head><body><div id="swagger-ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
 <script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui"}})</script>
 </body></html>"""
 
@@ -77,7 +84,9 @@ class Routes:
         """The Starlette app: every declared route, ``/openapi.json`` and ``/docs``; anything
         else (an unknown path or method, an unexpected failure) answers JSON. ``middleware``
         runs inside the JSON fallback."""
-        routes = [Route(d.path, _adapt(d.endpoint), methods=[d.method]) for d in self._declared]
+        routes: list[BaseRoute] = [
+            Route(d.path, _adapt(d.endpoint), methods=[d.method]) for d in self._declared
+        ]
         document = self.openapi()
 
         async def openapi(_request: Request) -> Response:
@@ -89,6 +98,7 @@ class Routes:
         routes += [
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
+            Mount("/docs/static", StaticFiles(directory=SWAGGER_UI)),
         ]
         return Starlette(
             routes=routes,
