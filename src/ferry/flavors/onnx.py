@@ -90,7 +90,16 @@ class OnnxFlavor:
         return Description(task, tuple(outputs.named()), facts), outputs
 
     def to_onnx(self, model: Any, input_example: Any) -> bytes | None:
-        data: bytes = model.data if isinstance(model, OnnxPredictor) else model.SerializeToString()
+        """The graph itself; one with several inputs is fed by name through its own predictor,
+        which the loader reports as the native backend."""
+        if isinstance(model, OnnxPredictor):
+            if len(model.input_names) > 1:
+                raise Unsupported(
+                    f"it takes {len(model.input_names)} inputs {model.input_names}; the compiled "
+                    "runner feeds one tensor, so onnxruntime runs it through its own predictor"
+                )
+            return model.data
+        data: bytes = model.SerializeToString()
         return data
 
 
@@ -184,6 +193,11 @@ class OnnxPredictor:
     def _run(self, inputs: Any) -> list[Any]:
         result: list[Any] = self._session.run(None, self._feed(inputs))
         return result
+
+    @property
+    def input_names(self) -> list[str]:
+        """The graph's input names, in order."""
+        return [spec.name for spec in self._inputs]
 
     def raw(self, inputs: Any) -> dict[str, Any]:
         """Every output by name, in graph order."""
