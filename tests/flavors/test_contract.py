@@ -321,6 +321,52 @@ def minibatch_kmeans() -> Case:
     return Case("clusterer", model, X.head(5), rows, expected, facts={"n_clusters": 3})
 
 
+def xgboost_classifier() -> Case:
+    """XGBClassifier on a frame with named columns, three classes (softprob)."""
+    import xgboost
+
+    X, _ = _cancer()
+    classes = np.digitize(X["mean radius"], [12.0, 16.0])
+    model = xgboost.XGBClassifier(n_estimators=12, max_depth=3, random_state=0).fit(X, classes)
+    rows = X.iloc[::43]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case("classifier", model, X.head(5), rows, expected, facts={"classes": [0, 1, 2]})
+
+
+def xgboost_regressor() -> Case:
+    import xgboost
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = xgboost.XGBRegressor(n_estimators=20, max_depth=3, random_state=0).fit(X, y)
+    rows = X.iloc[::37]
+    expected = {"predictions": model.predict(rows).astype(np.float64)}
+    return Case("regressor", model, X.head(5), rows, expected)
+
+
+def lightgbm_classifier() -> Case:
+    """LGBMClassifier with string labels, which LightGBM's text file does not keep."""
+    import lightgbm
+
+    X, y = _cancer()
+    labels = np.where(y == 1, "benign", "malignant")
+    model = lightgbm.LGBMClassifier(n_estimators=12, num_leaves=8, verbose=-1).fit(X, labels)
+    rows = X.iloc[::43]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case(
+        "classifier", model, X.head(5), rows, expected,
+        facts={"classes": ["benign", "malignant"]},
+    )  # fmt: skip
+
+
+def lightgbm_regressor() -> Case:
+    import lightgbm
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = lightgbm.LGBMRegressor(n_estimators=20, num_leaves=8, verbose=-1).fit(X, y)
+    rows = X.iloc[::37]
+    return Case("regressor", model, X.head(5), rows, {"predictions": model.predict(rows)})
+
+
 KINDS: dict[str, Callable[[], Case]] = {
     "logistic-regression": logistic_regression,
     "random-forest": random_forest,
@@ -338,6 +384,10 @@ KINDS: dict[str, Callable[[], Case]] = {
     "onnx-two-inputs": onnx_file_two_inputs,
     "pca-pipeline": pca_pipeline,
     "minibatch-kmeans": minibatch_kmeans,
+    "xgboost-classifier": xgboost_classifier,
+    "xgboost-regressor": xgboost_regressor,
+    "lightgbm-classifier": lightgbm_classifier,
+    "lightgbm-regressor": lightgbm_regressor,
 }
 
 
