@@ -367,6 +367,26 @@ def lightgbm_regressor() -> Case:
     return Case("regressor", model, X.head(5), rows, {"predictions": model.predict(rows)})
 
 
+def pytorch_mlp() -> Case:
+    """A PyTorch MLP classifier (logits out): exported to ONNX at registration."""
+    import torch
+
+    X, _ = _cancer()
+    features = StandardScaler().fit_transform(X).astype(np.float32)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ).eval()
+    rows = features[::43]
+    with torch.no_grad():
+        probabilities = torch.softmax(model(torch.tensor(rows)), dim=1).numpy()
+    expected = {"predictions": probabilities.argmax(axis=1), "probabilities": probabilities}
+    return Case(
+        "classifier", model, torch.tensor(features[:5]), rows, expected,
+        facts={"classes": [0, 1], "scores": "logits"},
+    )  # fmt: skip
+
+
 KINDS: dict[str, Callable[[], Case]] = {
     "logistic-regression": logistic_regression,
     "random-forest": random_forest,
@@ -388,6 +408,7 @@ KINDS: dict[str, Callable[[], Case]] = {
     "xgboost-regressor": xgboost_regressor,
     "lightgbm-classifier": lightgbm_classifier,
     "lightgbm-regressor": lightgbm_regressor,
+    "pytorch-mlp": pytorch_mlp,
 }
 
 

@@ -14,9 +14,16 @@ from ferry.flavors.base import Description, Flavor, Predictor, SavedModel
 from ferry.flavors.lightgbm import LightgbmFlavor
 from ferry.flavors.onnx import OnnxFlavor
 from ferry.flavors.sklearn import SklearnFlavor
+from ferry.flavors.torch import TorchFlavor
 from ferry.flavors.xgboost import XgboostFlavor
 
-FLAVORS: tuple[Flavor, ...] = (XgboostFlavor(), LightgbmFlavor(), SklearnFlavor(), OnnxFlavor())
+FLAVORS: tuple[Flavor, ...] = (
+    XgboostFlavor(),
+    LightgbmFlavor(),
+    SklearnFlavor(),
+    OnnxFlavor(),
+    TorchFlavor(),
+)
 """Every flavor, in the order :func:`flavor_for` asks them (the boosting libraries' wrappers
 look like scikit-learn estimators, so their own flavors ask first)."""
 _BY_NAME: dict[str, Flavor] = {flavor.name: flavor for flavor in FLAVORS}
@@ -31,8 +38,8 @@ def flavor_for(model: object) -> Flavor:
             return flavor
     raise Unsupported(
         f"cannot register a {type(model).__module__}.{type(model).__qualname__}: ferry saves "
-        f"scikit-learn estimators and Pipelines, XGBoost and LightGBM models, and ONNX models "
-        f"(onnx.ModelProto); {ONNX_ROUTE}"
+        f"scikit-learn estimators and Pipelines, XGBoost and LightGBM models, PyTorch modules "
+        f"and ONNX models (onnx.ModelProto); {ONNX_ROUTE}"
     )
 
 

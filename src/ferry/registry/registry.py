@@ -107,6 +107,9 @@ class Registry:
         parent_version = Version.parse(parent) if parent is not None else None
         flavor = flavor_for(model)
         declared = Declared.parse(task, outputs)
+        prepare = getattr(flavor, "prepare", None)  # a framework saved in another form
+        if callable(prepare):
+            model, input_example = prepare(model, input_example, declared)
         example = as_example(input_example)
         series = is_text_series(input_example)
         with staging(self.staging_area) as folder:

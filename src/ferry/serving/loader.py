@@ -64,9 +64,10 @@ class LoadedVersion:
 
     @property
     def facts(self) -> dict[str, Any]:
-        """Task facts for health: ``classes``, ``n_clusters``, ``width`` where the task has them."""
+        """Task facts for health: ``classes``, ``n_clusters``, ``width``, ``scores`` (a network's
+        logits or probabilities) where the task has them."""
         schema = self.metadata["output_schema"]
-        facts = ("classes", "n_classes", "n_clusters", "width")
+        facts = ("classes", "n_classes", "n_clusters", "width", "scores")
         return {key: schema[key] for key in facts if key in schema}
 
     @property
