@@ -66,7 +66,8 @@ def prepare(
 
     version = registry.resolve(ref)
     meta = version.metadata
-    settings = ServingSettings(warmup_iterations=0, onnx="auto" if onnx else "off")
+    # compat "warn", as Registry.load: other library versions are logged, not refused
+    settings = ServingSettings(warmup_iterations=0, onnx="auto" if onnx else "off", compat="warn")
     cache = ModelCache(cache_dir or registry.settings.home / "cache")
     loaded = ModelLoader(registry, cache, settings).load(version)
     model_file = meta["loader"]["file"]
