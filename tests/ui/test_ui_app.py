@@ -148,3 +148,29 @@ async def test_train_runs_the_pipeline_and_its_page_shows_steps_and_decision(
         decision = page[page.index('id="run-decision"') :]
         decision = decision[: decision.index("</dd>")]
         assert 'class="decision promoted"' in decision or 'class="decision rejected"' in decision
+
+
+async def test_the_rollout_in_progress_shows_its_steps_and_can_be_aborted(csrf_of, client, history):
+    from ferry.registry.rollout_plan import RolloutPlan
+    from ferry.registry.rollouts import Rollouts
+
+    Rollouts(history).start("cancer@production", "1.0.0", RolloutPlan(), "canary of 1.0.0")
+    page = (await client.get("/models/cancer")).text
+    rollout = page[page.index('id="rollout"') :]
+    assert 'id="rollout-state" class="status running">running' in rollout
+    assert "1.1.0 (primary) → 1.0.0 (candidate)" in rollout
+    assert '<li class="current">' in rollout and "canary of 1.0.0" in rollout
+    aborted = await client.post(
+        "/models/cancer/rollout/abort", data={"reason": "too slow", "csrf": csrf_of(page)}
+    )
+    assert aborted.status_code == 303
+    assert Rollouts(history).get("cancer").state == "aborted"
+    assert history.resolve("cancer@production").version == "1.1.0"  # the alias stays
+    page = (await client.get("/models/cancer")).text
+    events = page[page.index('id="rollout-events"') :]
+    assert '<th scope="row">aborted</th>' in events and "too slow" in events
+    assert 'id="rollout-abort"' not in page  # nothing left to abort
+    again = await client.post("/models/cancer/rollout/abort", data={"csrf": csrf_of(page)})
+    assert again.status_code == 409
+    sideways = await client.post("/models/cancer/rollout/pause", data={"csrf": csrf_of(page)})
+    assert sideways.status_code == 422 and "pause" in sideways.text

@@ -52,6 +52,22 @@ async def rollback(request: Request, ui: Dashboard, guard: Guard) -> Response:
     return _see(request, "model", name=name)
 
 
+async def end_rollout(request: Request, ui: Dashboard, guard: Guard) -> Response:
+    """Promote the rollout's candidate now, or abort it (all traffic back to the primary)."""
+    from ferry.registry.rollouts import Rollouts
+
+    form = await _checked_form(request, guard)
+    name, action = request.path_params["name"], request.path_params["action"]
+    if action not in ("promote", "abort"):
+        raise InvalidInput(f"a rollout can be promoted or aborted, not {action!r}")
+    store = Rollouts(ui.need_registry())
+    change = store.promote if action == "promote" else store.abort
+    await run_in_threadpool(change, name, form.get("reason") or None)
+    if ui.alias_moved is not None:
+        await ui.alias_moved(name)
+    return _see(request, "model", name=name)
+
+
 async def sign_in(request: Request, guard: Guard, out: Renderer) -> Response:
     """Keep the token from the login form in the cookie, or show the form again saying why."""
     form = await read_form(request)

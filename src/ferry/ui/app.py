@@ -84,6 +84,12 @@ def create_ui(dashboard: Dashboard) -> Starlette:
         Route(
             "/models/{name}/rollback", action(actions.rollback), name="rollback", methods=["POST"]
         ),
+        Route(
+            "/models/{name}/rollout/{action}",
+            action(actions.end_rollout),
+            name="end_rollout",
+            methods=["POST"],
+        ),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     if dashboard.live is not None:

@@ -10,15 +10,18 @@ from typing import Any
 
 from sqlalchemy import BigInteger, cast, func, select
 
+from ferry.errors import NotFound
 from ferry.flavors.tasks import task_of
 from ferry.registry import tables
 from ferry.registry.catalog_session import AliasMove
 from ferry.registry.refs import Version
 from ferry.registry.registry import ModelVersion, Registry
+from ferry.registry.rollouts import Rollout, RolloutEvent, Rollouts
 from ferry.training.runs import CheckRecord, RunRecord, RunStore
 
 RECENT_RUNS = 50
 RECENT_CHECKS = 200
+RECENT_ROLLOUT_EVENTS = 50
 _MAJOR, _MINOR = 2**40, 2**20
 
 
@@ -61,6 +64,8 @@ class ModelDetail:
     moves: list[AliasMove]
     runs: list[RunRecord]
     checks: list[CheckRecord] = field(default_factory=list)
+    rollout: Rollout | None = None
+    rollout_events: list[RolloutEvent] = field(default_factory=list)
 
     @property
     def latest_check(self) -> CheckRecord | None:
@@ -158,7 +163,19 @@ def model_detail(registry: Registry, name: str) -> ModelDetail:
         moves=list(reversed(registry.alias_history(name))),
         runs=store.recent(name, limit=RECENT_RUNS),
         checks=store.checks(name, limit=RECENT_CHECKS),
+        **_rollout(registry, name),
     )
+
+
+def _rollout(registry: Registry, name: str) -> dict[str, Any]:
+    """The model's newest rollout and its events (newest first), or nothing if it never had one."""
+    rollouts = Rollouts(registry)
+    try:
+        rollout = rollouts.get(name)
+    except NotFound:
+        return {}
+    events = [event for event in rollouts.history(name) if event.rollout_id == rollout.id]
+    return {"rollout": rollout, "rollout_events": events[::-1][:RECENT_ROLLOUT_EVENTS]}
 
 
 def version_row(version: ModelVersion) -> VersionRow:
