@@ -64,7 +64,11 @@ def configure(
 def register(
     ctx: typer.Context,
     path: Annotated[
-        Path, typer.Argument(metavar="FILE", help="A .skops, .onnx, or .pkl/.joblib model file.")
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="A .skops, .onnx, .ubj/.json (XGBoost), .txt (LightGBM) or .pkl/.joblib model file.",
+        ),
     ],
     name: Annotated[str, typer.Option("--name", "-n", metavar="NAME", help="Model name.")],
     input_example: Annotated[
@@ -93,7 +97,11 @@ def register(
         ),
     ] = [],  # noqa: B006
     serialization: Annotated[
-        str | None, typer.Option(metavar="FORMAT", help="skops (default), joblib or pickle.")
+        str | None,
+        typer.Option(
+            metavar="FORMAT",
+            help="skops (default), joblib or pickle; XGBoost: ubj (default) or json.",
+        ),
     ] = None,
     task: Annotated[
         str | None,

@@ -35,6 +35,12 @@ class LightgbmModel:
         self.task = task
         self.classes = classes
 
+    @property
+    def n_features_in_(self) -> int:
+        """The feature count, as scikit-learn names it (``ferry register`` builds an example)."""
+        count: int = self.booster.num_feature()
+        return count
+
     def predict_proba(self, inputs: Any) -> np.ndarray:
         """One column per class; a binary booster's single probability becomes two."""
         if self.task != "classifier":
