@@ -51,6 +51,10 @@ def test_a_ranking_booster_is_refused_naming_its_objective(sqlite_registry: Regi
     ranker = lightgbm.train({"objective": "lambdarank", "verbose": -1}, data, 2)
     with pytest.raises(Unsupported, match=r"objective 'lambdarank'.*LGBMClassifier"):
         sqlite_registry.register(ranker, "ranker", input_example=X[:5])
+    wrapper = lightgbm.LGBMRanker(n_estimators=2, verbose=-1)
+    wrapper.fit(X, rng.integers(0, 3, 40), group=[20, 20])
+    with pytest.raises(Unsupported, match=r"cannot serve a lightgbm.LGBMRanker"):
+        sqlite_registry.register(wrapper, "ranker", input_example=X[:5])
 
 
 def _split_beyond_float32() -> tuple[lightgbm.LGBMRegressor, np.ndarray]:

@@ -79,6 +79,11 @@ def test_a_ranking_model_is_refused_naming_its_objective_and_the_route(
     ranker = xgboost.train({"objective": "rank:pairwise"}, data, 2)
     with pytest.raises(Unsupported, match=r"objective 'rank:pairwise'.*XGBClassifier"):
         sqlite_registry.register(ranker, "ranker", input_example=X[:5])
+    wrapper = xgboost.XGBRanker(n_estimators=2).fit(
+        X, rng.integers(0, 3, 40), qid=[0] * 20 + [1] * 20
+    )
+    with pytest.raises(Unsupported, match=r"cannot serve a xgboost.XGBRanker"):
+        sqlite_registry.register(wrapper, "ranker", input_example=X[:5])
     assert sqlite_registry.list_models() == []
 
 

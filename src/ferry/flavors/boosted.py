@@ -16,13 +16,18 @@ BOOST_ROUTE = (
 )
 
 
-def refuse_objective(framework: str, objective: str) -> Unsupported:
-    """The error for a model whose objective is neither classification nor regression."""
+def refuse_kind(kind: str) -> Unsupported:
+    """The error for a model that is neither a classifier nor a regressor, e.g. ``a LightGBM
+    model with objective 'lambdarank'`` or ``an xgboost.XGBRanker``."""
     return Unsupported(
-        f"cannot serve a {framework} model with objective {objective!r} (ranking, raw margins "
-        f"or labels without probabilities): ferry serves classifiers and regressors; "
-        f"{BOOST_ROUTE}"
+        f"cannot serve {kind} (ranking, raw margins or labels without probabilities): ferry "
+        f"serves classifiers and regressors; {BOOST_ROUTE}"
     )
+
+
+def kind_of(model: object) -> str:
+    """``xgboost.XGBRanker``: the package and class, for messages."""
+    return f"{type(model).__module__.split('.')[0]}.{type(model).__qualname__}"
 
 
 def numeric_width(input_example: Any) -> int:

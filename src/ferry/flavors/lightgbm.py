@@ -17,7 +17,7 @@ import numpy as np
 
 from ferry.errors import InvalidInput, Unsupported
 from ferry.flavors.base import Description, SavedModel, installed_version, versions_of
-from ferry.flavors.boosted import float_input, numeric_width, refuse_objective
+from ferry.flavors.boosted import float_input, kind_of, numeric_width, refuse_kind
 from ferry.flavors.declared import Declared
 from ferry.flavors.tasks import Outputs, native_outputs
 
@@ -140,7 +140,7 @@ def as_model(model: Any) -> LightgbmModel:
         return LightgbmModel(booster, "regressor")
     if isinstance(model, lightgbm.Booster):
         return _from_text(model.model_to_string().encode(), "the booster")
-    raise refuse_objective("LightGBM", type(model).__qualname__)
+    raise refuse_kind(f"a {kind_of(model)}")
 
 
 def _from_text(data: bytes, source: str) -> LightgbmModel:
@@ -158,7 +158,7 @@ def _from_text(data: bytes, source: str) -> LightgbmModel:
         return LightgbmModel(booster, "classifier", list(range(n)))
     if objective.startswith(_REGRESSION):
         return LightgbmModel(booster, "regressor")
-    raise refuse_objective("LightGBM", objective)
+    raise refuse_kind(f"a LightGBM model with objective {objective!r}")
 
 
 def _header(data: bytes) -> dict[str, str]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ferry.errors import InvalidInput, Unsupported
 from ferry.flavors.base import Description, SavedModel, installed_version, versions_of
-from ferry.flavors.boosted import float_input, numeric_width, refuse_objective
+from ferry.flavors.boosted import float_input, kind_of, numeric_width, refuse_kind
 from ferry.flavors.declared import Declared
 from ferry.flavors.tasks import Outputs, native_outputs
 
@@ -98,7 +98,7 @@ def as_wrapper(model: Any) -> Any:
 
     if isinstance(model, xgboost.XGBModel):
         if not isinstance(model, xgboost.XGBClassifier | xgboost.XGBRegressor):
-            raise refuse_objective("XGBoost", type(model).__qualname__)
+            raise refuse_kind(f"a {kind_of(model)}")
         return model
     if isinstance(model, xgboost.Booster):
         return _wrapped(bytes(model.save_raw("ubj")), "the booster")
@@ -129,7 +129,7 @@ def _task_of_booster(booster: Any) -> str:
         return "classifier"
     if objective.startswith(_REGRESSION):
         return "regressor"
-    raise refuse_objective("XGBoost", objective)
+    raise refuse_kind(f"an XGBoost model with objective {objective!r}")
 
 
 def _task(wrapper: Any) -> str:
