@@ -46,6 +46,7 @@ def test_confidence_bars_and_low_confidence_share():
     (model,) = LiveSampler(metrics.registry.collect).sample().models
     assert model.low_confidence_rate == pytest.approx(0.2)
     assert model.batch_mean == pytest.approx(3.0)
+    assert dict(model.batches)["1-2"] == 1 and dict(model.batches)["2-4"] == 1
     assert sum(count for _, count in model.confidence) == 5
     assert dict(model.confidence)["0-0.5"] == 0 and dict(model.confidence)["0.5-0.6"] == 1
 

@@ -34,12 +34,13 @@ class VersionFigures:
 
 @dataclass(frozen=True)
 class ModelFigures:
-    """Per model: confidence histogram, low-confidence share, mean batch size."""
+    """Per model: confidence histogram, low-confidence share, batch sizes (mean, histogram)."""
 
     model: str
     confidence: list[tuple[str, int]]
     low_confidence_rate: float | None
     batch_mean: float | None
+    batches: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def _model(model: str, samples: list[Sample]) -> ModelFigures:
         confidence=_per_bucket(confidence),
         low_confidence_rate=(low / rows) if rows else None,
         batch_mean=(batch_rows / batches) if batches else None,
+        batches=_per_bucket(_buckets(samples, "ferry_batch_size_bucket", model, None)),
     )
 
 
