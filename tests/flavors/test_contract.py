@@ -358,6 +358,24 @@ def lightgbm_classifier() -> Case:
     )  # fmt: skip
 
 
+def lightgbm_categorical() -> Case:
+    """LightGBM's own categorical features: a pandas category column, sent as strings."""
+    import lightgbm
+
+    rng = np.random.default_rng(0)
+    plan = pd.Categorical(rng.choice(["basic", "pro", "team"], 300))
+    frame = pd.DataFrame({"plan": plan, "usage": rng.normal(10, 3, 300)})
+    churn = np.where((frame["plan"] == "basic") & (frame["usage"] < 10), "yes", "no")
+    model = lightgbm.LGBMClassifier(n_estimators=10, min_child_samples=5, verbose=-1)
+    model.fit(frame, churn)
+    rows = frame.iloc[:9]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case(
+        "classifier", model, frame.head(5), rows, expected, facts={"classes": ["no", "yes"]},
+        native_because="not one numeric table",
+    )  # fmt: skip
+
+
 def lightgbm_regressor() -> Case:
     import lightgbm
 
@@ -408,6 +426,7 @@ KINDS: dict[str, Callable[[], Case]] = {
     "xgboost-regressor": xgboost_regressor,
     "lightgbm-classifier": lightgbm_classifier,
     "lightgbm-regressor": lightgbm_regressor,
+    "lightgbm-categorical": lightgbm_categorical,
     "pytorch-mlp": pytorch_mlp,
 }
 

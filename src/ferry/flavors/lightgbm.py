@@ -34,6 +34,8 @@ class LightgbmModel:
         self.booster = booster
         self.task = task
         self.classes = classes
+        self.categorical = _categorical_columns(booster)
+        """Columns trained as pandas categories: requests send them as strings."""
 
     @property
     def n_features_in_(self) -> int:
@@ -45,15 +47,33 @@ class LightgbmModel:
         """One column per class; a binary booster's single probability becomes two."""
         if self.task != "classifier":
             raise Unsupported("a LightGBM regressor has no probabilities")
-        raw = np.asarray(self.booster.predict(inputs), dtype=np.float64)
+        raw = self._raw(inputs)
         return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
 
     def predict(self, inputs: Any) -> np.ndarray:
         """Values for a regressor; for a classifier the most probable class's label."""
         if self.task != "classifier":
-            return np.asarray(self.booster.predict(inputs), dtype=np.float64)
+            return self._raw(inputs)
         labels: np.ndarray = np.asarray(self.classes)[np.argmax(self.predict_proba(inputs), axis=1)]
         return labels
+
+    def _raw(self, inputs: Any) -> np.ndarray:
+        """The booster's answer; categorical columns become pandas categories, which LightGBM
+        maps onto the categories it was trained with (an unseen one counts as missing)."""
+        if self.categorical and hasattr(inputs, "columns"):
+            inputs = inputs.astype({name: "category" for name in self.categorical})
+        return np.asarray(self.booster.predict(inputs), dtype=np.float64)
+
+
+def _categorical_columns(booster: Any) -> tuple[str, ...]:
+    """The features a booster trained on a frame took as pandas categories: their
+    ``feature_infos`` list category codes (``-1:2:1:0``), not a ``[min:max]`` range."""
+    if not getattr(booster, "pandas_categorical", None):
+        return ()
+    header = _header(booster.model_to_string().encode())
+    names = header.get("feature_names", "").split()
+    infos = header.get("feature_infos", "").split()
+    return tuple(n for n, info in zip(names, infos, strict=False) if info[:1] not in ("[", "n"))
 
 
 class LightgbmFlavor:
