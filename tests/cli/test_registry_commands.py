@@ -69,7 +69,10 @@ def test_pickles_need_trust_and_become_skops(ferry, files):
         ).stdout
     )
     assert out["metadata"]["serialization"] == "skops"
-    assert out["metadata"]["tags"] == {"ferry.input_example": "synthesized"}
+    assert out["metadata"]["tags"] == {
+        "ferry.input_example": "synthesized",
+        "ferry.input_schema": "feature_names_in_",
+    }
     assert out["metadata"]["input_shape"] == [-1, 30]
 
 

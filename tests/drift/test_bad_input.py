@@ -52,8 +52,8 @@ def test_a_frame_without_columns_is_named() -> None:
 
 
 def test_not_a_dataframe_is_named() -> None:
-    with pytest.raises(InvalidInput, match="must be a pandas DataFrame, got ndarray"):
-        DriftDetector().fit(np.zeros((3, 2)))  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="pandas or polars DataFrame or a numpy array, got list"):
+        DriftDetector().fit([[1.0, 2.0]])  # type: ignore[arg-type]
 
 
 def test_duplicate_column_names_are_named() -> None:

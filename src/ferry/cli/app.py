@@ -124,10 +124,9 @@ def register(
     """Register a model file as a new version."""
     refuse_mlflow_folder(path)
     model = read_model(path, trust_pickle=trust_pickle, trusted=trust)
-    example = read_example(input_example, model)
+    # Without a file the registry builds the example from what the model declares.
+    example = read_example(input_example, model) if input_example is not None else None
     tags = parse_pairs(tag, "tag")
-    if input_example is None:
-        tags.setdefault("ferry.input_example", "synthesized")
     metrics = {key: float(value) for key, value in parse_pairs(metric, "metric").items()}
     with open_registry(ctx) as registry:
         created = registry.register(

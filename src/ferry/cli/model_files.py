@@ -32,21 +32,16 @@ def refuse_mlflow_folder(path: Path) -> None:
 
 def read_example(path: Path | None, model: Any) -> Any:
     """The input example from a file, or one zero row built from what the model declares."""
-    import numpy as np
-    import pandas as pd
+    from ferry.registry.schema import example_from_model
 
     if path is not None:
         return _read_example_file(path)
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        return pd.DataFrame([[0.0] * len(names)], columns=[str(n) for n in names])
-    width = getattr(model, "n_features_in_", None) or _onnx_width(model)
-    if width:
-        dtype = np.float32 if type(model).__module__.startswith("onnx") else np.float64
-        return np.zeros((1, int(width)), dtype=dtype)
-    raise InvalidInput(
-        "cannot tell this model's inputs: pass --input-example FILE (.csv/.parquet/.json)"
-    )
+    try:
+        return example_from_model(model)[0]
+    except InvalidInput:
+        raise InvalidInput(
+            "cannot tell this model's inputs: pass --input-example FILE (.csv/.parquet/.json)"
+        ) from None
 
 
 def _read_example_file(path: Path) -> Any:
@@ -68,17 +63,6 @@ def _read_example_file(path: Path) -> Any:
     if suffix == ".npy":
         return np.load(path, allow_pickle=False)
     raise InvalidInput(f"input example {path.name}: use .csv, .parquet, .json or .npy")
-
-
-def _onnx_width(model: Any) -> int | None:
-    """The feature count of a single-input ONNX graph with a fixed second dimension."""
-    graph = getattr(model, "graph", None)
-    if graph is None or len(graph.input) != 1:
-        return None
-    dims = graph.input[0].type.tensor_type.shape.dim
-    if len(dims) == 2 and dims[1].dim_value > 0:
-        return int(dims[1].dim_value)
-    return None
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:

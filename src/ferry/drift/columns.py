@@ -18,6 +18,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ferry.errors import InvalidInput
+from ferry.frames import as_frame
 
 ColumnKind = Literal["numeric", "categorical", "timestamp"]
 
@@ -35,13 +36,9 @@ class Column:
     forced: bool = False
 
 
-def check_frame(frame: object, role: str) -> pd.DataFrame:
-    """Return ``frame`` if it is a non-empty DataFrame with unique column names, else raise."""
-    if not isinstance(frame, pd.DataFrame):
-        raise InvalidInput(
-            f"the {role} data must be a pandas DataFrame, got {type(frame).__name__}: "
-            "wrap it with pandas.DataFrame(...)"
-        )
+def check_frame(data: object, role: str) -> pd.DataFrame:
+    """``data`` (pandas, polars or numpy) as a non-empty DataFrame with unique column names."""
+    frame = as_frame(data, role)
     if len(frame) == 0:
         raise InvalidInput(f"the {role} data has no rows: drift needs at least one row")
     if frame.shape[1] == 0:

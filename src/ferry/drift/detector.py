@@ -27,6 +27,7 @@ from ferry.drift.sample_size import sample_size_warnings
 from ferry.drift.settings import DriftSettings
 from ferry.drift.suite import evaluate
 from ferry.errors import InvalidInput, NotReady
+from ferry.frames import Table
 
 FITTED_PARAMS = frozenset(
     {
@@ -123,9 +124,10 @@ class DriftDetector:
     # -- learning -----------------------------------------------------------------------
 
     def fit(
-        self, reference: pd.DataFrame, *, predictions: Any = None, labels: Any = None
+        self, reference: Table, *, predictions: Any = None, labels: Any = None
     ) -> DriftDetector:
-        """Learn the reference: column types and every statistic the tests need, once.
+        """Learn the reference (pandas, polars or numpy): column types and every statistic
+        the tests need, once.
 
         ``predictions`` (the model's outputs on ``reference``) enable prediction drift;
         ``labels`` with ``predictions`` compute the performance baseline when
@@ -163,9 +165,7 @@ class DriftDetector:
 
     # -- checking -----------------------------------------------------------------------
 
-    def check(
-        self, current: pd.DataFrame, *, predictions: Any = None, labels: Any = None
-    ) -> DriftReport:
+    def check(self, current: Table, *, predictions: Any = None, labels: Any = None) -> DriftReport:
         """Compare ``current`` with the reference and decide.
 
         ``predictions`` (the model's outputs on ``current``) add prediction drift; ``labels``

@@ -13,12 +13,15 @@ import numpy as np
 import pandas as pd
 
 from ferry.errors import InvalidInput
+from ferry.frames import to_pandas
 
 PREDICTION = "prediction"
 
 
 def prediction_frame(predictions: Any, rows: int, role: str) -> pd.DataFrame:
-    """``predictions`` as a DataFrame with one row per row of the ``role`` data."""
+    """``predictions`` (numpy, pandas or polars) as a DataFrame with one row per row of the
+    ``role`` data."""
+    predictions = to_pandas(predictions)
     if isinstance(predictions, pd.DataFrame):
         frame = predictions.reset_index(drop=True)
     elif isinstance(predictions, pd.Series):

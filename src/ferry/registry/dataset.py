@@ -15,18 +15,21 @@ import numpy as np
 import pandas as pd
 
 from ferry.errors import InvalidInput
+from ferry.frames import to_pandas
 
 _FINGERPRINT_KEYS = {"name", "sha256", "rows", "columns"}
 
 
 def fingerprint(data: Any) -> dict[str, Any] | None:
-    """Describe training data given as a frame, an array, a file path or a ready mapping."""
+    """Describe training data given as a pandas or polars frame, an array, a file path or a
+    ready mapping."""
     if data is None:
         return None
     if isinstance(data, Mapping):
         return _from_mapping(data)
     if isinstance(data, str | Path):
         return _from_file(Path(data))
+    data = to_pandas(data)
     if isinstance(data, pd.Series):
         data = data.to_frame()
     if isinstance(data, np.ndarray):

@@ -43,8 +43,8 @@ class LoadedModel:
         return native_outputs(self.predictor, self.task, self._inputs(inputs), facts)
 
     def predict(self, inputs: Any) -> np.ndarray:
-        """Predictions for a frame or array shaped like the input example (a transformer's
-        output vectors)."""
+        """Predictions for a pandas or polars frame or an array shaped like the input example
+        (a transformer's output vectors)."""
         outputs = self.outputs(inputs)
         answer = outputs.predictions if outputs.predictions is not None else outputs.outputs
         return np.asarray(answer)
@@ -57,11 +57,17 @@ class LoadedModel:
         return np.asarray(method(self._inputs(inputs)))
 
     def _inputs(self, inputs: Any) -> Any:
-        """A text model takes one string per row: a one-column frame or a list becomes a Series."""
-        if not self.metadata["input_schema"].get("series"):
-            return inputs
+        """Inputs as registered: polars becomes pandas, a bare array gets the column names
+        (:func:`ferry.registry.schema.conform`); a text model takes one string per row, so a
+        one-column frame or a list becomes a Series."""
         import pandas as pd
 
+        from ferry.registry.schema import conform
+
+        schema = self.metadata["input_schema"]
+        inputs = conform(inputs, schema)
+        if not schema.get("series"):
+            return inputs
         if isinstance(inputs, pd.DataFrame) and inputs.shape[1] == 1:
             return inputs.iloc[:, 0]
         if isinstance(inputs, list | tuple | np.ndarray):

@@ -78,7 +78,7 @@ class Registry:
         model: Any,
         name: str,
         *,
-        input_example: Any,
+        input_example: Any = None,
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, Any] | None = None,
         training_data: Any = None,
@@ -96,11 +96,19 @@ class Registry:
         ``task`` and ``outputs`` declare what a model that cannot describe itself answers
         (an ONNX file: ``task="classifier", outputs={"label": "out", "probabilities": "p"}``).
 
-        The files are written and hashed in a staging folder, moved into place under the
-        catalog lock, and become visible only when the catalog row commits.
+        ``input_example`` (pandas, polars or numpy) fixes the input schema; without it the
+        schema comes from the model's ``feature_names_in_``, ``n_features_in_`` or ONNX
+        input, and the version's tags say so (``ferry.input_schema``). The files are written
+        and hashed in a staging folder, moved into place under the catalog lock, and become
+        visible only when the catalog row commits.
         """
         from ferry.registry.metadata import draft_metadata  # pandas: registration only
-        from ferry.registry.schema import as_example, encode_example, is_text_series
+        from ferry.registry.schema import (
+            as_example,
+            encode_example,
+            example_from_model,
+            is_text_series,
+        )
 
         check_name(name)
         explicit = Version.parse(version) if version is not None else None
@@ -110,8 +118,15 @@ class Registry:
         prepare = getattr(flavor, "prepare", None)  # a framework saved in another form
         if callable(prepare):
             model, input_example = prepare(model, input_example, declared)
+        if input_example is None:
+            input_example, schema_source = example_from_model(model)
+            tags = {
+                "ferry.input_example": "synthesized",
+                "ferry.input_schema": schema_source,
+                **(tags or {}),
+            }
         example = as_example(input_example)
-        series = is_text_series(input_example)
+        series = is_text_series(to_pandas(input_example))
         with staging(self.staging_area) as folder:
             saved = flavor.save(model, folder, serialization)
             (folder / EXAMPLE_FILE).write_bytes(encode_example(example))

@@ -16,6 +16,7 @@ import pandas as pd
 from ferry.errors import InvalidInput
 from ferry.flavors.base import Description
 from ferry.flavors.tasks import Outputs
+from ferry.frames import to_pandas
 
 TEXT_COLUMN = "text"
 """The column name of an unnamed text input (a list of strings or a Series without a name)."""
@@ -24,7 +25,9 @@ EXAMPLE_ROWS = 10
 
 
 def as_example(data: Any) -> pd.DataFrame | np.ndarray:
-    """Accept a DataFrame, an array or nested lists; refuse anything empty or scalar."""
+    """Accept a pandas or polars frame, an array, nested lists or texts; refuse anything
+    empty or scalar."""
+    data = to_pandas(data)
     if is_text_series(data) and not isinstance(data, pd.Series):
         data = pd.Series(list(data), name=TEXT_COLUMN)
     if isinstance(data, pd.Series):
@@ -43,6 +46,58 @@ def as_example(data: Any) -> pd.DataFrame | np.ndarray:
     if data.size == 0 if isinstance(data, np.ndarray) else data.empty:
         raise InvalidInput("input_example is empty: give at least one row")
     return data[:EXAMPLE_ROWS] if isinstance(data, np.ndarray) else data.head(EXAMPLE_ROWS)
+
+
+def example_from_model(model: Any) -> tuple[pd.DataFrame | np.ndarray, str]:
+    """One zero row built from what a fitted model declares, and what that was.
+
+    ``feature_names_in_`` gives named float columns, ``n_features_in_`` (or an ONNX graph's
+    single input) a float array of that width; a model declaring neither needs an example.
+    """
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return pd.DataFrame([[0.0] * len(names)], columns=[str(n) for n in names]), (
+            "feature_names_in_"
+        )
+    width = getattr(model, "n_features_in_", None)
+    if width:
+        return np.zeros((1, int(width)), dtype=np.float64), "n_features_in_"
+    width = _onnx_width(model)
+    if width:
+        return np.zeros((1, width), dtype=np.float32), "onnx input"
+    raise InvalidInput(
+        f"cannot tell the inputs of this {type(model).__name__}: it declares no "
+        "feature_names_in_ or n_features_in_; give a few rows of training data as its input "
+        "example (input_example= in Python, --input-example FILE on the command line)"
+    )
+
+
+def _onnx_width(model: Any) -> int | None:
+    """The feature count of a single-input ONNX graph with a fixed second dimension."""
+    graph = getattr(model, "graph", None)
+    if graph is None or len(graph.input) != 1:
+        return None
+    dims = graph.input[0].type.tensor_type.shape.dim
+    if len(dims) == 2 and dims[1].dim_value > 0:
+        return int(dims[1].dim_value)
+    return None
+
+
+def conform(inputs: Any, schema: dict[str, Any]) -> Any:
+    """Inputs as the model was registered to take them: polars becomes pandas, and a bare
+    array given to a model of named columns gets those names (so none are lost or
+    misaligned, and scikit-learn does not warn about missing feature names)."""
+    inputs = to_pandas(inputs)
+    if schema.get("type") != "dataframe" or schema.get("series"):
+        return inputs
+    if not isinstance(inputs, np.ndarray):
+        return inputs
+    names = [column["name"] for column in schema["columns"]]
+    if inputs.ndim != 2 or inputs.shape[1] != len(names):
+        raise InvalidInput(
+            f"inputs have shape {inputs.shape}; this model takes {len(names)} columns {names}"
+        )
+    return pd.DataFrame(inputs, columns=names)
 
 
 def schema_of(example: pd.DataFrame | np.ndarray) -> dict[str, Any]:
