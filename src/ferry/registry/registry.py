@@ -102,7 +102,8 @@ class Registry:
         and hashed in a staging folder, moved into place under the catalog lock, and become
         visible only when the catalog row commits.
         """
-        from ferry.registry.metadata import draft_metadata  # pandas: registration only
+        from ferry.frames import to_pandas  # pandas: registration only
+        from ferry.registry.metadata import draft_metadata
         from ferry.registry.schema import (
             as_example,
             encode_example,
