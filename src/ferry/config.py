@@ -109,6 +109,8 @@ class ServingSettings:
     """How ``ferry serve`` runs; every field has a ``FERRY_*`` variable (docs/serving.md)."""
 
     models: tuple[str, ...] = ()
+    default_model: str | None = None
+    """The model ``/invocations`` answers for when several are served (default: the first)."""
     cache_dir: Path | None = None
     warmup_iterations: int = 10
     load: str = "eager"
@@ -181,6 +183,7 @@ class ServingSettings:
 
 
 _SERVING_VARIABLES: dict[str, tuple[str, type]] = {
+    "default_model": ("FERRY_DEFAULT_MODEL", str),
     "cache_dir": ("FERRY_CACHE_DIR", Path),
     "warmup_iterations": ("FERRY_WARMUP_ITERATIONS", int),
     "load": ("FERRY_LOAD", str),

@@ -113,18 +113,28 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
 
         return await _answer(server, "plain", request.query_params.get("model"), handle)
 
-    @routes.post("/invocations", tags=["mlflow"], openapi_extra=body_doc("MLflow scoring request"))
-    async def invocations(request: Request) -> Response:
-        """MLflow scoring: dataframe_split, dataframe_records, instances, inputs, or text/csv."""
-
+    async def invoke(request: Request, model: str) -> Response:
         async def handle() -> tuple[Response, str]:
             body = await read_body(request, limit)
-            loaded = await server.serving(request.query_params.get("model"))
+            loaded = await server.serving(model)
             rows = mlflow.parse(body, request.headers.get("content-type", JSON_TYPE), loaded.spec)
             result = await server.predict(loaded.name, rows, spec=loaded.spec)
             return json_response(mlflow.respond(result.outputs)), result.loaded.version
 
-        return await _answer(server, "mlflow", request.query_params.get("model"), handle)
+        return await _answer(server, "mlflow", model, handle)
+
+    @routes.post("/invocations", tags=["mlflow"], openapi_extra=body_doc("MLflow scoring request"))
+    async def invocations(request: Request) -> Response:
+        """MLflow scoring: dataframe_split, dataframe_records, instances, inputs, or text/csv;
+        for ``?model=`` or else the default model (FERRY_DEFAULT_MODEL, or the first served)."""
+        return await invoke(request, request.query_params.get("model") or server.default_model)
+
+    @routes.post(
+        "/invocations/{model}", tags=["mlflow"], openapi_extra=body_doc("MLflow scoring request")
+    )
+    async def invocations_for(request: Request, model: str) -> Response:
+        """MLflow scoring for the named model."""
+        return await invoke(request, model)
 
 
 def _v2_routes(routes: Routes, server: ModelServer) -> None:
@@ -239,6 +249,19 @@ def _health_routes(routes: Routes, server: ModelServer) -> None:
     async def health() -> Response:
         """MLflow's health check."""
         return Response(b"\n", status_code=200 if server.ready else 503)
+
+    @routes.get("/version", tags=["mlflow"])
+    async def version() -> dict[str, Any]:
+        """ferry's version, the served models with their live versions, and the default one."""
+        return {
+            "name": "ferry",
+            "version": __version__,
+            "default_model": server.default_model,
+            "models": [
+                {"name": name, "version": live.current.version if live.current else None}
+                for name, live in server.live.items()
+            ],
+        }
 
     @routes.get("/model/health", tags=["health"])
     async def model_health() -> dict[str, Any]:

@@ -25,6 +25,7 @@ from ferry.errors import InvalidInput, NotFound, NotReady
 from ferry.flavors.tasks import Outputs
 from ferry.logstore.retention import LogRetention
 from ferry.logstore.store import LogStore
+from ferry.registry.refs import ModelRef
 from ferry.serving.age import AgeLimit
 from ferry.serving.batching import MicroBatcher
 from ferry.serving.bundle import Bundle
@@ -74,6 +75,7 @@ class ModelServer:
             raise InvalidInput(
                 "no model to serve: pass REF arguments or set FERRY_MODEL=name@alias"
             )
+        self.default_model = _default_model(settings)
         self.settings = settings
         if isinstance(registry, Bundle):
             self.link: RegistryLink | None = None
@@ -433,3 +435,14 @@ def _model_health(live: LiveModel) -> dict[str, Any]:
         if verdict is not None:
             entry.update(status=verdict.status, age_message=verdict.message)
     return entry
+
+
+def _default_model(settings: ServingSettings) -> str:
+    """The model MLflow's ``/invocations`` answers for: FERRY_DEFAULT_MODEL, else the first."""
+    served = [ModelRef.parse(ref).name for ref in settings.models]
+    wanted = settings.default_model
+    if wanted is None:
+        return served[0]
+    if wanted not in served:
+        raise InvalidInput(f"FERRY_DEFAULT_MODEL={wanted!r} is not served here; served: {served}")
+    return wanted
