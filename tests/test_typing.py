@@ -62,12 +62,13 @@ def test_a_user_script_gets_real_types_from_mypy(tmp_path: Path) -> None:
 
     revealed = re.findall(r'Revealed type is "(.*)"', result.stdout.replace("builtins.", ""))
     assert "py.typed" not in result.stdout, result.stdout
+    version = f"{ferry.ModelVersion.__module__}.ModelVersion"
     assert revealed == [
-        "ferry.registry.registry.ModelVersion",
+        version,
         "dict[str, Any]",
-        "ferry.registry.loaded.LoadedModel",
+        f"{ferry.LoadedModel.__module__}.LoadedModel",
         "numpy.ndarray[tuple[Any, ...], numpy.dtype[Any]]",
         "ferry.drift.report.DriftReport",
         "float",
-        "ferry.registry.registry.ModelVersion",
+        version,
     ], result.stdout
