@@ -116,6 +116,7 @@ class Registry:
         parent_version = Version.parse(parent) if parent is not None else None
         flavor = flavor_for(model)
         declared = Declared.parse(task, outputs)
+        input_example = to_pandas(input_example)  # polars and pyarrow, for every flavor
         prepare = getattr(flavor, "prepare", None)  # a framework saved in another form
         if callable(prepare):
             model, input_example = prepare(model, input_example, declared)
@@ -127,7 +128,7 @@ class Registry:
                 **(tags or {}),
             }
         example = as_example(input_example)
-        series = is_text_series(to_pandas(input_example))
+        series = is_text_series(input_example)
         with staging(self.staging_area) as folder:
             saved = flavor.save(model, folder, serialization)
             (folder / EXAMPLE_FILE).write_bytes(encode_example(example))
