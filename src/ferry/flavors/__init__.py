@@ -13,6 +13,7 @@ from ferry.errors import InvalidInput, Unsupported
 from ferry.flavors.base import Description, Flavor, Predictor, SavedModel
 from ferry.flavors.lightgbm import LightgbmFlavor
 from ferry.flavors.onnx import OnnxFlavor
+from ferry.flavors.sentences import SentencesFlavor
 from ferry.flavors.sklearn import SklearnFlavor
 from ferry.flavors.torch import TorchFlavor
 from ferry.flavors.xgboost import XgboostFlavor
@@ -22,10 +23,12 @@ FLAVORS: tuple[Flavor, ...] = (
     LightgbmFlavor(),
     SklearnFlavor(),
     OnnxFlavor(),
+    SentencesFlavor(),
     TorchFlavor(),
 )
 """Every flavor, in the order :func:`flavor_for` asks them (the boosting libraries' wrappers
-look like scikit-learn estimators, so their own flavors ask first)."""
+look like scikit-learn estimators, so their own flavors ask first; a sentence encoder is a
+torch module, so its flavor asks before torch's)."""
 _BY_NAME: dict[str, Flavor] = {flavor.name: flavor for flavor in FLAVORS}
 ONNX_ROUTE = "export it to ONNX (tf2onnx, torch.onnx, ...) and register the .onnx file"
 """The supported route for a framework ferry has no flavor for."""
@@ -38,8 +41,8 @@ def flavor_for(model: object) -> Flavor:
             return flavor
     raise Unsupported(
         f"cannot register a {type(model).__module__}.{type(model).__qualname__}: ferry saves "
-        f"scikit-learn estimators and Pipelines, XGBoost and LightGBM models, PyTorch modules "
-        f"and ONNX models (onnx.ModelProto); {ONNX_ROUTE}"
+        f"scikit-learn estimators and Pipelines, XGBoost and LightGBM models, PyTorch modules, "
+        f"sentence-transformers encoders and ONNX models (onnx.ModelProto); {ONNX_ROUTE}"
     )
 
 

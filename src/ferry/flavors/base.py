@@ -107,3 +107,9 @@ def versions_of(distributions: Iterable[str]) -> dict[str, str]:
     """``{distribution: version}`` for those installed, sorted by name."""
     found = {name: installed_version(name) for name in distributions}
     return {name: version for name, version in sorted(found.items()) if version is not None}
+
+
+def model_files(loader: Mapping[str, Any]) -> tuple[str, ...]:
+    """The files a flavor's ``load`` needs: ``loader["file"]`` and any ``loader["files"]``
+    beside it (a text model's ``tokenizer.json``)."""
+    return (str(loader["file"]), *(str(name) for name in loader.get("files", ())))

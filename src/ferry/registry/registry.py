@@ -12,6 +12,7 @@ from typing import Any
 from ferry.config import RegistrySettings
 from ferry.errors import Conflict, IntegrityError, InvalidInput, NotFound
 from ferry.flavors import flavor_for, flavor_named
+from ferry.flavors.base import model_files
 from ferry.flavors.declared import Declared
 from ferry.registry import maintenance
 from ferry.registry.artifacts import (
@@ -327,7 +328,7 @@ class Registry:
         record = self._record(ref)
         metadata = record.metadata
         reference = f"{record.name}:{record.version}"
-        files = self._verified_files(record, metadata["loader"]["file"])
+        files = self._verified_files(record, *model_files(metadata["loader"]))
         graph = files[metadata["loader"]["file"]] if backend_of(metadata) == "onnx" else None
         mode = compat or ("strict" if strict else "warn")
         warn_python(check(reference, metadata, mode, graph=graph))

@@ -17,6 +17,7 @@ import numpy as np
 
 from ferry.config import ServingSettings
 from ferry.flavors import flavor_named
+from ferry.flavors.base import model_files
 from ferry.flavors.tasks import task_of
 from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.compat import Compatibility, backend_of, check
@@ -105,7 +106,7 @@ class ModelLoader:
         started = time.perf_counter()
         metadata = version.metadata
         spec = InputSpec.from_schema(metadata["input_schema"])
-        files, hits = self._fetch(version, (metadata["loader"]["file"], EXAMPLE_FILE))
+        files, hits = self._fetch(version, (*model_files(metadata["loader"]), EXAMPLE_FILE))
         example = _example_rows(files[EXAMPLE_FILE], spec)
         compat = self._compatibility(version, files)
         runner, note, compiled_hit = self._runner(version, spec, files, example)
