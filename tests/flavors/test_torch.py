@@ -99,4 +99,6 @@ def test_modules_it_cannot_serve_are_refused_by_kind(registry: Registry):
         registry.register(_mlp(3), "wide", input_example=ROWS, task="regressor")
     with pytest.raises(InvalidInput, match="declare only task"):
         registry.register(_mlp(3), "named", input_example=ROWS, outputs={"label": "x"})
+    with pytest.raises(InvalidInput, match="exported with its input_example"):
+        registry.register(_mlp(3), "no-example", input_example=None)
     assert registry.list_models() == []

@@ -73,6 +73,8 @@ class SentencesFlavor:
             return model, input_example
         if declared.outputs or declared.task not in (None, _task_of(model)):
             raise InvalidInput(f"this text model is a {_task_of(model)}; it names its outputs")
+        if input_example is None:
+            raise InvalidInput("a text model is exported with its input_example: pass texts")
         texts = _texts(input_example)
         if isinstance(model, TextClassifier):
             return _export_classifier(model, texts), input_example

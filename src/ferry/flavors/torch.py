@@ -70,6 +70,8 @@ class TorchFlavor:
         graph agrees with it; the example comes back as numpy or the frame it was."""
         if isinstance(model, ExportedModule):
             return model, input_example
+        if input_example is None:
+            raise InvalidInput("a PyTorch module is exported with its input_example: pass one")
         example = _numpy_example(input_example)
         rows = np.array(example, dtype=np.float32)  # a copy: torch wants it writable
         if rows.ndim == 1:
