@@ -347,6 +347,21 @@ def xgboost_regressor() -> Case:
     return Case("regressor", model, X.head(5), rows, expected)
 
 
+def xgboost_in_a_pipeline() -> Case:
+    """A scikit-learn Pipeline ending in XGBClassifier: a scikit-learn version (skops)."""
+    import xgboost
+
+    X, y = _cancer()
+    model = make_pipeline(StandardScaler(), xgboost.XGBClassifier(n_estimators=6, max_depth=2))
+    model.fit(X, y)
+    rows = X.iloc[::47]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case(
+        "classifier", model, X.head(5), rows, expected, facts={"classes": [0, 1]},
+        native_because="XGBClassifier",
+    )  # fmt: skip
+
+
 def lightgbm_classifier() -> Case:
     """LGBMClassifier with string labels, which LightGBM's text file does not keep."""
     import lightgbm
@@ -474,6 +489,7 @@ KINDS: dict[str, Callable[[], Case]] = {
     "minibatch-kmeans": minibatch_kmeans,
     "xgboost-classifier": xgboost_classifier,
     "xgboost-regressor": xgboost_regressor,
+    "xgboost-in-pipeline": xgboost_in_a_pipeline,
     "lightgbm-classifier": lightgbm_classifier,
     "lightgbm-regressor": lightgbm_regressor,
     "lightgbm-categorical": lightgbm_categorical,
