@@ -1,9 +1,14 @@
-"""What executors import to score with ONNX: no scikit-learn, no converter, no pyspark at import."""
+"""The executor side of scoring: what it imports, and the columns it answers per task."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+
+import numpy as np
+
+from ferry.spark.scoring import output_fields, outputs_frame
+from ferry.spark.shipped import ShippedModel
 
 
 def test_the_executor_side_of_onnx_scoring_imports_no_scikit_learn() -> None:
@@ -17,3 +22,38 @@ def test_the_executor_side_of_onnx_scoring_imports_no_scikit_learn() -> None:
     )
 
     assert result.stdout.strip() == "[]"
+
+
+def shipped(task: str, classes: tuple[object, ...] | None = None) -> ShippedModel:
+    return ShippedModel(
+        name="m", version="2.1.0", task=task, classes=classes, features=("a",),
+        input_schema={}, output_schema={}, backend="onnx", flavor="sklearn", loader={},
+        sha256="", payload=None,
+    )  # fmt: skip
+
+
+def test_a_transformer_answers_one_vector_per_row() -> None:
+    model = shipped("transformer")
+    vectors = np.arange(6, dtype=np.float32).reshape(3, 2)
+
+    frame = outputs_frame(model, {"outputs": vectors}, 3)
+
+    assert [field.name for field in output_fields(model)] == ["outputs", "ferry_version"]
+    assert [list(row) for row in frame["outputs"]] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    assert frame["ferry_version"].tolist() == ["2.1.0"] * 3
+
+
+def test_labels_keep_the_classes_type() -> None:
+    model = shipped("classifier", classes=("no", "yes"))
+    answer = {"predictions": np.array(["yes", "no"]), "probabilities": np.eye(2)}
+
+    frame = outputs_frame(model, answer, 2)
+
+    assert frame["prediction"].tolist() == ["yes", "no"]
+    assert output_fields(model)[0].dataType.typeName() == "string"
+    numbered = shipped("classifier", classes=(0, 1))
+    assert output_fields(numbered)[0].dataType.typeName() == "long"
+    assert (
+        outputs_frame(numbered, {"predictions": np.array([1, 0])}, 2)["prediction"].dtype
+        == np.int64
+    )
