@@ -447,7 +447,7 @@ def minilm_embedding() -> Case:
     expected = {"outputs": encoder.encode(list(REVIEWS["text"])).astype(np.float64)}
     return Case(
         "embedding", encoder, pd.Series(TEXTS, name="text"), REVIEWS, expected,
-        facts={"width": 384}, native_because=TOKENIZED, served_without=TRAINED_WITH,
+        facts={"width": 384}, native_because=TOKENIZED,
     )  # fmt: skip
 
 
@@ -539,7 +539,7 @@ def test_a_serving_process_never_imports_its_training_framework(
 ):
     name, case = kind
     if not case.served_without:
-        pytest.skip(f"{name} is served by its own framework")
+        pytest.skip(f"{name} names no module its server must not import")
     script = f"""
 import sys
 from pathlib import Path

@@ -9,6 +9,7 @@ sentence-transformers are never imported to serve.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import tempfile
 import warnings
@@ -201,8 +202,31 @@ def _export_classifier(model: TextClassifier, texts: list[str]) -> ExportedText:
     return exported
 
 
+_EXPORTED: dict[str, tuple[bytes, str]] = {}
+"""The last encoder exported, by the hash of its weights and settings: registering an encoder
+and then a classifier on it exports the transformer once (it takes seconds)."""
+
+
 def _encoder_graph(encoder: Any, texts: list[str]) -> tuple[bytes, str]:
     """The transformer, mean pooling and normalisation as one graph, and the tokenizer."""
+    key = _fingerprint(encoder)
+    if key not in _EXPORTED:
+        _EXPORTED.clear()
+        _EXPORTED[key] = _export_encoder_graph(encoder, texts)
+    return _EXPORTED[key]
+
+
+def _fingerprint(encoder: Any) -> str:
+    """A hash of everything the exported graph and tokenizer depend on: every weight, the
+    module layout and the maximum length."""
+    digest = hashlib.sha256(f"{encoder!r}|{encoder.max_seq_length}".encode())
+    for name, tensor in encoder.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _export_encoder_graph(encoder: Any, texts: list[str]) -> tuple[bytes, str]:
     import torch
 
     transformer, pooling = encoder[0], encoder[1]
