@@ -122,10 +122,13 @@ def test_journey_train_promote_roll_back(browser, dashboard, tmp_path):
 
     page.get_by_role("link", name="cancer", exact=True).click()
     page.wait_for_url(re.compile(r"/models/cancer$"))
-    assert page.locator("svg.chart").is_visible()
+    assert page.get_by_role("img", name="Share of drifted features per monitor check").is_visible()
     shot("model")
 
-    page.get_by_role("button", name="Train cancer").click()
+    train = page.get_by_role("button", name="Train cancer")
+    train.focus()  # actions are reachable and usable from the keyboard
+    assert train.evaluate("button => document.activeElement === button")
+    page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/runs/[0-9a-f]+$"))
     shot("run-started")
     # the page refreshes itself in place (no reload) until the run ends
@@ -140,15 +143,18 @@ def test_journey_train_promote_roll_back(browser, dashboard, tmp_path):
     page.get_by_label("Version", exact=True).select_option("1.0.0")
     page.locator("#promote-alias").fill("staging")
     page.locator("#promote-reason").fill("from the browser")
-    page.get_by_role("button", name="Promote").click()
-    page.wait_for_url(re.compile(r"/models/cancer$"))
+    with page.expect_navigation():  # the page posts and comes back to the same address
+        page.get_by_role("button", name="Promote").click()
     history = page.locator("#history li").first
     assert "staging" in history.inner_text() and "from the browser" in history.inner_text()
 
     before = page.locator("#history li").count()
     page.locator("#rollback-alias").select_option("production")
-    page.get_by_role("button", name="Roll back").click()
-    page.wait_for_url(re.compile(r"/models/cancer$"))
+    page.locator("#rollback-reason").focus()
+    page.keyboard.press("Tab")  # from the reason field, Tab reaches the Roll back button
+    assert page.evaluate("document.activeElement.textContent") == "Roll back"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.locator("#history li").count() == before + 1
     newest = page.locator("#history li").first.inner_text()
     assert "production" in newest and "rollback" in newest.lower()
