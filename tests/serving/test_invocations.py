@@ -74,3 +74,11 @@ def test_a_default_model_that_is_not_served_is_refused(two_models):
 
     with pytest.raises(InvalidInput, match=r"FERRY_DEFAULT_MODEL='churn' is not served here"):
         ModelServer(settings, two_models)
+
+
+async def test_unmatched_methods_on_a_model_path_answer_mlflow_errors(serve):
+    async with serve() as (client, _server):
+        response = await client.get("/invocations/cancer")
+
+    assert response.status_code == 405
+    assert response.json()["error_code"] == "BAD_REQUEST"

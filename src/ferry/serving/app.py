@@ -28,7 +28,7 @@ from ferry.errors import (
 from ferry.serving.admin import Trainer, admin_routes, training_routes
 from ferry.serving.dashboard import dashboard_mount
 from ferry.serving.disclosure import Disclosure, RedactBodies, reveals
-from ferry.serving.protocols import mlflow, parse_json, plain, v2
+from ferry.serving.protocols import kserve, mlflow, parse_json, plain, v2
 from ferry.serving.responses import (
     JSON_TYPE,
     body_doc,
@@ -57,6 +57,7 @@ def create_app(server: ModelServer, trainer: Trainer | None = None) -> Starlette
     routes = Routes("ferry", __version__, "Predictions from the registry's live model versions.")
     _prediction_routes(routes, server)
     _v2_routes(routes, server)
+    _kserve_routes(routes, server)
     _health_routes(routes, server)
     admin_routes(routes, server)
     training_routes(routes, server, trainer)
@@ -227,6 +228,39 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
 def _check_version(serving: str, asked: str | None, model: str) -> None:
     if asked is not None and asked != serving:
         raise NotFound(f"{model} version {asked} is not served here; the live version is {serving}")
+
+
+def _kserve_routes(routes: Routes, server: ModelServer) -> None:
+    limit = server.settings.max_body_bytes
+
+    @routes.post("/v1/models/{model}:predict", tags=["kserve"], openapi_extra=body_doc("instances"))
+    async def kserve_predict(request: Request, model: str) -> Response:
+        """KServe v1 prediction: ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
+
+        async def handle() -> tuple[Response, str]:
+            body = await read_body(request, limit)
+            loaded = await server.serving(model)
+            rows = kserve.parse(body, loaded.spec)
+            result = await server.predict(loaded.name, rows, spec=loaded.spec)
+            return json_response(kserve.respond(result.outputs)), result.loaded.version
+
+        return await _answer(server, "kserve", model, handle)
+
+    @routes.get("/v1/models", tags=["kserve"])
+    async def kserve_models() -> dict[str, Any]:
+        """The served models' names."""
+        return {"models": list(server.live)}
+
+    @routes.get("/v1/models/{model}", tags=["kserve"])
+    async def kserve_model(model: str) -> Response:
+        """KServe v1 model status: ``{"name", "ready"}``; 503 while it loads."""
+        try:
+            server.model(model).serving()
+        except NotReady:
+            return json_response(kserve.model_status(model, False), 503)
+        except FerryError as error:
+            return error_response(error, "kserve")
+        return json_response(kserve.model_status(model, True))
 
 
 def _health_routes(routes: Routes, server: ModelServer) -> None:

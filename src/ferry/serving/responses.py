@@ -1,7 +1,7 @@
 """How the server answers: JSON bodies, errors shaped per protocol, bounded request bodies.
 
-This is the only place errors become status codes (``STATUS``), shaped per protocol: v2 answers
-``{"error"}`` with 400, MLflow ``{"error_code", "message"}`` (the code matching the status),
+This is the only place errors become status codes (``STATUS``), shaped per protocol: v2 and
+KServe v1 answer ``{"error"}`` with 400, MLflow ``{"error_code", "message"}`` (the code matching the status),
 everything else ``{"error"}``.
 """
 
@@ -44,7 +44,7 @@ _BODY_SCHEMA = {"type": "object", "additionalProperties": True}
 
 def status_of(error: Exception, protocol: str) -> int:
     """The status code for an error, by the first matching class in ``STATUS``."""
-    if isinstance(error, InvalidInput) and protocol in ("v2", "mlflow"):
+    if isinstance(error, InvalidInput) and protocol in ("v2", "mlflow", "kserve"):
         return 413 if isinstance(error, TooLarge) else 400
     for kind, status in STATUS.items():
         if isinstance(error, kind):
@@ -80,7 +80,9 @@ def failure_response(
 
 def protocol_of(path: str) -> str:
     """The protocol a path belongs to, for errors raised before a route runs."""
-    return "mlflow" if path.rstrip("/") in ("/invocations", "/ping", "/health") else "plain"
+    path = path.rstrip("/")
+    mlflow_paths = ("/ping", "/health", "/invocations")
+    return "mlflow" if path in mlflow_paths or path.startswith("/invocations/") else "plain"
 
 
 def json_response(body: Any, status: int = 200) -> Response:

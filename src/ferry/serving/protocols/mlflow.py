@@ -43,11 +43,12 @@ def parse(body: bytes, content_type: str, spec: InputSpec) -> np.ndarray:
         return spec.columns(columns, split["data"], "dataframe_split.data")
     if shape == "dataframe_records":
         return spec.records(data, shape)
-    return _instances(data, spec, shape)
+    return instances(data, spec, shape)
 
 
-def _instances(data: Any, spec: InputSpec, field: str) -> np.ndarray:
-    """``instances``/``inputs``: rows, records, or a {column: [values]} object."""
+def instances(data: Any, spec: InputSpec, field: str) -> np.ndarray:
+    """``instances``/``inputs`` (MLflow's, and KServe v1's): rows, records, or a
+    {column: [values]} object."""
     if isinstance(data, dict):
         names = list(data)
         columns = [data[name] if isinstance(data[name], list) else [data[name]] for name in names]

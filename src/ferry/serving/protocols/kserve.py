@@ -1,0 +1,35 @@
+"""KServe's v1 protocol: ``GET /v1/models/{name}``, ``POST /v1/models/{name}:predict``.
+
+A request is ``{"instances": [...]}`` (rows, records or a column object, as MLflow's
+``instances``); the answer is ``{"predictions": [...]}`` with the task's other outputs beside it;
+errors are ``{"error": message}``, as KServe's own model server writes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ferry.errors import InvalidInput
+from ferry.flavors.tasks import Outputs
+from ferry.serving.inputs import InputSpec
+from ferry.serving.protocols import expect_object, mlflow, parse_json
+
+
+def parse(body: bytes, spec: InputSpec) -> np.ndarray:
+    """Validated rows from a v1 predict request."""
+    payload = expect_object(parse_json(body), {"instances", "parameters"})
+    if "instances" not in payload:
+        raise InvalidInput("a KServe v1 request needs 'instances': a list of rows or records")
+    return mlflow.instances(payload["instances"], spec, "instances")
+
+
+def respond(outputs: Outputs) -> dict[str, Any]:
+    """``{"predictions": [...]}`` and the task's other outputs (``probabilities`` ...)."""
+    return mlflow.respond(outputs)
+
+
+def model_status(name: str, ready: bool) -> dict[str, Any]:
+    """The v1 model status body."""
+    return {"name": name, "ready": ready}
