@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
+from tests.flavors.test_sentences import tiny_text_model
 
+from ferry import Registry
+from ferry.errors import Unsupported
 from ferry.spark.scoring import output_fields, outputs_frame
-from ferry.spark.shipped import ShippedModel
+from ferry.spark.shipped import ShippedModel, prepare
 
 
 def test_the_executor_side_of_onnx_scoring_imports_no_scikit_learn() -> None:
@@ -57,3 +62,12 @@ def test_labels_keep_the_classes_type() -> None:
         outputs_frame(numbered, {"predictions": np.array([1, 0])}, 2)["prediction"].dtype
         == np.int64
     )
+
+
+def test_a_text_model_with_a_tokenizer_beside_its_graph_is_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    with Registry(home=tmp_path / "home") as registry:
+        registry.register(tiny_text_model(), "tiny", input_example=["good", "bad"])
+        with pytest.raises(Unsupported, match=r"tiny:1.0.0 needs \['tokenizer.json'\]"):
+            prepare(registry, "tiny", None)

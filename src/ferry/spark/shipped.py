@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ferry.errors import IntegrityError, InvalidInput
+from ferry.errors import IntegrityError, InvalidInput, Unsupported
 from ferry.flavors.tasks import task_of
 from ferry.registry.registry import Registry
 
@@ -66,6 +66,13 @@ def prepare(
 
     version = registry.resolve(ref)
     meta = version.metadata
+    beside = meta["loader"].get("files")
+    if beside:  # executors get one broadcast file
+        raise Unsupported(
+            f"{version.reference} needs {list(beside)} beside its model file (a text model's "
+            "tokenizer), and ferry.spark ships one file: score it with ferry serve or "
+            "Registry.load"
+        )
     # compat "warn", as Registry.load: other library versions are logged, not refused
     settings = ServingSettings(warmup_iterations=0, onnx="auto" if onnx else "off", compat="warn")
     cache = ModelCache(cache_dir or registry.settings.home / "cache")
