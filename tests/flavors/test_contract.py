@@ -347,6 +347,29 @@ def xgboost_regressor() -> Case:
     return Case("regressor", model, X.head(5), rows, expected)
 
 
+def _plans() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    plan = pd.Categorical(rng.choice(["basic", "pro", "team"], 300))
+    return pd.DataFrame({"plan": plan, "usage": rng.normal(10, 3, 300)})
+
+
+def xgboost_categorical() -> Case:
+    """XGBoost's own categorical features (enable_categorical): a category column sent as
+    strings; rows without "basic" check that XGBoost re-codes them by its own categories."""
+    import xgboost
+
+    frame = _plans()
+    churn = ((frame["plan"] == "team") & (frame["usage"] < 10)).astype(int)
+    model = xgboost.XGBClassifier(n_estimators=10, enable_categorical=True, max_cat_to_onehot=1)
+    model.fit(frame, churn)
+    rows = frame[frame["plan"] != "basic"].iloc[:9]
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case(
+        "classifier", model, frame.head(5), rows, expected, facts={"classes": [0, 1]},
+        native_because="not one numeric table",
+    )  # fmt: skip
+
+
 def xgboost_in_a_pipeline() -> Case:
     """A scikit-learn Pipeline ending in XGBClassifier: a scikit-learn version (skops)."""
     import xgboost
@@ -381,9 +404,7 @@ def lightgbm_categorical() -> Case:
     """LightGBM's own categorical features: a pandas category column, sent as strings."""
     import lightgbm
 
-    rng = np.random.default_rng(0)
-    plan = pd.Categorical(rng.choice(["basic", "pro", "team"], 300))
-    frame = pd.DataFrame({"plan": plan, "usage": rng.normal(10, 3, 300)})
+    frame = _plans()
     churn = np.where((frame["plan"] == "basic") & (frame["usage"] < 10), "yes", "no")
     model = lightgbm.LGBMClassifier(n_estimators=10, min_child_samples=5, verbose=-1)
     model.fit(frame, churn)
@@ -490,6 +511,7 @@ KINDS: dict[str, Callable[[], Case]] = {
     "xgboost-classifier": xgboost_classifier,
     "xgboost-regressor": xgboost_regressor,
     "xgboost-in-pipeline": xgboost_in_a_pipeline,
+    "xgboost-categorical": xgboost_categorical,
     "lightgbm-classifier": lightgbm_classifier,
     "lightgbm-regressor": lightgbm_regressor,
     "lightgbm-categorical": lightgbm_categorical,

@@ -29,6 +29,29 @@ _REGRESSION = ("reg:", "count:", "survival:")
 _CLASSIFICATION = ("binary:logistic", "multi:softprob")
 
 
+class XgboostModel:
+    """The scikit-learn wrapper as served: columns it was trained on as pandas categories
+    (``enable_categorical``) arrive as strings and become categories again, which XGBoost
+    re-codes by the categories it stored."""
+
+    def __init__(self, wrapper: Any) -> None:
+        self.wrapper = wrapper
+        booster = wrapper.get_booster()
+        pairs = zip(booster.feature_names or [], booster.feature_types or [], strict=False)
+        self.categorical = tuple(name for name, kind in pairs if kind == "c")
+
+    def predict(self, inputs: Any) -> np.ndarray:
+        return np.asarray(self.wrapper.predict(self._frame(inputs)))
+
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        return np.asarray(self.wrapper.predict_proba(self._frame(inputs)))
+
+    def _frame(self, inputs: Any) -> Any:
+        if self.categorical and hasattr(inputs, "columns"):
+            return inputs.astype({name: "category" for name in self.categorical})
+        return inputs
+
+
 class XgboostFlavor:
     """``xgboost.Booster`` and ``xgboost.XGBModel`` subclasses (classifiers and regressors)."""
 
@@ -37,7 +60,7 @@ class XgboostFlavor:
 
     def accepts(self, model: object) -> bool:
         """Anything from the xgboost package; kinds it cannot serve are refused by name."""
-        return type(model).__module__.split(".")[0] == "xgboost"
+        return isinstance(model, XgboostModel) or type(model).__module__.split(".")[0] == "xgboost"
 
     def read(self, path: Path, *, trust_pickle: bool, trusted: list[str]) -> Any:
         """The wrapper for the file's task, from the file alone (no code runs)."""
@@ -62,9 +85,9 @@ class XgboostFlavor:
             loader={"file": path.name, "task": _task(wrapper)},
         )
 
-    def load(self, files: Mapping[str, bytes], loader: Mapping[str, Any]) -> Any:
+    def load(self, files: Mapping[str, bytes], loader: Mapping[str, Any]) -> XgboostModel:
         name = str(loader["file"])
-        return _wrapped(files[name], name, str(loader["task"]))
+        return XgboostModel(_wrapped(files[name], name, str(loader["task"])))
 
     def describe(
         self, model: Any, example: Any, declared: Declared | None = None
@@ -74,7 +97,7 @@ class XgboostFlavor:
         if declared and (declared.outputs or declared.task not in (None, task)):
             raise InvalidInput(f"this XGBoost model is a {task} and names its own outputs")
         facts: dict[str, Any] = {}
-        outputs = native_outputs(wrapper, task, example, facts)
+        outputs = native_outputs(XgboostModel(wrapper), task, example, facts)
         if task == "classifier":
             facts["classes"] = np.asarray(wrapper.classes_).tolist()
         return Description(task, tuple(outputs.named()), facts), outputs
@@ -96,6 +119,8 @@ def as_wrapper(model: Any) -> Any:
     """The scikit-learn wrapper of ``model``: a wrapper itself, or a Booster rebuilt in one."""
     import xgboost
 
+    if isinstance(model, XgboostModel):
+        return model.wrapper
     if isinstance(model, xgboost.XGBModel):
         if not isinstance(model, xgboost.XGBClassifier | xgboost.XGBRegressor):
             raise refuse_kind(f"a {kind_of(model)}")
