@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ferry.serving.startup import Phases
+
 log = logging.getLogger("ferry.serving")
 
 
@@ -36,21 +38,31 @@ class ModelCache:
         (root / "artifacts").mkdir(parents=True, exist_ok=True)
         (root / "compiled").mkdir(parents=True, exist_ok=True)
 
-    def artifact(self, sha256: str) -> bytes | None:
-        """The cached bytes for ``sha256``, or None when absent or no longer matching."""
+    def artifact(self, sha256: str, phases: Phases | None = None) -> bytes | None:
+        """The cached bytes for ``sha256``, or None when absent or no longer matching.
+
+        ``phases`` (when given) counts the read as ``fetch`` and the hash check as ``verify``.
+        """
+        phases = phases or Phases()
         path = self.root / "artifacts" / _checked_hex(sha256)
         try:
-            data = path.read_bytes()
+            with phases.timed("fetch"):
+                data = path.read_bytes()
         except OSError:  # absent or unreadable: a miss
             return None
-        return data if hashlib.sha256(data).hexdigest() == sha256 else None
+        with phases.timed("verify"):
+            return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
     def store_artifact(self, sha256: str, data: bytes) -> None:
         """Keep verified bytes for the next start (skipped, with a warning, when read-only)."""
         self._store(self.root / "artifacts" / _checked_hex(sha256), data)
 
-    def compiled(self, key: str, source_sha256: str) -> CompiledEntry | None:
-        """A compiled entry of ``source_sha256`` whose file still matches its record, or None."""
+    def compiled(
+        self, key: str, source_sha256: str, phases: Phases | None = None
+    ) -> CompiledEntry | None:
+        """A compiled entry of ``source_sha256`` whose file still matches its record, or None
+        (``phases``: the reads count as ``fetch``, the hash check as ``verify``)."""
+        phases = phases or Phases()
         record_path = self.root / "compiled" / f"{key}.json"
         try:
             record = json.loads(record_path.read_text())
@@ -61,11 +73,13 @@ class ModelCache:
         if not record.get("agrees"):
             return CompiledEntry(None, record)
         try:
-            data = (self.root / "compiled" / f"{key}.onnx").read_bytes()
+            with phases.timed("fetch"):
+                data = (self.root / "compiled" / f"{key}.onnx").read_bytes()
         except OSError:
             return None
-        if hashlib.sha256(data).hexdigest() != record.get("sha256"):
-            return None
+        with phases.timed("verify"):
+            if hashlib.sha256(data).hexdigest() != record.get("sha256"):
+                return None
         return CompiledEntry(data, record)
 
     def store_compiled(self, key: str, data: bytes | None, record: dict[str, Any]) -> None:

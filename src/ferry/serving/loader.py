@@ -22,7 +22,7 @@ from ferry.flavors.tasks import task_of
 from ferry.registry.artifacts import EXAMPLE_FILE
 from ferry.registry.compat import Compatibility, backend_of, check
 from ferry.registry.version import ModelVersion
-from ferry.serving.cache import ModelCache
+from ferry.serving.cache import CompiledEntry, ModelCache
 from ferry.serving.compile import (
     bind_source,
     bound_source,
@@ -33,6 +33,7 @@ from ferry.serving.compile import (
 )
 from ferry.serving.inputs import InputSpec
 from ferry.serving.runners import NativeRunner, OnnxRunner, Runner, onnx_session
+from ferry.serving.startup import Phases
 
 log = logging.getLogger("ferry.serving")
 
@@ -49,6 +50,8 @@ class LoadedVersion:
     example: np.ndarray
     load_ms: float = 0.0
     warmup_ms: list[float] = field(default_factory=list)
+    startup_ms: dict[str, float] = field(default_factory=dict)
+    """Milliseconds per phase of getting here (``startup.PHASES``)."""
     cache_hit: bool = False
     compile_note: str | None = None
     compat: Compatibility | None = None
@@ -102,23 +105,42 @@ class ModelLoader:
         self.settings = settings
 
     def load(self, version: ModelVersion) -> LoadedVersion:
-        """Fetch, verify, compile and warm up ``version``; raises on any failure."""
-        started = time.perf_counter()
+        """Fetch, verify, compile and warm up ``version``; raises on any failure.
+
+        ``load_ms`` is fetch + verify + open session (hash checks included, warm-up not);
+        ``startup_ms`` has each phase. Every file of the version is hash-checked, even a model
+        file that a cached graph stands in for: a tampered version is refused, not half-served.
+        """
+        phases = Phases()
         metadata = version.metadata
         spec = InputSpec.from_schema(metadata["input_schema"])
-        files, hits = self._fetch(version, (*model_files(metadata["loader"]), EXAMPLE_FILE))
+        entry = self._compiled_entry(version, phases)
+        names = (*model_files(metadata["loader"]), EXAMPLE_FILE)
+        files, hits = self._fetch(version, names, phases)
         example = _example_rows(files[EXAMPLE_FILE], spec)
-        compat = self._compatibility(version, files)
-        runner, note, compiled_hit = self._runner(version, spec, files, example)
+        compat = self._compatibility(version, files, entry)
+        with phases.timed("open_session"):
+            runner, note, compiled_hit = self._runner(version, spec, files, example, entry)
         loaded = LoadedVersion(
             version.name, version.version, metadata, spec, runner, example,
             cache_hit=hits and compiled_hit, compile_note=note, compat=compat,
         )  # fmt: skip
-        loaded.warmup_ms = _warm_up(runner, example, self.settings.warmup_iterations)
-        loaded.load_ms = (time.perf_counter() - started) * 1000
+        with phases.timed("warm_up"):
+            loaded.warmup_ms = _warm_up(runner, example, self.settings.warmup_iterations)
+        loaded.load_ms = phases.load_ms
+        loaded.startup_ms = phases.ms
         return loaded
 
-    def _compatibility(self, version: ModelVersion, files: dict[str, bytes]) -> Compatibility:
+    def _compiled_entry(self, version: ModelVersion, phases: Phases) -> CompiledEntry | None:
+        """The cache's compiled entry for the version's model file (read and hashed once)."""
+        if self.settings.onnx != "auto":
+            return None
+        model_sha = _model_sha(version.metadata)
+        return self.cache.compiled(compile_key(model_sha), model_sha, phases)
+
+    def _compatibility(
+        self, version: ModelVersion, files: dict[str, bytes], entry: CompiledEntry | None
+    ) -> Compatibility:
         """Compare the version's libraries for the backend that will run it (FERRY_COMPAT).
 
         A graph already compiled for its artifact is served by onnxruntime without loading the
@@ -126,52 +148,47 @@ class ModelLoader:
         Refuses in strict mode; in warn mode the warning is logged and kept for health.
         """
         meta = version.metadata
-        model = files[meta["loader"]["file"]]
-        native = backend_of(meta) == "native"
-        graph = self._cached_graph(version) if native else model
+        graph = (
+            (entry.data if entry is not None else None)
+            if _native_backend(meta)
+            else files[meta["loader"]["file"]]
+        )
         backend = "onnx" if graph is not None else "native"
         report = check(version.reference, meta, self.settings.compat, backend=backend, graph=graph)
         if report.message() is not None:
             log.warning("serving anyway (FERRY_COMPAT=warn): %s", report.message())
         return report
 
-    def _cached_graph(self, version: ModelVersion) -> bytes | None:
-        """The compiled graph cached for the version's model file, if any."""
-        if self.settings.onnx != "auto":
-            return None
-        meta = version.metadata
-        model_sha = next(
-            a["sha256"] for a in meta["artifacts"] if a["file"] == meta["loader"]["file"]
-        )
-        entry = self.cache.compiled(compile_key(model_sha), model_sha)
-        return entry.data if entry is not None else None
-
     def _fetch(
-        self, version: ModelVersion, names: tuple[str, ...]
+        self, version: ModelVersion, names: tuple[str, ...], phases: Phases
     ) -> tuple[dict[str, bytes], bool]:
         """The files' verified bytes, from the cache when it still holds them."""
         recorded = {a["file"]: a["sha256"] for a in version.metadata["artifacts"]}
         files, all_hit = {}, True
         for name in names:
-            data = self.cache.artifact(recorded[name])
+            data = self.cache.artifact(recorded[name], phases)
             if data is None:
                 all_hit = False
-                data = self.registry.read_artifact(version.reference, name)  # hash-verified
+                with phases.timed("fetch"):  # the registry's read includes its hash check
+                    data = self.registry.read_artifact(version.reference, name)
                 self.cache.store_artifact(recorded[name], data)
             files[name] = data
         return files, all_hit
 
     def _runner(
-        self, version: ModelVersion, spec: InputSpec, files: dict[str, bytes], example: np.ndarray
+        self,
+        version: ModelVersion,
+        spec: InputSpec,
+        files: dict[str, bytes],
+        example: np.ndarray,
+        entry: CompiledEntry | None,
     ) -> tuple[Runner, str | None, bool]:
         """The ONNX runner when the version compiles and agrees, else the native model."""
         meta = version.metadata
-        model_file = meta["loader"]["file"]
         task, facts = task_of(meta["output_schema"]), meta["output_schema"]
         if self.settings.onnx == "auto":
-            model_sha = next(a["sha256"] for a in meta["artifacts"] if a["file"] == model_file)
+            model_sha = _model_sha(meta)
             key = compile_key(model_sha)
-            entry = self.cache.compiled(key, model_sha)
             if entry is not None and entry.data is not None:
                 session = onnx_session(entry.data)
                 if bound_source(session) == model_sha:
@@ -225,6 +242,16 @@ class ModelLoader:
         predictor = flavor_named(meta["flavor"]).load(files, meta["loader"])
         schema = meta["output_schema"]
         return NativeRunner(predictor, spec, meta["input_schema"], task_of(schema), schema)
+
+
+def _model_sha(meta: dict[str, Any]) -> str:
+    """The recorded sha256 of the version's model file."""
+    model_file = meta["loader"]["file"]
+    return str(next(a["sha256"] for a in meta["artifacts"] if a["file"] == model_file))
+
+
+def _native_backend(meta: dict[str, Any]) -> bool:
+    return bool(backend_of(meta) == "native")
 
 
 def _example_rows(data: bytes, spec: InputSpec) -> np.ndarray:

@@ -38,6 +38,7 @@ from ferry.serving.loader import LoadedVersion, ModelLoader
 from ferry.serving.metrics import ServingMetrics
 from ferry.serving.registry_link import RegistryLink
 from ferry.serving.resolutions import Resolutions
+from ferry.serving.startup import process_age_ms
 
 if TYPE_CHECKING:
     from ferry.registry.registry import Registry
@@ -121,6 +122,8 @@ class ModelServer:
         self._background: set[asyncio.Task[None]] = set()
         self.swapped = asyncio.Condition()
         self._confirmed: set[str] = set()
+        self._resolve_ms: dict[str, float] = {}
+        self._process_ms: float | None = None
 
     @property
     def registry(self) -> Registry | None:
@@ -132,6 +135,7 @@ class ModelServer:
 
     async def start(self) -> None:
         """Begin loading (eager) and following aliases; returns at once (liveness)."""
+        self._process_ms = process_age_ms()  # interpreter and imports, until the first load
         self._spawn(self._start_capture())
         for name in self.live:
             if self.settings.load == "eager":
@@ -186,8 +190,24 @@ class ModelServer:
         install an older target, and each refresh resolves the alias afresh once it holds the lock.
         """
         async with self._refreshing[name]:
-            resolve = functools.partial(self._resolve, name)
-            await follow_once(self.live[name], resolve, self.loader.load, self._swapped)
+            resolve = functools.partial(self._timed_resolve, name)
+            load = functools.partial(self._load, name)
+            await follow_once(self.live[name], resolve, load, self._swapped)
+
+    def _timed_resolve(self, name: str, ref: str) -> ModelVersion:
+        started = time.perf_counter()
+        version = self._resolve(name, ref)
+        self._resolve_ms[name] = (time.perf_counter() - started) * 1000
+        return version
+
+    def _load(self, name: str, version: ModelVersion) -> LoadedVersion:
+        """The loader's work plus the phases before it: resolving, and for a first load the
+        process's start (interpreter and imports)."""
+        loaded = self.loader.load(version)
+        loaded.startup_ms["resolve"] = self._resolve_ms.get(name, 0.0)
+        if self.live[name].current is None and self._process_ms is not None:
+            loaded.startup_ms["interpreter_and_imports"] = self._process_ms
+        return loaded
 
     def _resolve(self, name: str, ref: str) -> ModelVersion:
         """What ``ref`` points at: at the first load the cached resolution when there is one
@@ -430,6 +450,7 @@ def _model_health(live: LiveModel) -> dict[str, Any]:
             compile_note=current.compile_note, reason=current.compile_note, task=current.task,
             **current.facts,
             compat=current.compat.to_dict() if current.compat is not None else None,
+            startup_ms={phase: round(ms, 3) for phase, ms in current.startup_ms.items()},
         )  # fmt: skip
         verdict = live.age()
         if verdict is not None:
