@@ -133,12 +133,12 @@ def test_promote_refuses_a_damaged_version_and_leaves_the_alias(ferry, files, tm
         (["rollback", "ghost"], "error: ghost has no alias 'production'"),
         (["register", "missing.skops", "--name", "x"], "does not exist"),
         (["retain", "ghost", "--keep", "-2"], "keep must be"),
-        (["register", "model.txt", "--name", "x"], "use a .skops, .pkl"),
+        (["register", "model.xyz", "--name", "x"], "cannot register model.xyz: use a"),
     ],
 )
 def test_errors_are_one_line_without_traceback(ferry, files, monkeypatch, args, message):
     monkeypatch.chdir(files)
-    (files / "model.txt").write_text("no")
+    (files / "model.xyz").write_text("no")
     result = ferry(*args, code=1)
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
