@@ -102,3 +102,15 @@ def test_modules_it_cannot_serve_are_refused_by_kind(registry: Registry):
     with pytest.raises(InvalidInput, match="exported with its input_example"):
         registry.register(_mlp(3), "no-example", input_example=None)
     assert registry.list_models() == []
+
+
+def test_a_module_in_training_mode_is_exported_without_dropout_and_left_as_it_was(
+    registry: Registry,
+):
+    module = _mlp(3, torch.nn.Dropout(0.5)).train()
+    registry.register(module, "dropout", input_example=ROWS)
+    assert module.training and all(part.training for part in module.modules())
+    expected = torch.softmax(module.eval()(torch.from_numpy(ROWS)), dim=1).detach().numpy()
+    np.testing.assert_allclose(
+        registry.load("dropout").outputs(ROWS).probabilities, expected, atol=1e-6
+    )

@@ -25,6 +25,7 @@ from ferry.flavors.base import Description, SavedModel, installed_version, versi
 from ferry.flavors.declared import Declared
 from ferry.flavors.onnx import MODEL_FILE, OnnxFlavor, outputs_by_task
 from ferry.flavors.tasks import Outputs
+from ferry.flavors.torch import evaluating
 
 TOKENIZER_FILE = "tokenizer.json"
 OPSET = 17
@@ -243,9 +244,9 @@ def _export_encoder_graph(encoder: Any, texts: list[str]) -> tuple[bytes, str]:
         torch.tensor([getattr(e, key) for e in encodings], dtype=torch.int64)
         for key in ("ids", "attention_mask", "type_ids")
     )
-    module = _pooled(transformer.auto_model, normalise).eval()
+    module = _pooled(transformer.auto_model, normalise)
     axes = {name: {0: "rows", 1: "tokens"} for name in _TOKEN_INPUTS} | {"outputs": {0: "rows"}}
-    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings(), evaluating(module):
         warnings.simplefilter("ignore")  # the TorchScript exporter says it is deprecated
         target = Path(folder) / MODEL_FILE
         torch.onnx.export(

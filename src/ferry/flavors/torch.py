@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,19 +121,32 @@ def export(module: Any, rows: np.ndarray, task: str | None) -> ExportedModule:
     """The module as an ONNX graph answering its task's outputs, checked against torch."""
     import torch
 
-    module.eval()
-    with torch.no_grad():
-        answer = module(torch.tensor(rows))
-    if not isinstance(answer, torch.Tensor):
-        raise Unsupported(
-            f"{type(module).__qualname__} answers a {type(answer).__name__}; ferry exports "
-            "modules that answer one tensor, one row per row in"
-        )
-    task, facts = _task_of(answer.numpy(), task)
-    wrapped = _TaskHead.build(module, task, facts.get("scores") == LOGITS)
-    graph = _export(wrapped, rows, _OUTPUT_NAMES[task])
-    _check_agreement(graph, wrapped, rows)
+    with evaluating(module):
+        with torch.no_grad():
+            answer = module(torch.tensor(rows))
+        if not isinstance(answer, torch.Tensor):
+            raise Unsupported(
+                f"{type(module).__qualname__} answers a {type(answer).__name__}; ferry exports "
+                "modules that answer one tensor, one row per row in"
+            )
+        task, facts = _task_of(answer.numpy(), task)
+        wrapped = _TaskHead.build(module, task, facts.get("scores") == LOGITS)
+        graph = _export(wrapped, rows, _OUTPUT_NAMES[task])
+        _check_agreement(graph, wrapped, rows)
     return ExportedModule(graph, task, facts, f"{type(module).__module__}.{type(module).__name__}")
+
+
+@contextmanager
+def evaluating(module: Any) -> Iterator[None]:
+    """The module and its submodules in eval mode (dropout off), each put back as it was
+    after: registering must not change the user's module."""
+    modes = [(part, part.training) for part in module.modules()]
+    module.eval()
+    try:
+        yield
+    finally:
+        for part, training in modes:
+            part.training = training
 
 
 def _task_of(answer: np.ndarray, declared: str | None) -> tuple[str, dict[str, Any]]:
