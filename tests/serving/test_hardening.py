@@ -86,14 +86,22 @@ async def test_admin_bodies_with_wrong_types_get_4xx(serve):
         assert promote.status_code == 422 and "'reason' must be a string" in promote.text
 
 
-async def test_binary_tensors_are_refused_with_a_hint(serve):
+@pytest.mark.parametrize(
+    ("body", "length", "message"),
+    [
+        (b"{}", "x", "is not a number"),
+        (b"{}", "10", "does not fit the 2-byte body"),
+        (b"{}", "2", "'inputs' must be a non-empty list"),
+    ],
+)
+async def test_malformed_binary_tensor_requests_are_named(serve, body, length, message):
     async with serve() as (client, _server):
         response = await client.post(
             "/v2/models/cancer/infer",
-            content=b"{}",
-            headers={"Inference-Header-Content-Length": "2"},
+            content=body,
+            headers={"Inference-Header-Content-Length": length},
         )
-        assert response.status_code == 400 and "binary_data=False" in response.text
+        assert response.status_code == 400 and message in response.json()["error"]
 
 
 async def test_unknown_model_names_do_not_create_metric_series(serve):

@@ -21,14 +21,13 @@ from starlette.responses import Response
 from ferry import __version__
 from ferry.errors import (
     FerryError,
-    InvalidInput,
     NotFound,
     NotReady,
 )
 from ferry.serving.admin import Trainer, admin_routes, training_routes
 from ferry.serving.dashboard import dashboard_mount
 from ferry.serving.disclosure import Disclosure, RedactBodies, reveals
-from ferry.serving.protocols import kserve, mlflow, parse_json, plain, v2
+from ferry.serving.protocols import kserve, mlflow, parse_json, plain, v2, v2_binary
 from ferry.serving.responses import (
     JSON_TYPE,
     body_doc,
@@ -150,19 +149,21 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
         async def handle() -> tuple[Response, str]:
             loaded = await server.serving(model)
             _check_version(loaded.version, version, model)
-            if "inference-header-content-length" in request.headers:
-                raise InvalidInput(
-                    "binary tensor data is not supported: send JSON tensors "
-                    "(tritonclient: binary_data=False)"
-                )
+            payload = _v2_payload(request, await read_body(request, limit))
+            binary = v2_binary.binary_outputs(payload)
             rows, request_id, wanted = v2.parse(
-                parse_json(await read_body(request, limit)), loaded.spec
+                v2_binary.strip_output_parameters(payload), loaded.spec
             )
             result = await server.predict(model, rows, request_id, loaded.spec)
             body = v2.respond(
                 model, result.loaded.version, result.request_id, result.outputs, wanted
             )
-            return json_response(body), result.loaded.version
+            if not binary:
+                return json_response(body), result.loaded.version
+            content, header = v2_binary.encode_response(body, binary)
+            headers = {"Inference-Header-Content-Length": str(header)}
+            response = Response(content, media_type="application/octet-stream", headers=headers)
+            return response, result.loaded.version
 
         return await _answer(server, "v2", model, handle)
 
@@ -223,6 +224,12 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
     async def v2_model_version_ready(model: str, version: str) -> Response:
         """200 when this version is the live one and ready."""
         return await model_ready(model, version)
+
+
+def _v2_payload(request: Request, body: bytes) -> Any:
+    """A v2 request's JSON, with binary tensor data (tritonclient's binary_data=True) decoded."""
+    length = request.headers.get(v2_binary.HEADER)
+    return parse_json(body) if length is None else v2_binary.split_request(body, length)
 
 
 def _check_version(serving: str, asked: str | None, model: str) -> None:
