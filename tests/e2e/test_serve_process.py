@@ -53,6 +53,12 @@ def test_cold_start_answers_and_protocols_work(start_server, home, pipeline, can
     result = client.infer("cancer", [tensor], outputs=outputs)
     assert result.as_numpy("predict").tolist() == answer["predictions"]
     np.testing.assert_allclose(result.as_numpy("predict_proba"), answer["probabilities"], atol=1e-6)
+    binary = triton.InferInput("input-0", list(rows.shape), "FP32")
+    binary.set_data_from_numpy(rows.astype(np.float32), binary_data=True)
+    raw = client.infer(
+        "cancer", [binary], outputs=[triton.InferRequestedOutput("predict", binary_data=True)]
+    )
+    assert raw.as_numpy("predict").tolist() == answer["predictions"]
     with pytest.raises(triton.InferenceServerException, match="takes 30"):
         bad = triton.InferInput("input-0", [1, 3], "FP32")
         bad.set_data_from_numpy(np.zeros((1, 3), dtype=np.float32), binary_data=False)
