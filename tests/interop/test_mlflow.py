@@ -204,3 +204,22 @@ def test_register_points_an_mlflow_folder_to_import(store: Store, tmp_path: Path
 
     assert result.exit_code == 1
     assert "ferry import mlflow" in result.output
+
+
+def test_an_onnx_model_comes_in_as_onnx(store: Store, tmp_path: Path) -> None:
+    from skl2onnx import to_onnx
+
+    rows = store.X.to_numpy(dtype=np.float32)
+    graph = to_onnx(store.model, rows[:1], options={"zipmap": False})
+    folder = tmp_path / "onnx-model"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # setup: MLflow saving, not what is tested
+        mlflow.onnx.save_model(graph, folder, input_example=rows[:2], pip_requirements=[])
+
+    with Registry(tmp_path / "home") as registry:
+        created = registry.import_mlflow(str(folder), name="iris-onnx")
+        loaded = registry.load("iris-onnx")
+
+    assert created.metadata["flavor"] == "onnx"
+    assert created.metadata["input_schema"]["shape"] == [-1, 4]
+    np.testing.assert_array_equal(loaded.predict(rows[:5]), store.model.predict(store.X.head(5)))
