@@ -127,7 +127,7 @@ def test_several_workers_share_one_metrics_view(start_server, home, cancer):
         metrics = client.get("/metrics").text
     line = next(
         line for line in metrics.splitlines()
-        if line.startswith('ferry_requests_total{model="cancer",protocol="plain",status="200",version="1.0.0"}')
+        if line.startswith('ferry_requests_total{model="cancer",protocol="plain",status="200",variant="primary",version="1.0.0"}')
     )  # fmt: skip
     assert float(line.split()[-1]) == 20.0
 

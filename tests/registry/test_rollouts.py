@@ -60,10 +60,10 @@ def test_a_candidate_with_other_inputs_is_refused(two_versions, pipeline, cancer
 def test_steps_advance_only_from_where_the_leader_saw_them(two_versions):
     seen = two_versions.start("churn@production", "1.1.0", RolloutPlan())
 
-    assert two_versions.step(seen, 1, 0, "advanced", {"checks": []})
-    assert not two_versions.step(seen, 1, 0, "advanced", {})  # a stale view changes nothing
+    assert two_versions.judged(seen, 1, 0, "advanced", {"checks": []}, "2026-12-02T00:00:00")
+    assert not two_versions.judged(seen, 1, 0, "advanced", {}, "2026-12-02T00:00:00")  # stale
     now = two_versions.get("churn")
-    assert (now.step_index, now.percent) == (1, 25)
+    assert (now.step_index, now.percent, now.window) == (1, 25, 1)
     assert [e.kind for e in two_versions.history("churn")] == ["started", "advanced"]
 
 

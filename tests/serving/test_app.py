@@ -224,8 +224,8 @@ async def test_metrics_are_exported(serve, cancer):
         text = (await client.get("/metrics")).text
     for name in (
         'ferry_model_load_duration_seconds{backend="onnx",model="cancer",version="1.0.0"}',
-        'ferry_requests_total{model="cancer",protocol="plain",status="200",version="1.0.0"} 1.0',
-        'ferry_requests_total{model="cancer",protocol="plain",status="422",version="none"} 1.0',
+        'ferry_requests_total{model="cancer",protocol="plain",status="200",variant="primary",version="1.0.0"} 1.0',
+        'ferry_requests_total{model="cancer",protocol="plain",status="422",variant="none",version="none"} 1.0',
         "ferry_request_duration_seconds_bucket",
         "ferry_batch_size_bucket",
         "ferry_prediction_confidence_bucket",

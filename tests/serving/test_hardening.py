@@ -111,7 +111,7 @@ async def test_unknown_model_names_do_not_create_metric_series(serve):
         metrics = (await client.get("/metrics")).text
     assert "made-up" not in metrics
     assert (
-        'ferry_requests_total{model="unknown",protocol="mlflow",status="404",version="none"} 3.0'
+        'ferry_requests_total{model="unknown",protocol="mlflow",status="404",variant="none",version="none"} 3.0'
         in metrics
     )
 

@@ -21,17 +21,17 @@ class Clock:
 def test_rates_errors_and_latency_come_from_successive_samples():
     metrics, clock = ServingMetrics(low_confidence=0.6), Clock()
     sampler = LiveSampler(metrics.registry.collect, clock=clock, wall=lambda: 0.0)
-    metrics.requests.labels("churn", "1.0.0", "plain", "200").inc(8)
-    metrics.requests.labels("churn", "1.0.0", "v2", "422").inc(2)
+    metrics.requests.labels("churn", "1.0.0", "primary", "plain", "200").inc(8)
+    metrics.requests.labels("churn", "1.0.0", "primary", "v2", "422").inc(2)
     for seconds in (0.002, 0.002, 0.004, 0.2):
-        metrics.duration.labels("churn", "1.0.0", "plain").observe(seconds)
+        metrics.duration.labels("churn", "1.0.0", "primary", "plain").observe(seconds)
     first = sampler.sample()
     (figures,) = first.versions
     assert (figures.requests, figures.errors, figures.rate) == (10, 2, 0.0)  # no interval yet
     assert figures.error_rate == pytest.approx(0.2)
     assert 1.0 < figures.p50_ms <= 2.5 and 100 < figures.p99_ms <= 250
     assert first.memory_bytes is None or first.memory_bytes > 0
-    metrics.requests.labels("churn", "1.0.0", "plain", "200").inc(20)
+    metrics.requests.labels("churn", "1.0.0", "primary", "plain", "200").inc(20)
     clock.now += 4.0
     second = sampler.sample()
     assert second.versions[0].rate == pytest.approx(5.0)

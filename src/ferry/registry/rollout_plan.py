@@ -15,6 +15,8 @@ from typing import Any
 from ferry.errors import InvalidInput
 
 MODES = ("canary", "shadow", "ab")
+RUNNING, PROMOTED, ROLLED_BACK, ABORTED = "running", "promoted", "rolled_back", "aborted"
+"""The states of a rollout: running until promoted, rolled back (by the analysis) or aborted."""
 DEFAULT_STEPS = (5, 25, 50, 100)
 DEFAULT_AB_SPLIT = (50,)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")

@@ -19,13 +19,17 @@ from ferry.errors import Conflict, InvalidInput, NotFound
 from ferry.registry.catalog import utcnow
 from ferry.registry.refs import ModelRef, Version, check_name
 from ferry.registry.registry import Registry
-from ferry.registry.rollout_plan import Bounds, RolloutPlan
+from ferry.registry.rollout_plan import (
+    ABORTED,
+    PROMOTED,
+    ROLLED_BACK,
+    RUNNING,
+    Bounds,
+    RolloutPlan,
+)
 from ferry.registry.tables import rollout_events, rollout_figures, rollouts
 
-RUNNING = "running"
-PROMOTED = "promoted"
-ROLLED_BACK = "rolled_back"
-ABORTED = "aborted"
+__all__ = ["ABORTED", "PROMOTED", "ROLLED_BACK", "RUNNING", "Rollout", "RolloutEvent", "Rollouts"]
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,10 @@ class Rollout:
     plan: RolloutPlan
     state: str
     step_index: int
+    window: int
     failures: int
     started_at: str
-    step_started_at: str
+    window_started_at: str
     ended_at: str | None
     actor: str
     reason: str | None
@@ -64,8 +69,8 @@ class Rollout:
             "candidate": self.candidate, "mode": self.plan.mode, "steps": list(self.plan.steps),
             "step": self.step_index, "percent": self.percent, "state": self.state,
             "interval_seconds": self.plan.interval_seconds, "min_requests": self.plan.min_requests,
-            "bounds": self.plan.bounds.to_dict(), "failures": self.failures,
-            "started_at": self.started_at, "step_started_at": self.step_started_at,
+            "bounds": self.plan.bounds.to_dict(), "failures": self.failures, "window": self.window,
+            "started_at": self.started_at, "window_started_at": self.window_started_at,
             "ended_at": self.ended_at, "actor": self.actor, "reason": self.reason,
         }  # fmt: skip
 
@@ -144,7 +149,8 @@ class Rollouts:
                     step_index=0,
                     failures=0,
                     started_at=now,
-                    step_started_at=now,
+                    window_started_at=now,
+                    check_window=0,
                     actor=self.registry.actor,
                     reason=reason,
                 )
@@ -209,11 +215,14 @@ class Rollouts:
 
     # -- the analysis -------------------------------------------------------------------
 
-    def finish(self, rollout: Rollout, state: str, reason: str, detail: dict[str, Any]) -> Rollout:
+    def finish(
+        self, rollout: Rollout, state: str, reason: str, detail: dict[str, Any],
+        now: str | None = None,
+    ) -> Rollout:  # fmt: skip
         """End a running rollout as ``state``; promoting moves the alias first, with ``reason``."""
         if state == PROMOTED:
             self.registry.set_alias(rollout.model, rollout.alias, rollout.candidate, reason)
-        now = utcnow()
+        now = now or utcnow()
         with self.catalog.writing(rollout.model) as session:
             changed = session.connection.execute(
                 update(rollouts).where(rollouts.c.id == rollout.id, rollouts.c.state == RUNNING)
@@ -229,19 +238,19 @@ class Rollouts:
                                   {"rollout": rollout.id, "reason": reason, **detail})  # fmt: skip
         return self.get(rollout.model)
 
-    def step(self, rollout: Rollout, step_index: int, failures: int, kind: str,
-             detail: dict[str, Any]) -> bool:  # fmt: skip
-        """Record a check's outcome (``advanced`` or ``held``) if the rollout is still where
-        the leader saw it; False when someone else moved it meanwhile."""
-        now = utcnow()
-        values: dict[str, Any] = {"failures": failures}
-        if step_index != rollout.step_index:
-            values.update(step_index=step_index, step_started_at=now)
+    def judged(
+        self, rollout: Rollout, step_index: int, failures: int, kind: str,
+        detail: dict[str, Any], now: str,
+    ) -> bool:  # fmt: skip
+        """Record one judged window (``advanced``, ``held``, ``checked``) and open the next,
+        if the rollout is still where the leader saw it; False when it moved meanwhile."""
+        values = {"step_index": step_index, "failures": failures,
+                  "check_window": rollout.window + 1, "window_started_at": now}  # fmt: skip
         with self.catalog.writing(rollout.model) as session:
             changed = session.connection.execute(
                 update(rollouts).where(
                     rollouts.c.id == rollout.id, rollouts.c.state == RUNNING,
-                    rollouts.c.step_index == rollout.step_index,
+                    rollouts.c.check_window == rollout.window,
                 ).values(**values)
             ).rowcount  # fmt: skip
             if changed:
@@ -250,9 +259,9 @@ class Rollouts:
         return bool(changed)
 
     def report(self, rollout: Rollout, replica: str, figures: dict[str, Any]) -> None:
-        """Store this replica's figures for the rollout's current step (replacing its last)."""
+        """Store this replica's figures for the rollout's current window (replacing its last)."""
         key = (rollout_figures.c.rollout_id == rollout.id,
-               rollout_figures.c.step_index == rollout.step_index,
+               rollout_figures.c.check_window == rollout.window,
                rollout_figures.c.replica == replica)  # fmt: skip
         now, encoded = utcnow(), json.dumps(figures)
         with self.catalog.writing() as session:
@@ -263,7 +272,7 @@ class Rollouts:
             connection.execute(
                 insert(rollout_figures).values(
                     rollout_id=rollout.id,
-                    step_index=rollout.step_index,
+                    check_window=rollout.window,
                     replica=replica,
                     figures=encoded,
                     updated_at=now,
@@ -271,10 +280,10 @@ class Rollouts:
             )
 
     def figures(self, rollout: Rollout) -> list[dict[str, Any]]:
-        """Every replica's figures for the rollout's current step."""
+        """Every replica's figures for the rollout's current window."""
         query = select(rollout_figures.c.figures).where(
             rollout_figures.c.rollout_id == rollout.id,
-            rollout_figures.c.step_index == rollout.step_index,
+            rollout_figures.c.check_window == rollout.window,
         )
         with self.catalog.reading() as session:
             return [json.loads(row[0]) for row in session.connection.execute(query)]
@@ -303,7 +312,8 @@ def _rollout(row: RowMapping) -> Rollout:
     return Rollout(
         id=row["id"], model=row["model_name"], alias=row["alias"],
         primary=row["primary_version"], candidate=row["candidate_version"], plan=plan,
-        state=row["state"], step_index=row["step_index"], failures=row["failures"],
-        started_at=row["started_at"], step_started_at=row["step_started_at"],
+        state=row["state"], step_index=row["step_index"], window=row["check_window"],
+        failures=row["failures"],
+        started_at=row["started_at"], window_started_at=row["window_started_at"],
         ended_at=row["ended_at"], actor=row["actor"], reason=row["reason"],
     )  # fmt: skip

@@ -37,9 +37,10 @@ from ferry.serving.responses import (
 )
 from ferry.serving.rollout_routes import rollout_routes
 from ferry.serving.routing import Routes
-from ferry.serving.server import ModelServer
+from ferry.serving.server import ModelServer, Prediction
 
 log = logging.getLogger("ferry.serving")
+VARIANT_HEADER = "X-Ferry-Variant"
 
 
 def create_app(server: ModelServer, trainer: Trainer | None = None) -> Starlette:
@@ -87,9 +88,23 @@ async def _answer(
     if model is None and len(server.live) == 1:
         model = next(iter(server.live))
     label = model if model in server.live else "unknown"  # never a series per unknown name
-    server.metrics.requests.labels(label, version, protocol, str(response.status_code)).inc()
-    server.metrics.duration.labels(label, version, protocol).observe(time.perf_counter() - started)
+    variant = response.headers.get(VARIANT_HEADER, "none")
+    status = str(response.status_code)
+    server.metrics.requests.labels(label, version, variant, protocol, status).inc()
+    elapsed = time.perf_counter() - started
+    server.metrics.duration.labels(label, version, variant, protocol).observe(elapsed)
     return response
+
+
+def _key(request: Request) -> str | None:
+    """The sticky key that keeps a user on one variant: ``X-Ferry-Key``, else the request id."""
+    return request.headers.get("x-ferry-key") or request.headers.get("x-request-id")
+
+
+def _named(response: Response, result: Prediction) -> tuple[Response, str]:
+    """Name the variant that answered in ``X-Ferry-Variant`` (and the version, for metrics)."""
+    response.headers[VARIANT_HEADER] = result.variant
+    return response, result.loaded.version
 
 
 def _prediction_routes(routes: Routes, server: ModelServer) -> None:
@@ -104,12 +119,12 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
             loaded = await server.serving(plain.model_of(payload))
             rows = plain.parse(payload, loaded.spec)
             result = await server.predict(
-                loaded.name, rows, request.headers.get("x-request-id"), loaded.spec
+                loaded.name, rows, request.headers.get("x-request-id"), loaded.spec, _key(request)
             )
             body = plain.respond(
                 result.outputs, result.loaded.name, result.loaded.version, result.request_id
             )
-            return json_response(body), result.loaded.version
+            return _named(json_response({**body, "variant": result.variant}), result)
 
         return await _answer(server, "plain", request.query_params.get("model"), handle)
 
@@ -118,8 +133,8 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
             body = await read_body(request, limit)
             loaded = await server.serving(model)
             rows = mlflow.parse(body, request.headers.get("content-type", JSON_TYPE), loaded.spec)
-            result = await server.predict(loaded.name, rows, spec=loaded.spec)
-            return json_response(mlflow.respond(result.outputs)), result.loaded.version
+            result = await server.predict(loaded.name, rows, spec=loaded.spec, key=_key(request))
+            return _named(json_response(mlflow.respond(result.outputs)), result)
 
         return await _answer(server, "mlflow", model, handle)
 
@@ -154,16 +169,17 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
             rows, request_id, wanted = v2.parse(
                 v2_binary.strip_output_parameters(payload), loaded.spec
             )
-            result = await server.predict(model, rows, request_id, loaded.spec)
+            result = await server.predict(model, rows, request_id, loaded.spec, _key(request))
             body = v2.respond(
                 model, result.loaded.version, result.request_id, result.outputs, wanted
             )
+            body["parameters"] = {"variant": result.variant}
             if not binary:
-                return json_response(body), result.loaded.version
+                return _named(json_response(body), result)
             content, header = v2_binary.encode_response(body, binary)
             headers = {"Inference-Header-Content-Length": str(header)}
             response = Response(content, media_type="application/octet-stream", headers=headers)
-            return response, result.loaded.version
+            return _named(response, result)
 
         return await _answer(server, "v2", model, handle)
 

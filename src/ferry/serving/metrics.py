@@ -71,12 +71,29 @@ class ServingMetrics:
             "ferry_model_cache_misses", "Loads that fetched or compiled.", ["model"], registry=r
         )
         self.requests = Counter(
-            "ferry_requests", "Requests by model, version, protocol and status.",
-            ["model", "version", "protocol", "status"], registry=r,
+            "ferry_requests", "Requests by model, version, variant, protocol and status.",
+            ["model", "version", "variant", "protocol", "status"], registry=r,
         )  # fmt: skip
         self.duration = Histogram(
-            "ferry_request_duration_seconds", "Request latency.", ["model", "version", "protocol"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "ferry_request_duration_seconds", "Request latency.",
+            ["model", "version", "variant", "protocol"], buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.rollout_step_percent = Gauge(
+            "ferry_rollout_step_percent", "Share of traffic (or of shadow copies) the candidate gets.",
+            ["model"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.rollout_checks = Counter(
+            "ferry_rollout_checks", "Rollout analysis checks by check and result (pass, fail).",
+            ["model", "check", "result"], registry=r,
+        )  # fmt: skip
+        self.shadow_disagreement = Gauge(
+            "ferry_shadow_disagreement_ratio",
+            "Share of compared rows the candidate and the primary predicted differently (window).",
+            ["model"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.shadow_dropped = Counter(
+            "ferry_shadow_dropped", "Copies dropped because the shadow queue was full.",
+            ["model"], registry=r,
         )  # fmt: skip
         self.batch_size = Histogram(
             "ferry_batch_size",
@@ -146,6 +163,8 @@ class ServingMetrics:
                 self.swaps.labels(model, result)
             for counter in (self.log_rows_written, self.log_write_failures, self.log_rows_dropped):
                 counter.labels(model)
+            self.shadow_dropped.labels(model)
+            self.rollout_step_percent.labels(model).set(0)
 
     def log_written(self, model: str, rows: int) -> None:
         """Rows the prediction log wrote."""

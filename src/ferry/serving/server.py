@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,10 +38,13 @@ from ferry.serving.loader import LoadedVersion, ModelLoader
 from ferry.serving.metrics import ServingMetrics
 from ferry.serving.registry_link import RegistryLink
 from ferry.serving.resolutions import Resolutions
+from ferry.serving.rollout import RolloutLoop, Slot
 from ferry.serving.startup import process_age_ms
+from ferry.serving.traffic import CANDIDATE, PRIMARY, SINGLE
 
 if TYPE_CHECKING:
     from ferry.registry.registry import Registry
+    from ferry.registry.rollouts import Rollouts
     from ferry.registry.version import ModelVersion
     from ferry.serving.notifications import AliasListener
 
@@ -57,6 +60,7 @@ class Prediction:
     outputs: Outputs
     loaded: LoadedVersion
     request_id: str
+    variant: str = PRIMARY
 
 
 class ModelServer:
@@ -114,6 +118,7 @@ class ModelServer:
         )
         self.in_flight = 0
         self._batchers = {name: self._batcher(model) for name, model in self.live.items()}
+        self.rollouts = self._rollout_loop(self.link, clock) if self.link is not None else None
         self._tasks: list[asyncio.Task[None]] = []
         self._first_loads: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[str, str] = {}
@@ -141,6 +146,8 @@ class ModelServer:
             if self.settings.load == "eager":
                 self._first_loads[name] = asyncio.create_task(self.refresh(name))
             self._tasks.append(asyncio.create_task(self._follow(name)))
+        if self.rollouts is not None:
+            self._tasks.append(asyncio.create_task(self._follow_rollouts(self.rollouts)))
 
     async def stop(self) -> None:
         """Stop following, drain the batchers and write the prediction log."""
@@ -154,6 +161,8 @@ class ModelServer:
                 await task
         for batcher in self._batchers.values():
             await batcher.close()
+        if self.rollouts is not None:
+            await self.rollouts.close()
         await asyncio.to_thread(self.capture.close)
 
     async def _start_capture(self) -> None:
@@ -193,6 +202,8 @@ class ModelServer:
             resolve = functools.partial(self._timed_resolve, name)
             load = functools.partial(self._load, name)
             await follow_once(self.live[name], resolve, load, self._swapped)
+        if self.rollouts is not None and self.link is not None and self.link.opened:
+            await self.rollouts.sync(self.live[name])  # a cache-fast start syncs at its first tick
 
     def _timed_resolve(self, name: str, ref: str) -> ModelVersion:
         started = time.perf_counter()
@@ -202,7 +213,11 @@ class ModelServer:
 
     def _load(self, name: str, version: ModelVersion) -> LoadedVersion:
         """The loader's work plus the phases before it: resolving, and for a first load the
-        process's start (interpreter and imports)."""
+        process's start (interpreter and imports). A promoted candidate is already loaded and
+        warm beside the primary: it is taken as it is."""
+        reused = self.rollouts.reuse(name, version.version) if self.rollouts else None
+        if reused is not None:
+            return reused
         loaded = self.loader.load(version)
         loaded.startup_ms["resolve"] = self._resolve_ms.get(name, 0.0)
         if self.live[name].current is None and self._process_ms is not None:
@@ -222,6 +237,34 @@ class ModelServer:
         version = self.source.resolve(ref)
         self.resolutions.put(ref, version)
         return version
+
+    def _rollout_loop(
+        self, link: RegistryLink, clock: Callable[[], datetime] | None
+    ) -> RolloutLoop:
+        """The rollouts of the served models, read from (and judged into) the catalog, which is
+        opened at the loop's first tick (after readiness), not at start."""
+
+        def store() -> Rollouts:
+            from ferry.registry.rollouts import Rollouts
+
+            return Rollouts(link.get())
+
+        def load(name: str, version: str) -> LoadedVersion:
+            return self.loader.load(link.resolve(f"{name}:{version}"))
+
+        return RolloutLoop(
+            store, self.live, load=load, batcher=self._batcher, refresh=self.refresh,
+            metrics=self.metrics, clock=clock or _utcnow,
+            replica=f"{replica_id(self.settings.replica_id)}-{uuid.uuid4().hex[:6]}",
+        )  # fmt: skip
+
+    async def _follow_rollouts(self, rollouts: RolloutLoop) -> None:
+        """Tick the rollout loop once per poll interval after the first loads (like the alias
+        follower: a start from the cache opens no catalog before its first poll)."""
+        await self.first_loads()
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            await rollouts.tick()
 
     async def _follow(self, name: str) -> None:
         first = self._first_loads.get(name)
@@ -294,14 +337,27 @@ class ModelServer:
         rows: np.ndarray,
         request_id: str | None = None,
         spec: InputSpec | None = None,
+        key: str | None = None,
     ) -> Prediction:
-        """Answer ``rows`` (validated against ``spec``) through the model's micro-batcher."""
+        """Answer ``rows`` (validated against ``spec``) through the micro-batcher of the variant
+        the sticky ``key`` (else the request id) routes to while a rollout runs."""
         live = self.model(name)
-        submitted = self._batchers[live.name].submit(rows, spec or live.serving().spec)
-        share, loaded = await submitted
-        outputs = Outputs(*share)
+        spec = spec or live.serving().spec
         request_id = request_id or uuid.uuid4().hex
+        slot, route = (
+            self.rollouts.route(live.name, key or request_id) if self.rollouts else (None, SINGLE)
+        )
+        answered = None
+        if slot is not None and route.answer == CANDIDATE and self.rollouts is not None:
+            answered = await self.rollouts.answer(slot, rows, spec)
+        variant = PRIMARY if answered is None else CANDIDATE
+        if answered is None:
+            answered = await self._primary(live, rows, spec, slot)
+        share, loaded = answered
+        outputs = Outputs(*share)
         confidence = outputs.row_confidence()
+        if slot is not None and route.compare and variant == route.answer and self.rollouts:
+            self.rollouts.copy(slot, route, rows, outputs)
         self.metrics.predicted(live.name, confidence)
         self.capture.record(
             live.name,
@@ -313,7 +369,22 @@ class ModelServer:
             confidence,
         )
         self._remember(request_id, live.name)
-        return Prediction(outputs, loaded, request_id)
+        return Prediction(outputs, loaded, request_id, variant)
+
+    async def _primary(
+        self, live: LiveModel, rows: np.ndarray, spec: InputSpec, slot: Slot | None
+    ) -> tuple[tuple[np.ndarray | None, ...], LoadedVersion]:
+        """The primary's answer; timed and counted for the analysis while a rollout runs."""
+        if slot is None:
+            return await self._batchers[live.name].submit(rows, spec)
+        figures, started = slot.figures.variants[PRIMARY], time.perf_counter()
+        try:
+            answered = await self._batchers[live.name].submit(rows, spec)
+        except Exception:
+            figures.observe(time.perf_counter() - started, failed=True)
+            raise
+        figures.observe(time.perf_counter() - started, failed=False)
+        return answered
 
     def _batcher(self, live: LiveModel) -> MicroBatcher[LoadedVersion]:
         def run(
@@ -467,3 +538,7 @@ def _default_model(settings: ServingSettings) -> str:
     if wanted not in served:
         raise InvalidInput(f"FERRY_DEFAULT_MODEL={wanted!r} is not served here; served: {served}")
     return wanted
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

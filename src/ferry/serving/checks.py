@@ -1,0 +1,114 @@
+"""The checks of one window, and what they decide: wait, advance, hold, promote or roll back.
+
+Pure: a rollout and its summed figures in, a verdict out; the loop in ``rollout.py`` records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ferry.serving.figures import WindowFigures
+from ferry.serving.traffic import CANDIDATE, PRIMARY
+
+if TYPE_CHECKING:
+    from ferry.registry.rollouts import Rollout
+
+WAIT, ADVANCE, HOLD, PROMOTE, ROLLBACK, CHECKED = (
+    "wait", "advance", "hold", "promote", "rollback", "checked",
+)  # fmt: skip
+CHECKS = ("error_rate", "latency_ratio", "latency_p99_ms", "disagreement")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One bound against one figure of the window."""
+
+    name: str
+    value: float
+    bound: float
+
+    @property
+    def passed(self) -> bool:
+        """True when the figure is within its bound."""
+        return self.value <= self.bound
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the history."""
+        return {"check": self.name, "value": round(self.value, 6), "bound": self.bound,
+                "result": "pass" if self.passed else "fail"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a window decided, the checks behind it and the failed-check count after it."""
+
+    action: str
+    checks: tuple[Check, ...]
+    failures: int
+    figures: dict[str, Any]
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        """The checks that broke their bound."""
+        return tuple(check for check in self.checks if not check.passed)
+
+    def reason(self, rollout: Rollout) -> str:
+        """One line for the alias history, the alert and the rollout's reason."""
+        if self.action == PROMOTE:
+            steps = ", ".join(f"{step}%" for step in rollout.plan.steps)
+            return f"rollout {rollout.id}: {rollout.candidate} passed every check at {steps}"
+        failed = "; ".join(f"{c.name} {c.value:.4g} > {c.bound:g}" for c in self.failed)
+        return (
+            f"rollout {rollout.id}: {rollout.candidate} failed {self.failures} check(s) at "
+            f"{rollout.percent}%: {failed}"
+        )
+
+    def detail(self) -> dict[str, Any]:
+        """The event detail: every check and the figures it was made on."""
+        return {"checks": [check.to_dict() for check in self.checks], "figures": self.figures,
+                "failures": self.failures}  # fmt: skip
+
+
+def judge(rollout: Rollout, figures: WindowFigures) -> Verdict:
+    """Judge one window of ``rollout`` on the figures of every replica."""
+    candidate = figures.variants[CANDIDATE]
+    summary = summarise(figures)
+    if candidate.requests < rollout.plan.min_requests:
+        return Verdict(WAIT, (), rollout.failures, summary)
+    checks = tuple(_checks(rollout, figures))
+    if any(not check.passed for check in checks):
+        failures = rollout.failures + 1
+        action = ROLLBACK if failures >= rollout.plan.bounds.failure_limit else HOLD
+        return Verdict(action, checks, failures, summary)
+    if rollout.plan.mode == "ab":
+        return Verdict(CHECKED, checks, rollout.failures, summary)
+    last = rollout.step_index == len(rollout.plan.steps) - 1
+    return Verdict(PROMOTE if last else ADVANCE, checks, rollout.failures, summary)
+
+
+def _checks(rollout: Rollout, figures: WindowFigures) -> list[Check]:
+    bounds = rollout.plan.bounds
+    candidate, primary = figures.variants[CANDIDATE], figures.variants[PRIMARY]
+    checks = [Check("error_rate", candidate.error_rate, bounds.max_error_rate)]
+    ours, theirs = candidate.quantile(0.99), primary.quantile(0.99)
+    if ours is not None and theirs is not None and primary.requests >= 1:
+        checks.append(Check("latency_ratio", ours / theirs, bounds.max_latency_ratio))
+    if ours is not None and bounds.max_latency_ms is not None:
+        checks.append(Check("latency_p99_ms", ours * 1000, bounds.max_latency_ms))
+    if figures.disagreement is not None:
+        checks.append(Check("disagreement", figures.disagreement, bounds.max_disagreement))
+    return checks
+
+
+def summarise(figures: WindowFigures) -> dict[str, Any]:
+    """The figures a person reads: per variant requests, errors, error rate and p99 (ms)."""
+    summary: dict[str, Any] = {}
+    for name, variant in figures.variants.items():
+        p99 = variant.quantile(0.99)
+        summary[name] = {"requests": variant.requests, "errors": variant.errors,
+                         "error_rate": round(variant.error_rate, 6),
+                         "p99_ms": None if p99 is None else round(p99 * 1000, 4)}  # fmt: skip
+    summary.update(compared=figures.compared, disagreed=figures.disagreed,
+                   disagreement=figures.disagreement, shadow_dropped=figures.dropped)  # fmt: skip
+    return summary

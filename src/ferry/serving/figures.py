@@ -1,0 +1,125 @@
+"""What one check window saw: per variant requests, errors and latencies; rows compared and
+rows on which the two variants disagreed.
+
+Latencies go into log-spaced buckets (10 % wide) rather than a list, so a window costs the same
+memory at any traffic, and the figures of several replicas add up to the figures of all of them:
+the analysis leader sums what every replica stored and reads p99 off the sum.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.serving.traffic import VARIANTS
+
+_SMALLEST = 1e-5
+"""Latencies (seconds) below this share the first bucket."""
+_GROWTH = 1.1
+
+
+def _bucket(seconds: float) -> int:
+    return max(0, math.ceil(math.log(max(seconds, _SMALLEST) / _SMALLEST, _GROWTH)))
+
+
+def _upper(index: int) -> float:
+    return float(_SMALLEST * _GROWTH**index)
+
+
+@dataclass
+class VariantFigures:
+    """Requests, errors and a latency histogram of one variant in one window."""
+
+    requests: int = 0
+    errors: int = 0
+    latency: Counter[int] = field(default_factory=Counter)
+
+    def observe(self, seconds: float, failed: bool) -> None:
+        """Count one request that took ``seconds``."""
+        self.requests += 1
+        self.errors += int(failed)
+        self.latency[_bucket(seconds)] += 1
+
+    @property
+    def error_rate(self) -> float:
+        """Errors over requests (0 with no requests)."""
+        return self.errors / self.requests if self.requests else 0.0
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` latency quantile in seconds (a bucket's upper edge), or None when empty."""
+        total = sum(self.latency.values())
+        if not total:
+            return None
+        wanted, seen = q * total, 0
+        for index in sorted(self.latency):
+            seen += self.latency[index]
+            if seen >= wanted:
+                return _upper(index)
+        return _upper(max(self.latency))
+
+    def add(self, other: VariantFigures) -> None:
+        """Add another replica's figures to these."""
+        self.requests += other.requests
+        self.errors += other.errors
+        self.latency.update(other.latency)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (bucket indexes as strings)."""
+        latency = {str(index): count for index, count in self.latency.items()}
+        return {"requests": self.requests, "errors": self.errors, "latency": latency}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VariantFigures:
+        """The inverse of :meth:`to_dict`."""
+        latency = Counter({int(index): int(count) for index, count in data["latency"].items()})
+        return cls(int(data["requests"]), int(data["errors"]), latency)
+
+
+@dataclass
+class WindowFigures:
+    """Both variants' figures in one window, and the comparisons made on copies."""
+
+    variants: dict[str, VariantFigures] = field(
+        default_factory=lambda: {name: VariantFigures() for name in VARIANTS}
+    )
+    compared: int = 0
+    disagreed: int = 0
+    dropped: int = 0
+
+    @property
+    def disagreement(self) -> float | None:
+        """Share of compared rows predicted differently; None before any comparison."""
+        return self.disagreed / self.compared if self.compared else None
+
+    def add(self, other: WindowFigures) -> None:
+        """Add another replica's window to this one."""
+        for name, figures in other.variants.items():
+            self.variants.setdefault(name, VariantFigures()).add(figures)
+        self.compared += other.compared
+        self.disagreed += other.disagreed
+        self.dropped += other.dropped
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stored per replica in the catalog."""
+        return {
+            "variants": {name: figures.to_dict() for name, figures in self.variants.items()},
+            "compared": self.compared,
+            "disagreed": self.disagreed,
+            "dropped": self.dropped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WindowFigures:
+        """The inverse of :meth:`to_dict`."""
+        variants = {name: VariantFigures.from_dict(v) for name, v in data["variants"].items()}
+        return cls(variants, int(data["compared"]), int(data["disagreed"]), int(data["dropped"]))
+
+    @classmethod
+    def total(cls, stored: list[dict[str, Any]]) -> WindowFigures:
+        """The sum of every replica's stored figures."""
+        summed = cls()
+        for data in stored:
+            summed.add(cls.from_dict(data))
+        return summed

@@ -1,0 +1,298 @@
+"""The rollout loop of one server: hold the candidate beside the primary, count what each
+variant did, and (on the leader) step, hold or roll the candidate back.
+
+Every tick, for each served model: read its running rollout from the catalog (so every replica
+routes the same share), load and warm the candidate once, store this replica's figures for the
+current window, and, on the one leader, judge a window once its interval has passed. The clock is
+injected: tests move it instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ferry.flavors.tasks import Outputs
+from ferry.registry.rollout_plan import PROMOTED, ROLLED_BACK
+from ferry.serving.batching import MicroBatcher
+from ferry.serving.checks import ADVANCE, PROMOTE, ROLLBACK, WAIT, Verdict, judge
+from ferry.serving.figures import WindowFigures
+from ferry.serving.leader import Leadership
+from ferry.serving.live import LiveModel
+from ferry.serving.loader import LoadedVersion
+from ferry.serving.metrics import ServingMetrics
+from ferry.serving.shadow import Copy, ShadowQueue, disagreements
+from ferry.serving.traffic import CANDIDATE, PRIMARY, SINGLE, Route, Split
+
+if TYPE_CHECKING:
+    from ferry.registry.rollouts import Rollout, Rollouts
+
+log = logging.getLogger("ferry.serving")
+alerts = logging.getLogger("ferry.alerts")
+SHADOW_CAPACITY = 1000
+"""Copies waiting for the other variant before new ones are dropped (and counted)."""
+Share = tuple[np.ndarray | None, ...]
+
+
+@dataclass
+class Slot:
+    """One model's candidate while a rollout runs: loaded, warmed, batched, counted."""
+
+    rollout: Rollout
+    primary: LiveModel
+    candidate: LiveModel
+    batcher: MicroBatcher[LoadedVersion]
+    shadow: ShadowQueue
+    figures: WindowFigures = field(default_factory=WindowFigures)
+
+    def route(self, key: str) -> Route:
+        """Where a request with this sticky key goes at the current step."""
+        return Split(self.rollout.plan.mode, self.rollout.percent).route(key)
+
+
+class RolloutLoop:
+    """Follows the catalog's rollouts for the served models; leads the analysis when it may.
+
+    ``store()`` opens the catalog's rollouts (at the first tick, not at start); ``load(name,
+    version)`` prepares a version as the loader does; ``batcher(live)`` builds the micro-batcher
+    a live model answers through; ``refresh(name)`` makes the server follow its alias at once
+    (after a promotion).
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], Rollouts],
+        live: dict[str, LiveModel],
+        *,
+        load: Callable[[str, str], LoadedVersion],
+        batcher: Callable[[LiveModel], MicroBatcher[LoadedVersion]],
+        refresh: Callable[[str], Awaitable[None]],
+        metrics: ServingMetrics,
+        replica: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._open_store = store
+        self._store: Rollouts | None = None
+        self._leadership: Leadership | None = None
+        self.live = live
+        self.slots: dict[str, Slot] = {}
+        self._load, self._batcher, self._refresh = load, batcher, refresh
+        self.metrics, self.replica, self.clock = metrics, replica, clock
+        self._refused: dict[str, int] = {}
+        self._syncing: dict[str, asyncio.Lock] = {}
+
+    @property
+    def store(self) -> Rollouts:
+        """The catalog's rollouts, opened on first use."""
+        if self._store is None:
+            self._store = self._open_store()
+        return self._store
+
+    @property
+    def leadership(self) -> Leadership:
+        """Who judges: this process when it holds the analysis lock."""
+        if self._leadership is None:
+            self._leadership = Leadership(self.store.catalog)
+        return self._leadership
+
+    # -- the request path ---------------------------------------------------------------
+
+    def route(self, name: str, key: str) -> tuple[Slot | None, Route]:
+        """The slot (if a rollout runs) and the route of one request."""
+        slot = self.slots.get(name)
+        return (slot, slot.route(key)) if slot is not None else (None, SINGLE)
+
+    async def answer(
+        self, slot: Slot, rows: np.ndarray, spec: Any
+    ) -> tuple[Share, LoadedVersion] | None:
+        """The candidate's answer, or None when it failed: counted as the candidate's error,
+        and the caller answers with the primary, so no user sees the candidate fail."""
+        started = time.perf_counter()
+        figures = slot.figures.variants[CANDIDATE]
+        try:
+            answered = await slot.batcher.submit(rows, spec)
+        except Exception as error:
+            figures.observe(time.perf_counter() - started, failed=True)
+            log.warning("candidate %s failed, the primary answered: %s",
+                        slot.candidate.ref, error)  # fmt: skip
+            return None
+        figures.observe(time.perf_counter() - started, failed=False)
+        return answered
+
+    def copy(self, slot: Slot, route: Route, rows: np.ndarray, outputs: Outputs) -> None:
+        """Queue a copy of an answered request for the other variant (off the request path)."""
+        other = PRIMARY if route.answer == CANDIDATE else CANDIDATE
+        answered = _compared(outputs)
+        if answered is not None:
+            slot.shadow.offer(Copy(rows, answered, other))
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """One pass over the served models: follow, report and (leader) judge."""
+        leads = await asyncio.to_thread(self.leadership.held)
+        for name, live in self.live.items():
+            try:
+                rollout = await self.sync(live)
+                slot = self.slots.get(name)
+                if slot is not None:
+                    figures = slot.figures.to_dict()
+                    await asyncio.to_thread(self.store.report, slot.rollout, self.replica, figures)
+                if leads and rollout is not None:
+                    await self.analyse(rollout)
+            except Exception:  # a catalog outage must not stop the loop
+                log.exception("rollout tick failed for %s", name)
+
+    async def sync(self, live: LiveModel) -> Rollout | None:
+        """Match this replica's slot to the model's running rollout; returns that rollout.
+
+        One sync per model at a time: an older read must never undo a newer one."""
+        async with self._syncing.setdefault(live.name, asyncio.Lock()):
+            return await self._sync(live)
+
+    async def _sync(self, live: LiveModel) -> Rollout | None:
+        name = live.name
+        rollout = await asyncio.to_thread(self.store.active, name)
+        serving = live.current
+        fits = (
+            rollout is not None and rollout.alias == live.ref.alias
+            and serving is not None and serving.version == rollout.primary
+        )  # fmt: skip
+        slot = self.slots.get(name)
+        if not fits or rollout is None:
+            if slot is not None:
+                await self.drop(name)
+            self.metrics.rollout_step_percent.labels(name).set(0)
+            return rollout if rollout is not None and rollout.alias == live.ref.alias else None
+        if slot is not None and slot.rollout.id == rollout.id:
+            if slot.rollout.window != rollout.window:
+                slot.figures = WindowFigures()
+            slot.rollout = rollout
+        elif self._refused.get(name) != rollout.id:
+            if slot is not None:
+                await self.drop(name)
+            await self._prepare(live, rollout)
+        self.metrics.rollout_step_percent.labels(name).set(
+            rollout.percent if name in self.slots else 0
+        )
+        return rollout
+
+    async def _prepare(self, primary: LiveModel, rollout: Rollout) -> None:
+        """Load, verify and warm the candidate beside the primary; refuse it on any failure."""
+        try:
+            loaded = await asyncio.to_thread(self._load, primary.name, rollout.candidate)
+            serving = primary.serving()
+            if loaded.spec != serving.spec:
+                raise ValueError(f"{loaded.reference} takes other inputs than {serving.reference}")
+        except Exception as error:
+            self._refused[primary.name] = rollout.id
+            log.error("rollout %d: cannot serve candidate %s:%s, all traffic stays on the "
+                      "primary: %s", rollout.id, primary.name, rollout.candidate, error)  # fmt: skip
+            return
+        name = primary.name
+        candidate = LiveModel(f"{name}:{rollout.candidate}")
+        candidate.install(loaded)
+        shadow = ShadowQueue(
+            SHADOW_CAPACITY, lambda copy: self._compare(name, copy), lambda: self._dropped(name)
+        )
+        self.slots[name] = Slot(rollout, primary, candidate, self._batcher(candidate), shadow)
+
+    async def drop(self, name: str) -> None:
+        """End this replica's slot: all traffic back to the primary."""
+        slot = self.slots.pop(name, None)
+        if slot is not None:
+            await slot.shadow.close()
+            await slot.batcher.close()
+
+    def reuse(self, name: str, version: str) -> LoadedVersion | None:
+        """The candidate already loaded and warm, when the alias moved onto it (promotion)."""
+        slot = self.slots.get(name)
+        current = slot.candidate.current if slot is not None else None
+        return current if current is not None and current.version == version else None
+
+    async def close(self) -> None:
+        """Drop every slot and give leadership back."""
+        for name in list(self.slots):
+            await self.drop(name)
+        if self._leadership is not None:
+            await asyncio.to_thread(self._leadership.release)
+
+    # -- copies -------------------------------------------------------------------------
+
+    async def _compare(self, name: str, copy: Copy) -> None:
+        slot = self.slots.get(name)
+        live = (
+            None if slot is None else slot.candidate if copy.variant == CANDIDATE else slot.primary
+        )
+        loaded = None if live is None else live.current
+        if slot is None or loaded is None:
+            return
+        started = time.perf_counter()
+        figures = slot.figures
+        try:
+            outputs = await asyncio.to_thread(loaded.runner.run, copy.rows)
+        except Exception:
+            if copy.variant == CANDIDATE:
+                figures.variants[CANDIDATE].observe(time.perf_counter() - started, failed=True)
+            return
+        if copy.variant == CANDIDATE and slot.rollout.plan.mode == "shadow":
+            figures.variants[CANDIDATE].observe(time.perf_counter() - started, failed=False)
+        figures.compared += len(copy.rows)
+        figures.disagreed += disagreements(copy.answered, _compared(outputs))
+        if figures.disagreement is not None:
+            self.metrics.shadow_disagreement.labels(slot.primary.name).set(figures.disagreement)
+
+    def _dropped(self, name: str) -> None:
+        slot = self.slots.get(name)
+        if slot is not None:
+            slot.figures.dropped += 1
+        self.metrics.shadow_dropped.labels(name).inc()
+
+    # -- the analysis (leader) ----------------------------------------------------------
+
+    async def analyse(self, rollout: Rollout) -> Verdict | None:
+        """Judge the current window once its interval has passed; record what it decided."""
+        now = self.clock()
+        opened = datetime.fromisoformat(rollout.window_started_at)
+        if (now - opened).total_seconds() < rollout.plan.interval_seconds:
+            return None
+        stored = await asyncio.to_thread(self.store.figures, rollout)
+        verdict = judge(rollout, WindowFigures.total(stored))
+        if verdict.action == WAIT:
+            return verdict
+        for check in verdict.checks:
+            result = "pass" if check.passed else "fail"
+            self.metrics.rollout_checks.labels(rollout.model, check.name, result).inc()
+        await asyncio.to_thread(self._record, rollout, verdict, now.isoformat())
+        if verdict.action == ROLLBACK:
+            alerts.warning("alert candidate_rejected for %s: %s", rollout.model,
+                           verdict.reason(rollout))  # fmt: skip
+        if rollout.model in self.live:
+            await self.sync(self.live[rollout.model])
+            if verdict.action == PROMOTE:
+                await self._refresh(rollout.model)
+        return verdict
+
+    def _record(self, rollout: Rollout, verdict: Verdict, now: str) -> None:
+        detail = verdict.detail()
+        if verdict.action in (PROMOTE, ROLLBACK):
+            state = PROMOTED if verdict.action == PROMOTE else ROLLED_BACK
+            failed = [check.to_dict() for check in verdict.failed]
+            self.store.finish(rollout, state, verdict.reason(rollout),
+                              {**detail, "failed": failed}, now)  # fmt: skip
+            return
+        step = rollout.step_index + (1 if verdict.action == ADVANCE else 0)
+        kind = {"advance": "advanced", "hold": "held"}.get(verdict.action, "checked")
+        self.store.judged(rollout, step, verdict.failures, kind, detail, now)
+
+
+def _compared(outputs: Outputs) -> np.ndarray | None:
+    """What two variants are compared on: predictions, or a transformer's outputs."""
+    return outputs.predictions if outputs.predictions is not None else outputs.outputs
