@@ -703,7 +703,7 @@ def _outputs_of(protocol: str, body: dict[str, Any]) -> dict[str, Any]:
             _V2_NAMES.get(out["name"], out["name"]): np.asarray(out["data"]).reshape(out["shape"])
             for out in body["outputs"]
         }
-    return {k: v for k, v in body.items() if k not in ("model", "version", "request_id")}
+    return {k: v for k, v in body.items() if k not in ("model", "version", "variant", "request_id")}
 
 
 def _agree(answer: dict[str, Any], case: Case, protocol: str = "python") -> None:

@@ -210,6 +210,12 @@ async def test_a_server_picks_up_a_running_rollout_at_start(
         assert server.rollouts.slots["cancer"].candidate.current.version == "1.1.0"
         answer = await client.post("/predict", json={"rows": _rows(cancer, 1)})
         assert (answer.json()["variant"], answer.json()["version"]) == ("candidate", "1.1.0")
+        health = (await client.get("/model/health")).json()["models"]["cancer"]["rollout"]
+        assert (health["candidate"], health["percent"], health["window_requests"]) == (
+            "1.1.0",
+            100,
+            1,
+        )
         aborted = await client.post("/rollouts/cancer/abort")
         assert aborted.json()["state"] == "aborted"
         answer = await client.post("/predict", json={"rows": _rows(cancer, 1)})

@@ -217,6 +217,16 @@ class RolloutLoop:
         current = slot.candidate.current if slot is not None else None
         return current if current is not None and current.version == version else None
 
+    def health(self, name: str) -> dict[str, Any] | None:
+        """The rollout this replica serves for ``name`` (None when none): for ``/model/health``."""
+        slot = self.slots.get(name)
+        if slot is None:
+            return None
+        rollout, candidate = slot.rollout, slot.figures.variants[CANDIDATE]
+        return {"id": rollout.id, "mode": rollout.plan.mode, "percent": rollout.percent,
+                "primary": rollout.primary, "candidate": rollout.candidate,
+                "window_requests": candidate.requests, "window_errors": candidate.errors}  # fmt: skip
+
     async def close(self) -> None:
         """Drop every slot and give leadership back."""
         for name in list(self.slots):

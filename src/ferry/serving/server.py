@@ -456,6 +456,9 @@ class ModelServer:
     def health(self) -> dict[str, Any]:
         """Per-model status, version, load and warm-up figures, cache hit, age, last swap."""
         models = {name: _model_health(live) for name, live in self.live.items()}
+        if self.rollouts is not None:
+            for name, entry in models.items():
+                entry["rollout"] = self.rollouts.health(name)
         return {
             "status": _overall({entry["status"] for entry in models.values()}),
             "models": models,
