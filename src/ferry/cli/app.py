@@ -18,6 +18,7 @@ from ferry.cli.model_files import parse_pairs, read_example, read_model, refuse_
 from ferry.cli.models import models_app, open_registry, version_row
 from ferry.cli.output import (
     JSON_OPTION,
+    TRUST_OPTION,
     print_fields,
     print_json,
     print_table,
@@ -88,14 +89,7 @@ def register(
     trust_pickle: Annotated[
         bool, typer.Option(help="Load a pickle/joblib file you made yourself.")
     ] = False,
-    trust: Annotated[
-        list[str],
-        typer.Option(
-            metavar="TYPE",
-            help="Trust this type in a .skops file (repeatable); otherwise only the types "
-            "skops trusts by default load.",
-        ),
-    ] = [],  # noqa: B006
+    trust: Annotated[list[str], TRUST_OPTION] = [],  # noqa: B006
     serialization: Annotated[
         str | None,
         typer.Option(

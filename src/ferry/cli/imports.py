@@ -8,7 +8,7 @@ import typer
 
 from ferry.cli.help import FerryGroup
 from ferry.cli.models import open_registry, version_row
-from ferry.cli.output import JSON_OPTION, print_fields, print_json, reports_errors
+from ferry.cli.output import JSON_OPTION, TRUST_OPTION, print_fields, print_json, reports_errors
 
 import_app = typer.Typer(
     help="Bring models in from other tools.",
@@ -50,14 +50,7 @@ def import_mlflow(
         bool,
         typer.Option(help="Load a pickled model you made yourself; ferry saves it again as skops."),
     ] = False,
-    trust: Annotated[
-        list[str],
-        typer.Option(
-            metavar="TYPE",
-            help="Trust this type in a .skops file (repeatable); otherwise only the types "
-            "skops trusts by default load.",
-        ),
-    ] = [],  # noqa: B006
+    trust: Annotated[list[str], TRUST_OPTION] = [],  # noqa: B006
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a model logged with MLflow: its signature, input example, metrics, params,

@@ -20,6 +20,11 @@ R = TypeVar("R")
 
 console = Console()
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+TRUST_OPTION = typer.Option(
+    metavar="TYPE",
+    help="Trust this type in a .skops file (repeatable); otherwise only the types "
+    "skops trusts by default load.",
+)
 
 
 def exits_on_error(code: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
