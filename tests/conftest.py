@@ -26,6 +26,26 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The names inside the wheel pip would install, built once per session (a few seconds)."""
+    import os
+    import zipfile
+
+    from hatchling.build import build_wheel  # the PEP 517 hook pip calls
+
+    import ferry
+
+    out = tmp_path_factory.mktemp("wheel")
+    here = Path.cwd()
+    os.chdir(Path(ferry.__file__).parents[2])  # the project root, where pyproject.toml is
+    try:
+        wheel = out / build_wheel(str(out))
+    finally:
+        os.chdir(here)
+    return zipfile.ZipFile(wheel).namelist()
+
+
+@pytest.fixture(scope="session")
 def cancer() -> tuple[pd.DataFrame, pd.Series]:
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     return X, y
