@@ -22,9 +22,13 @@ def test_overview_matches_the_registry(registry, pipeline, cancer):
     churn, fraud = models_overview(registry)
     assert (churn.name, churn.latest, churn.versions) == ("churn", "1.10.0", 3)
     assert churn.aliases == {"production": "1.9.0"}
+    # the age shown is the pointed-to version's (1.9.0, registered last), not the latest's
+    assert churn.alias_created == {"production": registry.resolve("churn:1.9.0").created_at}
+    assert churn.alias_created["production"] != churn.updated_at
     assert churn.updated_at == registry.resolve("churn:1.10.0").created_at
     assert churn.last_run is not None and churn.last_run.id == "r1" and churn.last_check is None
     assert (fraud.latest, fraud.versions, fraud.aliases, fraud.last_run) == ("1.0.0", 1, {}, None)
+    assert fraud.alias_created == {}
     assert fraud.last_check is not None and fraud.last_check.drift is True
     summaries = {s["name"]: s for s in registry.list_models()}
     assert summaries["churn"]["latest"] == churn.latest

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from ferry import Registry
 from ferry.training.background import BackgroundTrainer
 from ferry.ui.app import create_ui
 from ferry.ui.dashboard import Dashboard
+from ferry.ui.render import age
 
 pytestmark = pytest.mark.anyio
 BASE = "http://127.0.0.1:8080"
@@ -31,11 +33,16 @@ async def client(history: Registry) -> AsyncIterator[httpx.AsyncClient]:
         yield opened
 
 
-async def test_models_page_lists_aliases_versions_and_drift(client):
+async def test_models_page_lists_aliases_versions_and_drift(client, history):
     page = await client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'href="/models/cancer"' in page.text
     assert "production → 1.1.0" in page.text
+    created = history.resolve("cancer:1.1.0").created_at
+    assert f'<time class="age" datetime="{created}"' in page.text  # the production version's age
+    assert re.search(
+        r'datetime="[^"]+" title="1\.1\.0 registered [^"]+">\d+ s old</time>', page.text
+    )
     assert '<th scope="col">Model</th>' in page.text
     assert '<span class="badge bad">drift</span>' in page.text  # the last check drifted
 
@@ -55,6 +62,16 @@ async def test_model_page_shows_versions_history_runs_and_drift_chart(client):
     performance = page[page.index('aria-label="f1 on feedback labels') :]
     assert performance.count("<circle") >= 2 and "0.91" in performance
     assert 'id="rollout"' in page
+
+
+def test_age_is_the_largest_whole_unit_since_registration():
+    now = datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
+    assert age("2026-03-04T11:59:15+00:00", now) == "45 s"
+    assert age("2026-03-04T11:48:00+00:00", now) == "12 min"
+    assert age("2026-03-04T07:00:00+00:00", now) == "5 h"
+    assert age("2026-03-01T11:00:00+00:00", now) == "3 d"
+    assert age("2026-03-04T12:00:05+00:00", now) == "0 s"  # a clock a little ahead: never negative
+    assert age(None, now) == ""
 
 
 async def test_unknown_model_is_an_html_404_naming_it(client):

@@ -37,6 +37,8 @@ class ModelRow:
     last_run: RunRecord | None
     last_check: CheckRecord | None
     live: str | None = None
+    alias_created: dict[str, str] = field(default_factory=dict)
+    """When the version each alias points to was registered: its age, not the alias's."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +106,12 @@ def models_overview(registry: Registry) -> list[ModelRow]:
     last_runs, last_checks = store.last_runs(list(summaries)), store.last_checks()
     rows = []
     for name, (latest, count, updated, aliases) in summaries.items():
+        pointed = {alias: aliases[alias] for alias in sorted(aliases)}
         rows.append(
             ModelRow(
                 name=name,
-                aliases=dict(sorted(aliases.items())),
+                aliases={alias: target for alias, (target, _) in pointed.items()},
+                alias_created={alias: created for alias, (_, created) in pointed.items()},
                 latest=str(latest),
                 versions=count,
                 updated_at=updated,
@@ -118,8 +122,13 @@ def models_overview(registry: Registry) -> list[ModelRow]:
     return rows
 
 
-def _summaries(registry: Registry) -> dict[str, tuple[Version, int, str, dict[str, str]]]:
-    """Per model: latest version, count, when the latest was registered, and aliases.
+Aliases = dict[str, tuple[str, str]]
+"""alias -> (version, when that version was registered)"""
+
+
+def _summaries(registry: Registry) -> dict[str, tuple[Version, int, str, Aliases]]:
+    """Per model: latest version, count, when the latest was registered, and aliases with the
+    registration time of the version each points to.
 
     ``Registry.list_models`` parses every version's metadata; the Models page needs none of it,
     and with thousands of versions that parsing is most of the page's time. The latest version
@@ -137,15 +146,18 @@ def _summaries(registry: Registry) -> dict[str, tuple[Version, int, str, dict[st
     query = select(
         rows.model_name, rows.major, rows.minor, rows.patch, rows.created_at, newest.c.count
     ).join(newest, (rows.model_name == newest.c.model_name) & (order == newest.c.key))
-    found: dict[str, tuple[Version, int, str, dict[str, str]]] = {}
+    found: dict[str, tuple[Version, int, str, Aliases]] = {}
     with registry.catalog.reading() as session:
         for name, major, minor, patch, created, count in session.connection.execute(query):
             found[name] = (Version(major, minor, patch), count, created, {})
         pointers = tables.aliases.c
-        moved = select(pointers.model_name, pointers.alias, pointers.version)
-        for name, alias, version in session.connection.execute(moved):
+        moved = select(pointers.model_name, pointers.alias, pointers.version, rows.created_at).join(
+            tables.versions,
+            (rows.model_name == pointers.model_name) & (rows.version == pointers.version),
+        )
+        for name, alias, version, created in session.connection.execute(moved):
             if name in found:
-                found[name][3][alias] = version
+                found[name][3][alias] = (version, created)
     return dict(sorted(found.items()))
 
 

@@ -3,6 +3,7 @@ and the error page every failure becomes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ class Renderer:
             undefined=StrictUndefined,  # a misspelt name fails the test, not silently blanks
         )
         self.env.filters.update(
-            when=when, size=size, number=number, metrics=metrics_text, percent=percent
+            when=when, size=size, number=number, metrics=metrics_text, percent=percent, age=age
         )
         self.env.globals.update(
             line_chart=lambda *a, **k: Markup(line_chart(*a, **k)),
@@ -102,6 +103,18 @@ def link(request: Request, route: str, /, **params: Any) -> str:
 def when(iso: str | None) -> str:
     """An ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
     return "" if not iso else iso[:19].replace("T", " ")
+
+
+def age(iso: str | None, now: datetime | None = None) -> str:
+    """How long ago ``iso`` was, in its largest whole unit: ``45 s``, ``12 min``, ``5 h``, ``3 d``."""
+    if not iso:
+        return ""
+    seconds = ((now or datetime.now(UTC)) - datetime.fromisoformat(iso)).total_seconds()
+    seconds = max(seconds, 0.0)
+    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= length:
+            return f"{int(seconds // length)} {unit}"
+    return f"{int(seconds)} s"
 
 
 def size(count: int) -> str:
