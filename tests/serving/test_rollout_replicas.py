@@ -53,6 +53,9 @@ async def test_one_leader_judges_both_replicas_and_another_takes_over(
         await server_two.rollouts.tick()  # two follows the rollout, without the lock
         assert server_two.rollouts.slots["cancer"].rollout.percent == 50
         assert not server_two.rollouts.leadership.held()
+        leaders = [(await c.get("/model/health")).json()["models"]["cancer"]["rollout"]["leader"]
+                   for c in (one, two)]  # fmt: skip
+        assert leaders == [True, False]
 
         await _send(one, rows, [f"a-{i}" for i in range(60)])
         await _send(two, rows, [f"b-{i}" for i in range(60)])

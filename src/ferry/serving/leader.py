@@ -53,6 +53,11 @@ class Leadership:
         self._connection = connection
         return True
 
+    @property
+    def leads(self) -> bool:
+        """What the last :meth:`held` found, without asking the catalog (for health)."""
+        return self.catalog.dialect != "postgresql" or self._connection is not None
+
     def release(self) -> None:
         """Give the lock back: the session ends (a pooled connection would keep holding it)."""
         connection, self._connection = self._connection, None

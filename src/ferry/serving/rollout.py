@@ -223,8 +223,9 @@ class RolloutLoop:
         if slot is None:
             return None
         rollout, candidate = slot.rollout, slot.figures.variants[CANDIDATE]
+        leader = self._leadership is not None and self._leadership.leads
         return {"id": rollout.id, "mode": rollout.plan.mode, "percent": rollout.percent,
-                "primary": rollout.primary, "candidate": rollout.candidate,
+                "primary": rollout.primary, "candidate": rollout.candidate, "leader": leader,
                 "window_requests": candidate.requests, "window_errors": candidate.errors}  # fmt: skip
 
     async def close(self) -> None:
