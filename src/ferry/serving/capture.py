@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ferry.errors import StorageUnavailable
+from ferry.logstore import columns as arrow
 from ferry.logstore.retention import LogRetention, RetentionResult
 from ferry.logstore.store import FEEDBACK_DIR, PREDICTIONS_DIR, LogStore
 
@@ -251,11 +252,12 @@ class PredictionLog:
 
     def _write_predictions(self, batches: list[_Batch]) -> list[_Batch]:
         """Write each (model, version, day) group; return the batches of groups that failed."""
-        groups: dict[tuple[str, str, str], list[_Batch]] = defaultdict(list)
-        for batch in batches:
-            groups[(batch.model, batch.version, _day(batch.time))].append(batch)
+        groups: dict[tuple[str, str, int], list[_Batch]] = defaultdict(list)
+        for batch in batches:  # whole UTC days since the epoch: one division, not a datetime
+            groups[(batch.model, batch.version, int(batch.time // 86400))].append(batch)
         failed: list[_Batch] = []
-        for (model, version, day), group in groups.items():
+        for (model, version, days), group in groups.items():
+            day = _day(days * 86400.0)
             folder = (PREDICTIONS_DIR, f"model={model}", f"version={version}", f"day={day}")
             rows = sum(len(batch.rows) for batch in group)
             try:
@@ -306,24 +308,22 @@ def _sliced_columns(group: list[_Batch]) -> Any:
 
 
 def _prediction_columns(group: list[_Batch]) -> dict[str, Any]:
-    """Arrow columns built from numpy arrays: no per-value Python objects, so the writer
-    thread holds the GIL only briefly and request latency does not feel it."""
-    import pyarrow as pa
-
+    """Arrow columns built from numpy buffers: no per-value Python objects and no pandas, so
+    the writer thread holds the GIL only briefly and request latency does not feel it."""
     names = group[0].names
     counts = np.array([len(batch.rows) for batch in group])
     rows = np.concatenate([batch.rows for batch in group])
-    columns: dict[str, Any] = {name: _arrow(rows[:, index]) for index, name in enumerate(names)}
-    ids = pa.array([b.request_id for b in group])
-    columns["ferry_request_id"] = ids.take(pa.array(np.repeat(np.arange(len(group)), counts)))
+    columns = {name: arrow.column(rows[:, index]) for index, name in enumerate(names)}
+    ids = arrow.texts([b.request_id for b in group])
+    columns["ferry_request_id"] = ids.take(arrow.numbers(np.repeat(np.arange(len(group)), counts)))
     micros = np.repeat(np.array([b.time for b in group]) * 1e6, counts).astype(np.int64)
-    columns["ferry_time"] = pa.array(micros, type=pa.timestamp("us", tz="UTC"))
-    columns["ferry_prediction"] = _arrow(np.concatenate([b.predictions for b in group]))
+    columns["ferry_time"] = arrow.timestamps(micros)
+    columns["ferry_prediction"] = arrow.column(np.concatenate([b.predictions for b in group]))
     confidence = [
         b.confidence if b.confidence is not None else np.full(len(b.rows), np.nan) for b in group
     ]
     values = np.concatenate(confidence).astype(np.float64)
-    columns["ferry_confidence"] = pa.array(values, mask=np.isnan(values))
+    columns["ferry_confidence"] = arrow.numbers(values, mask=np.isnan(values))
     return columns
 
 
@@ -336,7 +336,7 @@ def _feedback_table(items: list[_Label]) -> dict[str, Any]:
     return {
         "ferry_request_id": [item.request_id for item in items],
         "ferry_time": [item.time for item in items],
-        "label": _arrow(np.array([item.label for item in items], dtype=object)),
+        "label": arrow.column(np.array([item.label for item in items], dtype=object)),
     }
 
 
@@ -345,16 +345,6 @@ def _describe(error: Exception) -> str:
     if isinstance(error, OSError) and error.strerror:
         return f"{type(error).__name__}: {error.strerror}"
     return f"{type(error).__name__}: {str(error)[:200]}"
-
-
-def _arrow(values: np.ndarray) -> Any:
-    """An Arrow array of ``values``; mixed kinds (``"x"`` beside ``1``) are kept as text."""
-    import pyarrow as pa
-
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array(values.astype(str))
 
 
 def _parquet_bytes(columns: Any) -> bytes:
