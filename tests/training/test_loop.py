@@ -73,8 +73,13 @@ def test_drift_retrains_decides_and_alerts(trained, sqlite_registry, prediction_
     payload = result.to_dict()
     assert set(payload) == {"drift", "performance_drift", "action", "report", "run"}
     assert payload["report"]["drift"] is True and payload["run"]["run_id"] == result.run.run_id
-    check = RunStore(sqlite_registry.catalog).checks("cancer")[0]
+    store = RunStore(sqlite_registry.catalog)
+    check = store.checks("cancer")[0]
     assert check.run_id == result.run.run_id and check.drift is True
+    assert check.id is not None
+    plots = {plot["name"]: plot for plot in store.distributions(check.id)}
+    assert len(plots) == 30 and plots["mean radius"]["drifted"] is True  # one per feature
+    assert len(plots["mean radius"]["edges"]) + 1 == len(plots["mean radius"]["current"])
 
 
 def test_the_window_moves_on(trained, sqlite_registry, prediction_log, cancer_frame):

@@ -145,3 +145,47 @@ def test_a_catalog_at_revision_0002_gains_the_comparison_columns_keeping_its_run
         assert again.comparison_metrics == {"f1": 0.9}
     finally:
         catalog.close()
+
+
+def test_a_check_keeps_its_distributions_apart_from_the_list(registry):
+    store = RunStore(registry.catalog)
+    plots = [{"name": "age", "type": "numeric", "drifted": True, "edges": [0.0, 1.0],
+              "reference": [0.2, 0.5, 0.3], "current": [0.1, 0.4, 0.5]}]  # fmt: skip
+    old = store.add_check(_check("2026-03-01T01:00:00+00:00", None))
+    new = store.add_check(_check("2026-03-01T02:00:00+00:00", None), plots)
+    assert new.id is not None and old.id is not None
+    assert store.distributions(new.id) == plots and store.distributions(old.id) == []
+    assert [check.id for check in store.checks("churn")] == [new.id, old.id]
+    assert store.last_checks()["churn"].id == new.id
+
+
+def test_a_catalog_at_revision_0004_gains_check_distributions_keeping_its_checks(
+    tmp_path: Path, catalog_url: str
+):
+    (tmp_path / "home").mkdir(exist_ok=True)
+    engine = create_engine(catalog_url)
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(catalog_module.__file__).with_name("migrations"))
+    )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        connection.execute(
+            text(
+                "INSERT INTO monitor_checks (model_name, pipeline, checked_at, source, consumed,"
+                " rows, action, status, summary) VALUES ('churn', '/p.toml', 'then', 'log',"
+                " true, 10, 'none', 'ok', '{\"drift_share\": 0.5}')"
+            )
+        )
+    engine.dispose()
+    catalog = Catalog(catalog_url)
+    try:
+        store = RunStore(catalog)
+        (old,) = store.checks("churn")
+        assert old.summary == {"drift_share": 0.5} and old.id is not None
+        assert store.distributions(old.id) == []
+        new = store.add_check(_check("2026-03-01T02:00:00+00:00", None), [{"name": "a"}])
+        assert new.id is not None and store.distributions(new.id) == [{"name": "a"}]
+    finally:
+        catalog.close()

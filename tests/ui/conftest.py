@@ -12,6 +12,8 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from ferry import Registry
+from ferry.drift import DriftDetector
+from ferry.drift.distribution import distributions
 from ferry.training.runs import CheckRecord, RunStore
 
 PIPELINE = """
@@ -79,5 +81,13 @@ def history(
         registry.set_alias("cancer", "production", "1.1.0", "better")
         store = RunStore(registry.catalog)
         store.add_check(check("2026-03-01T12:00:00+00:00", 0.1))
-        store.add_check(check("2026-03-02T12:00:00+00:00", 0.6))
+        store.add_check(check("2026-03-02T12:00:00+00:00", 0.6), latest_distributions(X))
         yield registry
+
+
+def latest_distributions(X: pd.DataFrame) -> list[dict[str, object]]:
+    """What a real drift check of a shifted sample records per feature (30 numeric features)."""
+    current = X.sample(200, random_state=0)
+    current[list(X.columns[:5])] *= 1.6
+    report = DriftDetector().fit(X).check(current)
+    return [entry.to_dict() for entry in distributions(report)]

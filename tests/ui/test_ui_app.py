@@ -74,6 +74,23 @@ def test_age_is_the_largest_whole_unit_since_registration():
     assert age(None, now) == ""
 
 
+async def test_latest_check_plots_reference_vs_current_per_feature(client):
+    page = (await client.get("/models/cancer")).text
+    plots = page[page.index('id="distributions"') :]
+    labels = re.findall(r'<svg class="chart small"[^>]*aria-label="([^"]+)"', plots)
+    assert len(labels) == 12  # bounded: drifted features first, the rest one link away
+    assert labels[0] == "mean area: reference vs current distribution (drifted)"
+    assert all(label.endswith("(drifted)") for label in labels[:5])
+    first = plots[: plots.index("</svg>")]
+    assert first.count('<rect class="reference"') == first.count('<rect class="current"') == 22
+    assert 'id="all-features"' in page and "Show all 30 features" in page
+
+    every = (await client.get("/models/cancer?features=all")).text
+    assert every.count('<svg class="chart small"') == 30 and 'id="all-features"' not in every
+    refused = await client.get("/models/cancer?features=some")
+    assert refused.status_code == 422 and "features must be" in refused.text
+
+
 async def test_unknown_model_is_an_html_404_naming_it(client):
     page = await client.get("/models/ghost")
     assert page.status_code == 404 and "ghost" in page.text

@@ -124,6 +124,7 @@ monitor_checks = Table(
     Column("status", String(16), nullable=False),
     Column("summary", Text),
     Column("error", Text),
+    Column("distributions", Text),  # per feature, JSON; read only for the check a page shows
     Index("ix_monitor_checks_model", "model_name", "id"),
 )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.drift import DriftDetector, DriftReport
+from ferry.drift.distribution import distributions
 from ferry.errors import InvalidInput
 from ferry.logstore.store import LogStore
 from ferry.registry.registry import ModelVersion, Registry
@@ -314,7 +315,8 @@ class Monitor:
                 status="ok" if error is None else FAILED,
                 summary=_summary(state, result),
                 error=error,
-            )
+            ),
+            None if report is None else [entry.to_dict() for entry in distributions(report)],
         )
 
 

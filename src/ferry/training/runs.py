@@ -21,6 +21,10 @@ from ferry.registry.tables import monitor_checks, runs
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 
+_CHECK_COLUMNS = tuple(
+    column for column in monitor_checks.c if column.name != "distributions"
+)  # lists of checks leave the per-feature distributions (kilobytes each) unread
+
 _JSON_FIELDS = ("steps", "metrics", "cv_metrics", "champion_metrics", "comparison_metrics", "notes")
 
 
@@ -173,17 +177,22 @@ class RunStore:
     def last_checks(self) -> dict[str, CheckRecord]:
         """Each model's newest monitor check, in one query."""
         newest = select(func.max(monitor_checks.c.id)).group_by(monitor_checks.c.model_name)
-        query = select(monitor_checks).where(monitor_checks.c.id.in_(newest.scalar_subquery()))
+        query = select(*_CHECK_COLUMNS).where(monitor_checks.c.id.in_(newest.scalar_subquery()))
         with self.catalog.reading() as session:
             rows = session.connection.execute(query).all()
         return {check.model: check for check in (_check(dict(row._mapping)) for row in rows)}
 
-    def add_check(self, check: CheckRecord) -> CheckRecord:
-        """Record a monitor check and return it with its id."""
+    def add_check(
+        self, check: CheckRecord, distributions: list[dict[str, Any]] | None = None
+    ) -> CheckRecord:
+        """Record a monitor check and return it with its id; ``distributions`` are the
+        per-feature reference and current shares (``Distribution.to_dict``) the check saw."""
         values = asdict(check)
         values.pop("id")
         values["model_name"] = values.pop("model")
         values["summary"] = json.dumps(check.summary, sort_keys=True, default=str)
+        if distributions is not None:
+            values["distributions"] = json.dumps(distributions, separators=(",", ":"))
         with self.catalog.writing() as session:
             result = session.connection.execute(insert(monitor_checks).values(**values))
             key = result.inserted_primary_key
@@ -192,7 +201,7 @@ class RunStore:
     def checks(self, model: str, limit: int | None = None) -> list[CheckRecord]:
         """A model's monitor checks, newest first."""
         query = (
-            select(monitor_checks)
+            select(*_CHECK_COLUMNS)
             .where(monitor_checks.c.model_name == model)
             .order_by(monitor_checks.c.id.desc())
         )
@@ -201,6 +210,15 @@ class RunStore:
         with self.catalog.reading() as session:
             rows = session.connection.execute(query).all()
         return [_check(dict(row._mapping)) for row in rows]
+
+    def distributions(self, check_id: int) -> list[dict[str, Any]]:
+        """The per-feature distributions one check recorded (empty for checks made before they
+        were recorded, or without a drift report)."""
+        query = select(monitor_checks.c.distributions).where(monitor_checks.c.id == check_id)
+        with self.catalog.reading() as session:
+            value = session.connection.execute(query).scalar()
+        stored: list[dict[str, Any]] = json.loads(value) if value else []
+        return stored
 
     def last_window_end(self, model: str, source: str) -> str | None:
         """Where the next check of ``source`` starts: the end of the last window it consumed."""

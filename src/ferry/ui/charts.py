@@ -105,3 +105,43 @@ def bar_chart(bars: Sequence[tuple[str, int]], label: str) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+SMALL_WIDTH, SMALL_HEIGHT, SMALL_PAD = 320, 120, 18
+
+
+def distribution_chart(
+    labels: Sequence[str], reference: Sequence[float], current: Sequence[float], label: str
+) -> str:
+    """Reference and current shares side by side per bin: a small multiple, one per feature.
+
+    Bars carry their exact shares in a ``<title>``; only the outer bins are labelled on the
+    axis, so twenty bins stay readable at this size.
+    """
+    top = max(max(reference, default=0.0), max(current, default=0.0), 1e-9)
+    plot_w, plot_h = SMALL_WIDTH - 2 * 4, SMALL_HEIGHT - SMALL_PAD - 4
+    slot = plot_w / max(len(labels), 1)
+    bar = max(slot / 2 - 1, 0.5)
+    parts = [
+        f'<svg class="chart small" viewBox="0 0 {SMALL_WIDTH} {SMALL_HEIGHT}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(label)}</title>",
+    ]
+    for index, name in enumerate(labels):
+        x = 4 + index * slot
+        for offset, kind, share in ((0.0, "reference", reference[index]),
+                                    (bar, "current", current[index])):  # fmt: skip
+            height = plot_h * share / top
+            parts.append(
+                f'<rect class="{kind}" x="{x + offset + 0.5:.1f}" y="{4 + plot_h - height:.1f}" '
+                f'width="{bar:.1f}" height="{height:.1f}"><title>{escape(name)}: {kind} '
+                f"{100 * share:.1f} %</title></rect>"
+            )
+    if labels:
+        parts.append(
+            f'<text class="tick" x="4" y="{SMALL_HEIGHT - 4}">{escape(labels[0])}</text>'
+            f'<text class="tick" x="{SMALL_WIDTH - 4}" y="{SMALL_HEIGHT - 4}" '
+            f'text-anchor="end">{escape(labels[-1])}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -23,7 +23,8 @@ async def models(request: Request, ui: Dashboard, out: Renderer) -> Response:
 async def model(request: Request, ui: Dashboard, out: Renderer) -> Response:
     """One model's versions, alias history, runs, drift over time and the latest drift check."""
     name = request.path_params["name"]
-    detail = await run_in_threadpool(model_detail, ui.need_registry(), name)
+    every = _features(request.query_params.get("features", ""))
+    detail = await run_in_threadpool(model_detail, ui.need_registry(), name, every)
     return out.page(request, "model.html", model=detail, can_train=ui.trainer is not None)
 
 
@@ -43,6 +44,13 @@ async def live(request: Request, ui: Dashboard, out: Renderer) -> Response:
     return out.page(
         request, "live.html", figures=live.snapshot(), served=live.status(), recent=recent
     )
+
+
+def _features(text: str) -> bool:
+    """``?features=all`` plots every feature of the latest check; by default the first few."""
+    if text not in ("", "all"):
+        raise InvalidInput(f"features must be 'all' or left out, got {text!r}")
+    return text == "all"
 
 
 def _page_number(text: str) -> int:

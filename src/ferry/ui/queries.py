@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, cast, func, select
 
+from ferry.drift.distribution import Distribution
 from ferry.errors import NotFound
 from ferry.flavors.tasks import task_of
 from ferry.registry import tables
@@ -22,6 +23,8 @@ from ferry.training.runs import CheckRecord, RunRecord, RunStore
 RECENT_RUNS = 50
 RECENT_CHECKS = 200
 RECENT_ROLLOUT_EVENTS = 50
+SHOWN_DISTRIBUTIONS = 12
+"""Features plotted by default (drifted first); the page links to all of them."""
 _MAJOR, _MINOR = 2**40, 2**20
 
 
@@ -68,6 +71,10 @@ class ModelDetail:
     checks: list[CheckRecord] = field(default_factory=list)
     rollout: Rollout | None = None
     rollout_events: list[RolloutEvent] = field(default_factory=list)
+    distributions: list[Distribution] = field(default_factory=list)
+    """The latest check's features (drifted first, then by name), all or the first few."""
+    hidden_distributions: int = 0
+    """How many more features the latest check has than ``distributions`` shows."""
 
     @property
     def latest_check(self) -> CheckRecord | None:
@@ -161,22 +168,36 @@ def _summaries(registry: Registry) -> dict[str, tuple[Version, int, str, Aliases
     return dict(sorted(found.items()))
 
 
-def model_detail(registry: Registry, name: str) -> ModelDetail:
-    """One model's versions (newest first), alias history, runs and drift checks."""
+def model_detail(registry: Registry, name: str, all_features: bool = False) -> ModelDetail:
+    """One model's versions (newest first), alias history, runs and drift checks, with the
+    latest check's per-feature distributions (the first few, or all of them)."""
     versions = registry.list_versions(name)  # NotFound for an unknown model
     store = RunStore(registry.catalog)
     aliases: dict[str, str] = {}
     for version in versions:
         aliases.update({alias: version.version for alias in version.aliases})
+    checks = store.checks(name, limit=RECENT_CHECKS)
+    plots = _distributions(store, checks[0].id if checks else None)
+    shown = plots if all_features else plots[:SHOWN_DISTRIBUTIONS]
     return ModelDetail(
         name=name,
         aliases=dict(sorted(aliases.items())),
         versions=[version_row(version) for version in reversed(versions)],
         moves=list(reversed(registry.alias_history(name))),
         runs=store.recent(name, limit=RECENT_RUNS),
-        checks=store.checks(name, limit=RECENT_CHECKS),
+        checks=checks,
+        distributions=shown,
+        hidden_distributions=len(plots) - len(shown),
         **_rollout(registry, name),
     )
+
+
+def _distributions(store: RunStore, check_id: int | None) -> list[Distribution]:
+    """One check's feature distributions, drifted first: only the check the page shows is read."""
+    if check_id is None:
+        return []
+    found = [Distribution.from_dict(entry) for entry in store.distributions(check_id)]
+    return sorted(found, key=lambda plot: (not plot.drifted, plot.name))
 
 
 def _rollout(registry: Registry, name: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ferry.errors import (
     Unauthorized,
     Unsupported,
 )
-from ferry.ui.charts import bar_chart, line_chart
+from ferry.ui.charts import bar_chart, distribution_chart, line_chart
 from ferry.ui.guard import CSRF_FIELD, Guard
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -60,6 +60,7 @@ class Renderer:
         self.env.globals.update(
             line_chart=lambda *a, **k: Markup(line_chart(*a, **k)),
             bar_chart=lambda *a, **k: Markup(bar_chart(*a, **k)),
+            distribution_chart=lambda *a, **k: Markup(distribution_chart(*a, **k)),
         )
         self.env.globals["has_live"] = live
 
