@@ -166,6 +166,26 @@ def test_journey_train_promote_roll_back(browser, dashboard, tmp_path):
     ]  # fmt: skip
 
 
+def test_latest_drift_check_plots_each_feature(browser, dashboard, tmp_path):
+    """The Model page draws reference vs current per feature for the latest check: a labelled
+    SVG each, drifted first, the first 12 until "Show all" asks for every one."""
+    watched = Watched(browser, tmp_path / "screenshots")
+    page = watched.page
+    page.goto(dashboard + "/models/cancer")
+    plots = page.locator("#distributions svg[role=img]")
+    assert plots.count() == 12
+    drifted = page.get_by_role("img", name="mean area: reference vs current distribution (drifted)")
+    drifted.scroll_into_view_if_needed()
+    assert drifted.is_visible() and drifted.locator("rect.current").count() == 22
+    page.get_by_role("link", name="Show all 30 features").click()
+    page.wait_for_url(re.compile(r"features=all"))
+    assert page.locator("#distributions svg[role=img]").count() == 30
+    assert page.get_by_role("img", name=re.compile(r"^worst symmetry: ")).is_visible()
+    page.locator("#distributions-h").scroll_into_view_if_needed()
+    page.locator("#distributions").screenshot(path=str(watched.shots / "distributions.png"))
+    watched.close()
+
+
 def test_live_page_in_ferry_serve_behind_a_token_refreshes_in_place(browser, history, tmp_path):
     """Sign in with the token, open Live, send predictions: the figures appear without a reload;
     then /docs renders Swagger UI with nothing fetched from the network."""
