@@ -63,3 +63,24 @@ def test_abort_and_errors_are_one_line(ferry):
                 code=1)  # fmt: skip
     assert "mode must be one of canary, shadow, ab" in bad.stderr
     assert "no rollout" in ferry("rollout", "status", "other", code=1).stderr
+
+
+def test_an_ab_rollout_takes_its_test_settings(ferry):
+    started = json.loads(ferry("rollout", "start", "churn@production", "--candidate", "1.1.0",
+                               "--mode", "ab", "--min-samples", "50", "--alpha", "0.01",
+                               "--max-samples", "500", "--json").stdout)  # fmt: skip
+    assert (started["mode"], started["steps"]) == ("ab", [50])
+    bounds = started["bounds"]
+    assert (bounds["min_samples"], bounds["alpha"], bounds["max_samples"]) == (50, 0.01, 500)
+    status = json.loads(ferry("rollout", "status", "churn", "--json").stdout)
+    assert "significance" in status and status["significance"] is None
+    ferry("rollout", "abort", "churn")
+    bad = ferry("rollout", "start", "churn@production", "--candidate", "1.1.0", "--mode", "ab",
+                "--min-samples", "500", "--max-samples", "100", code=1)  # fmt: skip
+    assert "max_samples (100) must be at least min_samples (500)" in bad.stderr
+    assert (
+        "alpha must be a level in (0, 1)"
+        in ferry(
+            "rollout", "start", "churn@production", "--candidate", "1.1.0", "--alpha", "1.5", code=1
+        ).stderr
+    )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
-from ferry.registry.rollout_plan import RolloutPlan
+from ferry.registry.rollout_plan import Bounds, RolloutPlan
 from ferry.registry.rollouts import Rollout
 from ferry.serving.checks import judge
 from ferry.serving.figures import VariantFigures, WindowFigures
+from ferry.serving.outcomes import Moments
 
 ROLLOUT = Rollout(1, "churn", "production", "1.0.0", "1.1.0", RolloutPlan(min_requests=10),
                   "running", 0, 0, 0, "t", "t", None, "me", None)  # fmt: skip
@@ -64,3 +66,46 @@ def test_figures_of_replicas_add_up_and_survive_json():
     assert VariantFigures().quantile(0.99) is None
     p99 = total.variants["primary"].quantile(0.99)
     assert p99 is not None and 0.001 <= p99 < 0.0011
+
+
+AB = dataclasses.replace(
+    ROLLOUT, plan=RolloutPlan(mode="ab", steps=(50,), min_requests=10,
+                              bounds=Bounds(min_samples=30, max_samples=60))
+)  # fmt: skip
+
+
+def _labelled(candidate_right: int, primary_right: int, each: int) -> WindowFigures:
+    figures = _figures()
+    for variant, right in (("candidate", candidate_right), ("primary", primary_right)):
+        scores = np.array([1.0] * right + [0.0] * (each - right))
+        figures.variants[variant].outcomes.setdefault("accuracy", Moments()).observe(scores)
+    return figures
+
+
+@pytest.mark.parametrize(
+    ("labelled", "action", "outcome"),
+    [
+        (_labelled(20, 10, 25), "checked", "collecting"),  # under min_samples: no test yet
+        (_labelled(29, 15, 30), "promote", "better"),
+        (_labelled(10, 28, 30), "rollback", "worse"),
+        (_labelled(20, 21, 40), "checked", "inconclusive"),
+        (_labelled(40, 41, 60), "inconclusive", "inconclusive"),  # max_samples reached
+    ],
+)
+def test_an_ab_window_tests_every_labelled_outcome(labelled, action, outcome):
+    verdict = judge(AB, _figures(), labelled)
+    assert (verdict.action, verdict.significance["outcome"]) == (action, outcome)
+    assert verdict.detail()["significance"] == verdict.significance
+    if action == "promote":
+        assert "significantly better (accuracy 0.9667 vs 0.5" in verdict.reason(AB)
+    if action == "inconclusive":
+        assert "no significant difference after 60 labelled outcomes" in verdict.reason(AB)
+
+
+def test_labelled_outcomes_of_replicas_add_up():
+    total = WindowFigures.total([_labelled(3, 2, 4).to_dict(), _labelled(1, 1, 2).to_dict()])
+    accuracy = total.variants["candidate"].labelled("accuracy")
+    assert (accuracy.count, accuracy.mean) == (6, 4 / 6)
+    old = _figures().to_dict()  # figures stored before labels were counted
+    del old["variants"]["candidate"]["outcomes"]
+    assert WindowFigures.from_dict(old).variants["candidate"].labelled("accuracy").count == 0

@@ -39,6 +39,9 @@ async def test_bad_bodies_name_the_field(serve, candidate):
         bad = await client.post("/rollouts", json={"model": "cancer", "candidate": "1.1.0",
                                                    "max_error_rate": 5})  # fmt: skip
         assert bad.status_code == 422 and "max_error_rate" in bad.text
+        few = await client.post("/rollouts", json={"model": "cancer", "candidate": "1.1.0",
+                                                   "mode": "ab", "min_samples": 1})  # fmt: skip
+        assert few.status_code == 422 and "min_samples must be a whole number >= 2" in few.text
         unknown = await client.post("/rollouts/other/abort")
         assert unknown.status_code == 404
 

@@ -56,6 +56,21 @@ def start(
     failure_limit: Annotated[
         int, typer.Option(metavar="N", help="Failed checks before the rollout rolls back.")
     ] = 2,
+    min_samples: Annotated[
+        int, typer.Option(metavar="N", help="A/B: labelled outcomes per arm before testing.")
+    ] = 100,
+    alpha: Annotated[
+        float, typer.Option(metavar="LEVEL", help="A/B: significance level of the test.")
+    ] = 0.05,
+    max_samples: Annotated[
+        int, typer.Option(metavar="N", help="A/B: per arm, end as inconclusive at this many.")
+    ] = 10_000,
+    metric: Annotated[
+        str,
+        typer.Option(
+            metavar="METRIC", help="A/B: auto, accuracy, squared_error or absolute_error."
+        ),
+    ] = "auto",
     reason: Annotated[str | None, _REASON] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -65,7 +80,8 @@ def start(
         {"mode": mode, "steps": steps, "interval": interval, "min_requests": min_requests,
          "max_error_rate": max_error_rate, "max_latency_ratio": max_latency_ratio,
          "max_latency_ms": max_latency_ms, "max_disagreement": max_disagreement,
-         "failure_limit": failure_limit}
+         "failure_limit": failure_limit, "min_samples": min_samples, "alpha": alpha,
+         "max_samples": max_samples, "metric": metric}
     )  # fmt: skip
     with open_registry(ctx) as registry:
         rollout = Rollouts(registry).start(ref, candidate, plan, reason)

@@ -21,6 +21,8 @@ DEFAULT_STEPS = (5, 25, 50, 100)
 DEFAULT_AB_SPLIT = (50,)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+AB_METRICS = ("auto", "accuracy", "squared_error", "absolute_error")
+"""What an A/B test compares: ``auto`` is accuracy for classifiers, squared error for regressors."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,14 @@ class Bounds:
     max_latency_ms: float | None = None
     max_disagreement: float = 0.05
     failure_limit: int = 2
+    min_samples: int = 100
+    max_samples: int = 10_000
+    alpha: float = 0.05
+    metric: str = "auto"
 
     def __post_init__(self) -> None:
         _fraction("max_error_rate", self.max_error_rate)
+        self._check_samples()
         _fraction("max_disagreement", self.max_disagreement)
         _positive("max_latency_ratio", self.max_latency_ratio)
         if self.max_latency_ms is not None:
@@ -42,6 +49,27 @@ class Bounds:
         if not isinstance(self.failure_limit, int) or self.failure_limit < 1:
             raise InvalidInput(
                 f"failure_limit must be a whole number >= 1, got {self.failure_limit!r}"
+            )
+
+    def _check_samples(self) -> None:
+        """The A/B test's settings: labelled outcomes per arm, level and metric."""
+        for name in ("min_samples", "max_samples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise InvalidInput(f"{name} must be a whole number >= 2, got {value!r}")
+        if self.max_samples < self.min_samples:
+            raise InvalidInput(
+                f"max_samples ({self.max_samples}) must be at least min_samples ({self.min_samples})"
+            )
+        if (
+            isinstance(self.alpha, bool)
+            or not isinstance(self.alpha, int | float)
+            or not (0 < self.alpha < 1)
+        ):
+            raise InvalidInput(f"alpha must be a level in (0, 1), got {self.alpha!r}")
+        if self.metric not in AB_METRICS:
+            raise InvalidInput(
+                f"metric must be one of {', '.join(AB_METRICS)}, got {self.metric!r}"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,7 +83,8 @@ class RolloutPlan:
 
     ``canary`` walks ``steps`` of answered traffic; ``shadow`` walks the share of requests the
     candidate answers a copy of (users always get the primary); ``ab`` holds one split
-    (``steps[0]``, default 50) until a person promotes or aborts, rolling back on a bound.
+    (``steps[0]``, default 50) until a significance test on labelled outcomes decides (or a
+    person does), rolling back on a bound.
     """
 
     mode: str = "canary"
@@ -131,7 +160,8 @@ def _positive(name: str, value: float) -> float:
 
 PLAN_KEYS = frozenset(
     {"mode", "steps", "interval", "min_requests", "max_error_rate", "max_latency_ratio",
-     "max_latency_ms", "max_disagreement", "failure_limit"}
+     "max_latency_ms", "max_disagreement", "failure_limit", "min_samples", "max_samples",
+     "alpha", "metric"}
 )  # fmt: skip
 """The options a plan is built from (CLI flags, keys of ``POST /rollouts``)."""
 

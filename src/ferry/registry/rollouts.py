@@ -8,6 +8,7 @@ leader's decision never both win.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,8 @@ class Rollout:
     ended_at: str | None
     actor: str
     reason: str | None
+    significance: dict[str, Any] | None = None
+    """An A/B rollout's newest test (or its progress towards one); None for other modes."""
 
     @property
     def running(self) -> bool:
@@ -72,6 +75,7 @@ class Rollout:
             "bounds": self.plan.bounds.to_dict(), "failures": self.failures, "window": self.window,
             "started_at": self.started_at, "window_started_at": self.window_started_at,
             "ended_at": self.ended_at, "actor": self.actor, "reason": self.reason,
+            "significance": self.significance,
         }  # fmt: skip
 
 
@@ -169,7 +173,21 @@ class Rollouts:
             ).mappings().first()  # fmt: skip
         if row is None:
             raise NotFound(f"{model} has no rollout; start one with `ferry rollout start`")
-        return _rollout(row)
+        rollout = _rollout(row)
+        return self._tested(rollout) if rollout.plan.mode == "ab" else rollout
+
+    def _tested(self, rollout: Rollout) -> Rollout:
+        """The rollout with its newest significance test (kept in the detail of its events)."""
+        query = (
+            select(rollout_events.c.detail)
+            .where(rollout_events.c.rollout_id == rollout.id,
+                   rollout_events.c.detail.like('%"significance"%'))
+            .order_by(rollout_events.c.id.desc()).limit(1)
+        )  # fmt: skip
+        with self.catalog.reading() as session:
+            detail = session.connection.execute(query).scalar()
+        found = json.loads(detail).get("significance") if detail else None
+        return dataclasses.replace(rollout, significance=found)
 
     def active(self, model: str) -> Rollout | None:
         """The model's running rollout, or None."""
@@ -279,12 +297,12 @@ class Rollouts:
                 )
             )
 
-    def figures(self, rollout: Rollout) -> list[dict[str, Any]]:
-        """Every replica's figures for the rollout's current window."""
-        query = select(rollout_figures.c.figures).where(
-            rollout_figures.c.rollout_id == rollout.id,
-            rollout_figures.c.check_window == rollout.window,
-        )
+    def figures(self, rollout: Rollout, every_window: bool = False) -> list[dict[str, Any]]:
+        """Every replica's figures for the rollout's current window (or for all its windows:
+        the A/B test counts every labelled outcome of the rollout)."""
+        query = select(rollout_figures.c.figures).where(rollout_figures.c.rollout_id == rollout.id)
+        if not every_window:
+            query = query.where(rollout_figures.c.check_window == rollout.window)
         with self.catalog.reading() as session:
             return [json.loads(row[0]) for row in session.connection.execute(query)]
 

@@ -1,4 +1,5 @@
-"""The checks of one window, and what they decide: wait, advance, hold, promote or roll back.
+"""The checks of one window, and what they decide: wait, advance, hold, promote or roll back;
+in an A/B rollout, also the significance test on every labelled outcome so far.
 
 Pure: a rollout and its summed figures in, a verdict out; the loop in ``rollout.py`` records it.
 """
@@ -8,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ferry.serving.abtest import BETTER, WORSE, compare
 from ferry.serving.figures import WindowFigures
 from ferry.serving.traffic import CANDIDATE, PRIMARY
 
 if TYPE_CHECKING:
     from ferry.registry.rollouts import Rollout
 
-WAIT, ADVANCE, HOLD, PROMOTE, ROLLBACK, CHECKED = (
-    "wait", "advance", "hold", "promote", "rollback", "checked",
+WAIT, ADVANCE, HOLD, PROMOTE, ROLLBACK, CHECKED, INCONCLUSIVE = (
+    "wait", "advance", "hold", "promote", "rollback", "checked", "inconclusive",
 )  # fmt: skip
 CHECKS = ("error_rate", "latency_ratio", "latency_p99_ms", "disagreement")
 
@@ -47,6 +49,7 @@ class Verdict:
     checks: tuple[Check, ...]
     failures: int
     figures: dict[str, Any]
+    significance: dict[str, Any] | None = None
 
     @property
     def failed(self) -> tuple[Check, ...]:
@@ -55,6 +58,13 @@ class Verdict:
 
     def reason(self, rollout: Rollout) -> str:
         """One line for the alias history, the alert and the rollout's reason."""
+        test = self.significance
+        if (
+            test is not None
+            and not self.failed
+            and self.action in (PROMOTE, ROLLBACK, INCONCLUSIVE)
+        ):
+            return _tested(rollout, test)
         if self.action == PROMOTE:
             steps = ", ".join(f"{step}%" for step in rollout.plan.steps)
             return f"rollout {rollout.id}: {rollout.candidate} passed every check at {steps}"
@@ -66,12 +76,18 @@ class Verdict:
 
     def detail(self) -> dict[str, Any]:
         """The event detail: every check and the figures it was made on."""
-        return {"checks": [check.to_dict() for check in self.checks], "figures": self.figures,
-                "failures": self.failures}  # fmt: skip
+        detail = {"checks": [check.to_dict() for check in self.checks], "figures": self.figures,
+                  "failures": self.failures}  # fmt: skip
+        if self.significance is not None:
+            detail["significance"] = self.significance
+        return detail
 
 
-def judge(rollout: Rollout, figures: WindowFigures) -> Verdict:
-    """Judge one window of ``rollout`` on the figures of every replica."""
+def judge(
+    rollout: Rollout, figures: WindowFigures, labelled: WindowFigures | None = None
+) -> Verdict:
+    """Judge one window of ``rollout`` on the figures of every replica; an A/B rollout's test
+    reads ``labelled``, the figures of every window so far (default: this window's)."""
     candidate = figures.variants[CANDIDATE]
     summary = summarise(figures)
     if candidate.requests < rollout.plan.min_requests:
@@ -82,9 +98,57 @@ def judge(rollout: Rollout, figures: WindowFigures) -> Verdict:
         action = ROLLBACK if failures >= rollout.plan.bounds.failure_limit else HOLD
         return Verdict(action, checks, failures, summary)
     if rollout.plan.mode == "ab":
-        return Verdict(CHECKED, checks, rollout.failures, summary)
+        return _ab(rollout, checks, summary, labelled or figures)
     last = rollout.step_index == len(rollout.plan.steps) - 1
     return Verdict(PROMOTE if last else ADVANCE, checks, rollout.failures, summary)
+
+
+def _ab(
+    rollout: Rollout, checks: tuple[Check, ...], summary: dict[str, Any], labelled: WindowFigures
+) -> Verdict:
+    """Test once each arm has ``min_samples`` labelled outcomes: promote a significantly better
+    candidate, roll back a worse one, end as inconclusive at ``max_samples`` per arm."""
+    bounds = rollout.plan.bounds
+    metric = ab_metric(bounds.metric, labelled)
+    candidate = labelled.variants[CANDIDATE].labelled(metric)
+    primary = labelled.variants[PRIMARY].labelled(metric)
+    fewest = min(candidate.count, primary.count)
+    if fewest < bounds.min_samples:
+        collecting = {"metric": metric, "outcome": "collecting", "min_samples": bounds.min_samples,
+                      "samples": {"primary": primary.count, "candidate": candidate.count}}  # fmt: skip
+        return Verdict(CHECKED, checks, rollout.failures, summary, collecting)
+    test = compare(metric, candidate, primary, bounds.alpha).to_dict()
+    action = {BETTER: PROMOTE, WORSE: ROLLBACK}.get(test["outcome"], CHECKED)
+    if action == CHECKED and fewest >= bounds.max_samples:
+        action = INCONCLUSIVE
+    return Verdict(action, checks, rollout.failures, summary, test)
+
+
+def ab_metric(chosen: str, labelled: WindowFigures) -> str:
+    """The metric an A/B test compares: the chosen one, or (``auto``) accuracy where labels
+    scored classifications, else the squared error."""
+    if chosen != "auto":
+        return chosen
+    scored = {metric for variant in labelled.variants.values() for metric in variant.outcomes}
+    return "accuracy" if "accuracy" in scored or not scored else "squared_error"
+
+
+def _tested(rollout: Rollout, test: dict[str, Any]) -> str:
+    """The reason an A/B test gives: its outcome, effect, interval and p-value."""
+    low, high = test["confidence_interval"]
+    figures = (f"{test['metric']} {test['means']['candidate']:.4g} vs {test['means']['primary']:.4g}, "
+               f"effect {test['effect']:+.4g}, {test['confidence']:.0%} CI [{low:+.4g}, {high:+.4g}], "
+               f"p={test['p_value']:.3g}")  # fmt: skip
+    if test["outcome"] == BETTER:
+        verdict = "is significantly better"
+    elif test["outcome"] == WORSE:
+        verdict = "is significantly worse"
+    else:
+        samples = min(test["samples"].values())
+        verdict = (
+            f"inconclusive: no significant difference after {samples} labelled outcomes per arm"
+        )
+    return f"rollout {rollout.id}: {rollout.candidate} {verdict} ({figures})"
 
 
 def _checks(rollout: Rollout, figures: WindowFigures) -> list[Check]:

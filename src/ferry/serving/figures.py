@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ferry.serving.outcomes import Moments
 from ferry.serving.traffic import VARIANTS
 
 _SMALLEST = 1e-5
@@ -30,11 +31,13 @@ def _upper(index: int) -> float:
 
 @dataclass
 class VariantFigures:
-    """Requests, errors and a latency histogram of one variant in one window."""
+    """Requests, errors and a latency histogram of one variant in one window, and the sums of
+    its labelled outcomes by metric (see ``outcomes.py``)."""
 
     requests: int = 0
     errors: int = 0
     latency: Counter[int] = field(default_factory=Counter)
+    outcomes: dict[str, Moments] = field(default_factory=dict)
 
     def observe(self, seconds: float, failed: bool) -> None:
         """Count one request that took ``seconds``."""
@@ -64,17 +67,27 @@ class VariantFigures:
         self.requests += other.requests
         self.errors += other.errors
         self.latency.update(other.latency)
+        for metric, moments in other.outcomes.items():
+            self.outcomes.setdefault(metric, Moments()).add(moments)
+
+    def labelled(self, metric: str) -> Moments:
+        """The sums of one metric's labelled outcomes (empty when none came)."""
+        return self.outcomes.get(metric, Moments())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (bucket indexes as strings)."""
         latency = {str(index): count for index, count in self.latency.items()}
-        return {"requests": self.requests, "errors": self.errors, "latency": latency}
+        outcomes = {metric: moments.to_dict() for metric, moments in self.outcomes.items()}
+        return {"requests": self.requests, "errors": self.errors, "latency": latency,
+                "outcomes": outcomes}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VariantFigures:
         """The inverse of :meth:`to_dict`."""
         latency = Counter({int(index): int(count) for index, count in data["latency"].items()})
-        return cls(int(data["requests"]), int(data["errors"]), latency)
+        outcomes = {metric: Moments.from_dict(sums)
+                    for metric, sums in data.get("outcomes", {}).items()}  # fmt: skip
+        return cls(int(data["requests"]), int(data["errors"]), latency, outcomes)
 
 
 @dataclass

@@ -20,14 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ferry.flavors.tasks import Outputs
-from ferry.registry.rollout_plan import PROMOTED, ROLLED_BACK
+from ferry.registry.rollout_plan import ABORTED, PROMOTED, ROLLED_BACK
 from ferry.serving.batching import MicroBatcher
-from ferry.serving.checks import ADVANCE, PROMOTE, ROLLBACK, WAIT, Verdict, judge
+from ferry.serving.checks import ADVANCE, INCONCLUSIVE, PROMOTE, ROLLBACK, WAIT, Verdict, judge
 from ferry.serving.figures import WindowFigures
 from ferry.serving.leader import Leadership
 from ferry.serving.live import LiveModel
 from ferry.serving.loader import LoadedVersion
 from ferry.serving.metrics import ServingMetrics
+from ferry.serving.outcomes import Answered, AnsweredRequests, Moments, scores
 from ferry.serving.shadow import Copy, ShadowQueue, disagreements
 from ferry.serving.traffic import CANDIDATE, PRIMARY, SINGLE, Route, Split
 
@@ -87,6 +88,7 @@ class RolloutLoop:
         self.metrics, self.replica, self.clock = metrics, replica, clock
         self._refused: dict[str, int] = {}
         self._syncing: dict[str, asyncio.Lock] = {}
+        self.answered = AnsweredRequests()
 
     @property
     def store(self) -> Rollouts:
@@ -132,6 +134,25 @@ class RolloutLoop:
         answered = _compared(outputs)
         if answered is not None:
             slot.shadow.offer(Copy(rows, answered, other))
+
+    def remember(self, slot: Slot, request_id: str, variant: str, outputs: Outputs,
+                 task: str) -> None:  # fmt: skip
+        """Keep which variant answered ``request_id`` (and what), for its feedback label."""
+        if outputs.predictions is not None:
+            self.answered.remember(
+                request_id, Answered(slot.rollout.id, variant, task, outputs.predictions)
+            )
+
+    def labelled(self, name: str, request_id: str, label: Any) -> None:
+        """Score a feedback label against the answer it is for, in the answering variant's
+        figures; a label for an earlier rollout, or another replica's answer, is not counted."""
+        slot = self.slots.get(name)
+        answered = self.answered.claim(request_id)
+        if slot is None or answered is None or answered.rollout != slot.rollout.id:
+            return
+        outcomes = slot.figures.variants[answered.variant].outcomes
+        for metric, values in scores(answered.task, answered.predictions, label).items():
+            outcomes.setdefault(metric, Moments()).observe(values)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -275,7 +296,11 @@ class RolloutLoop:
         if (now - opened).total_seconds() < rollout.plan.interval_seconds:
             return None
         stored = await asyncio.to_thread(self.store.figures, rollout)
-        verdict = judge(rollout, WindowFigures.total(stored))
+        labelled = None
+        if rollout.plan.mode == "ab":  # the test reads every labelled outcome of the rollout
+            every = await asyncio.to_thread(self.store.figures, rollout, True)
+            labelled = WindowFigures.total(every)
+        verdict = judge(rollout, WindowFigures.total(stored), labelled)
         if verdict.action == WAIT:
             return verdict
         for check in verdict.checks:
@@ -293,8 +318,8 @@ class RolloutLoop:
 
     def _record(self, rollout: Rollout, verdict: Verdict, now: str) -> None:
         detail = verdict.detail()
-        if verdict.action in (PROMOTE, ROLLBACK):
-            state = PROMOTED if verdict.action == PROMOTE else ROLLED_BACK
+        if verdict.action in (PROMOTE, ROLLBACK, INCONCLUSIVE):
+            state = {PROMOTE: PROMOTED, ROLLBACK: ROLLED_BACK}.get(verdict.action, ABORTED)
             failed = [check.to_dict() for check in verdict.failed]
             self.store.finish(rollout, state, verdict.reason(rollout),
                               {**detail, "failed": failed}, now)  # fmt: skip

@@ -356,8 +356,10 @@ class ModelServer:
         share, loaded = answered
         outputs = Outputs(*share)
         confidence = outputs.row_confidence()
-        if slot is not None and route.compare and variant == route.answer and self.rollouts:
-            self.rollouts.copy(slot, route, rows, outputs)
+        if slot is not None and self.rollouts is not None:
+            if route.compare and variant == route.answer:
+                self.rollouts.copy(slot, route, rows, outputs)
+            self.rollouts.remember(slot, request_id, variant, outputs, loaded.task)
         self.metrics.predicted(live.name, confidence)
         self.capture.record(
             live.name,
@@ -437,6 +439,8 @@ class ModelServer:
         durable = self.capture.feedback(name, request_id, label)
         await asyncio.to_thread(self.capture.write_feedback)
         await asyncio.wrap_future(durable)
+        if self.rollouts is not None:  # an A/B test counts the label for the variant that answered
+            self.rollouts.labelled(name, request_id, label)
         return name
 
     def metrics_text(self) -> bytes:
