@@ -68,10 +68,12 @@ def test_abort_and_errors_are_one_line(ferry):
 def test_an_ab_rollout_takes_its_test_settings(ferry):
     started = json.loads(ferry("rollout", "start", "churn@production", "--candidate", "1.1.0",
                                "--mode", "ab", "--min-samples", "50", "--alpha", "0.01",
-                               "--max-samples", "500", "--json").stdout)  # fmt: skip
+                               "--max-samples", "500", "--min-accuracy", "0.8",
+                               "--json").stdout)  # fmt: skip
     assert (started["mode"], started["steps"]) == ("ab", [50])
     bounds = started["bounds"]
     assert (bounds["min_samples"], bounds["alpha"], bounds["max_samples"]) == (50, 0.01, 500)
+    assert (bounds["min_accuracy"], bounds["max_mean_error"]) == (0.8, None)
     status = json.loads(ferry("rollout", "status", "churn", "--json").stdout)
     assert "significance" in status and status["significance"] is None
     ferry("rollout", "abort", "churn")

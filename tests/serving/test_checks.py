@@ -109,3 +109,16 @@ def test_labelled_outcomes_of_replicas_add_up():
     old = _figures().to_dict()  # figures stored before labels were counted
     del old["variants"]["candidate"]["outcomes"]
     assert WindowFigures.from_dict(old).variants["candidate"].labelled("accuracy").count == 0
+
+
+def test_metric_floors_need_enough_labels_and_fail_below_the_floor():
+    bounds = Bounds(min_samples=30, min_accuracy=0.9, max_mean_error=2.0)
+    floored = dataclasses.replace(ROLLOUT, plan=RolloutPlan(min_requests=10, bounds=bounds))
+    assert judge(floored, _labelled(20, 20, 25)).action == "advance"  # too few labels to judge
+    verdict = judge(floored, _labelled(24, 30, 30))
+    assert [check.name for check in verdict.failed] == ["accuracy"]
+    assert "accuracy 0.8 < 0.9" in verdict.reason(floored)
+    assert judge(floored, _labelled(28, 30, 30)).action == "advance"
+    regression = _figures()
+    regression.variants["candidate"].outcomes["squared_error"] = Moments(30, 90.0, 300.0)
+    assert [check.name for check in judge(floored, regression).failed] == ["mean_squared_error"]

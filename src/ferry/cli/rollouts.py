@@ -71,6 +71,14 @@ def start(
             metavar="METRIC", help="A/B: auto, accuracy, squared_error or absolute_error."
         ),
     ] = "auto",
+    min_accuracy: Annotated[
+        float | None,
+        typer.Option(metavar="SHARE", help="Lowest labelled accuracy of the candidate per step."),
+    ] = None,
+    max_mean_error: Annotated[
+        float | None,
+        typer.Option(metavar="ERROR", help="Highest labelled mean error (regressors) per step."),
+    ] = None,
     reason: Annotated[str | None, _REASON] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -81,7 +89,8 @@ def start(
          "max_error_rate": max_error_rate, "max_latency_ratio": max_latency_ratio,
          "max_latency_ms": max_latency_ms, "max_disagreement": max_disagreement,
          "failure_limit": failure_limit, "min_samples": min_samples, "alpha": alpha,
-         "max_samples": max_samples, "metric": metric}
+         "max_samples": max_samples, "metric": metric, "min_accuracy": min_accuracy,
+         "max_mean_error": max_mean_error}
     )  # fmt: skip
     with open_registry(ctx) as registry:
         rollout = Rollouts(registry).start(ref, candidate, plan, reason)

@@ -38,10 +38,16 @@ class Bounds:
     max_samples: int = 10_000
     alpha: float = 0.05
     metric: str = "auto"
+    min_accuracy: float | None = None
+    max_mean_error: float | None = None
 
     def __post_init__(self) -> None:
         _fraction("max_error_rate", self.max_error_rate)
         self._check_samples()
+        if self.min_accuracy is not None:
+            _fraction("min_accuracy", self.min_accuracy)
+        if self.max_mean_error is not None:
+            _positive("max_mean_error", self.max_mean_error)
         _fraction("max_disagreement", self.max_disagreement)
         _positive("max_latency_ratio", self.max_latency_ratio)
         if self.max_latency_ms is not None:
@@ -161,7 +167,7 @@ def _positive(name: str, value: float) -> float:
 PLAN_KEYS = frozenset(
     {"mode", "steps", "interval", "min_requests", "max_error_rate", "max_latency_ratio",
      "max_latency_ms", "max_disagreement", "failure_limit", "min_samples", "max_samples",
-     "alpha", "metric"}
+     "alpha", "metric", "min_accuracy", "max_mean_error"}
 )  # fmt: skip
 """The options a plan is built from (CLI flags, keys of ``POST /rollouts``)."""
 

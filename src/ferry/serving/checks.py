@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 WAIT, ADVANCE, HOLD, PROMOTE, ROLLBACK, CHECKED, INCONCLUSIVE = (
     "wait", "advance", "hold", "promote", "rollback", "checked", "inconclusive",
 )  # fmt: skip
-CHECKS = ("error_rate", "latency_ratio", "latency_p99_ms", "disagreement")
+CHECKS = ("error_rate", "latency_ratio", "latency_p99_ms", "disagreement", "accuracy",
+          "mean_squared_error", "mean_absolute_error")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,17 @@ class Check:
     name: str
     value: float
     bound: float
+    floor: bool = False
+    """True when the bound is a floor (accuracy), False when it is a ceiling."""
 
     @property
     def passed(self) -> bool:
         """True when the figure is within its bound."""
-        return self.value <= self.bound
+        return self.value >= self.bound if self.floor else self.value <= self.bound
+
+    def broken(self) -> str:
+        """``error_rate 0.2 > 0.01``: how the figure broke its bound."""
+        return f"{self.name} {self.value:.4g} {'<' if self.floor else '>'} {self.bound:g}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the history."""
@@ -68,7 +75,7 @@ class Verdict:
         if self.action == PROMOTE:
             steps = ", ".join(f"{step}%" for step in rollout.plan.steps)
             return f"rollout {rollout.id}: {rollout.candidate} passed every check at {steps}"
-        failed = "; ".join(f"{c.name} {c.value:.4g} > {c.bound:g}" for c in self.failed)
+        failed = "; ".join(check.broken() for check in self.failed)
         return (
             f"rollout {rollout.id}: {rollout.candidate} failed {self.failures} check(s) at "
             f"{rollout.percent}%: {failed}"
@@ -162,6 +169,21 @@ def _checks(rollout: Rollout, figures: WindowFigures) -> list[Check]:
         checks.append(Check("latency_p99_ms", ours * 1000, bounds.max_latency_ms))
     if figures.disagreement is not None:
         checks.append(Check("disagreement", figures.disagreement, bounds.max_disagreement))
+    return checks + _floors(rollout, figures)
+
+
+def _floors(rollout: Rollout, figures: WindowFigures) -> list[Check]:
+    """The candidate's labelled metric in this window against its floor, once the window has
+    ``min_samples`` labelled outcomes of the candidate."""
+    bounds, candidate = rollout.plan.bounds, figures.variants[CANDIDATE]
+    checks = []
+    accuracy = candidate.labelled("accuracy")
+    if bounds.min_accuracy is not None and accuracy.count >= bounds.min_samples:
+        checks.append(Check("accuracy", accuracy.total / accuracy.count, bounds.min_accuracy, True))
+    metric = "absolute_error" if bounds.metric == "absolute_error" else "squared_error"
+    errors = candidate.labelled(metric)
+    if bounds.max_mean_error is not None and errors.count >= bounds.min_samples:
+        checks.append(Check(f"mean_{metric}", errors.total / errors.count, bounds.max_mean_error))
     return checks
 
 

@@ -1,6 +1,7 @@
-"""A/B rollouts through the real app: labels sent to ``POST /feedback`` are counted for the
-variant that answered, and the significance test promotes a better candidate, rolls a worse one
-back, or ends an even one as inconclusive. The analysis clock is moved, not slept."""
+"""Rollouts judged on labels, through the real app: labels sent to ``POST /feedback`` are
+counted for the variant that answered; an A/B test promotes a better candidate, rolls a worse one
+back, or ends an even one as inconclusive; a metric floor rolls a canary back. The analysis clock
+is moved, not slept."""
 
 from __future__ import annotations
 
@@ -130,3 +131,35 @@ async def test_an_even_candidate_ends_inconclusive_and_the_primary_keeps_serving
     assert "inconclusive" in status["reason"]
     assert (answer["variant"], answer["version"]) == ("primary", "1.0.0")
     assert cancer_registry.resolve("cancer@production").version == "1.0.0"
+
+
+async def test_a_candidate_under_the_accuracy_floor_is_rolled_back(
+    cancer_registry, serve_registry, pipeline, cancer
+):
+    X, y = cancer
+    cancer_registry.register(clone(pipeline).fit(X, 1 - y), "cancer", input_example=X.head(20))
+    clock = Clock()
+    async with serve_registry(cancer_registry, clock=clock) as (client, server):
+        await _ab(client, clock, mode="canary", steps=[50, 100], min_accuracy=0.9,
+                  min_samples=10, failure_limit=1)  # fmt: skip
+        await _labelled_window(client, server, clock, cancer, KEYS[:60])
+        status = (await client.get("/rollouts/cancer")).json()
+    assert status["state"] == "rolled_back", status["history"][-1]
+    failed = status["history"][-1]["detail"]["failed"]
+    assert [check["check"] for check in failed] == ["accuracy"] and failed[0]["value"] < 0.1
+    assert "accuracy" in status["reason"] and "< 0.9" in status["reason"]
+
+
+async def test_a_candidate_above_the_accuracy_floor_advances(
+    cancer_registry, serve_registry, pipeline, cancer
+):
+    cancer_registry.register(pipeline, "cancer", input_example=cancer[0].head(20))
+    clock = Clock()
+    async with serve_registry(cancer_registry, clock=clock) as (client, server):
+        await _ab(client, clock, mode="canary", steps=[50, 100], min_accuracy=0.9,
+                  min_samples=10, failure_limit=1)  # fmt: skip
+        await _labelled_window(client, server, clock, cancer, KEYS[:60])
+        status = (await client.get("/rollouts/cancer")).json()
+    assert (status["state"], status["percent"]) == ("running", 100), status["history"][-1]
+    checks = {check["check"]: check for check in status["history"][-1]["detail"]["checks"]}
+    assert checks["accuracy"]["result"] == "pass" and checks["accuracy"]["value"] >= 0.9
