@@ -134,6 +134,23 @@ def registry(tmp_path: Path, catalog_url: str) -> Iterator[Registry]:
 
 
 @pytest.fixture
+def sql_statements(registry: Registry) -> Iterator[list[str]]:
+    """Every SELECT the registry's catalog runs while the test does (clear it to start over):
+    how tests hold a page to a fixed number of queries, whatever the number of models."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(registry.catalog.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(registry.catalog.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
 def sqlite_registry(tmp_path: Path) -> Iterator[Registry]:
     with Registry(home=tmp_path / "home") as opened:
         yield opened

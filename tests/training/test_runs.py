@@ -56,17 +56,25 @@ def test_checks_and_the_window_they_consumed(registry):
     assert checks[0].summary == {"reason": "x"}
 
 
-def test_each_models_newest_run_and_check_at_once(registry):
-    """What the dashboard's Models page reads: one newest run and check per model."""
+def test_each_models_newest_run_and_check_at_once(registry, sql_statements):
+    """What the dashboard's Models page reads: one newest run and check per registered model,
+    each in one query however many models there are."""
+    for name in ("churn", "other", "idle"):
+        with registry.catalog.writing(name) as session:
+            session.lock_model(name, "2026-03-01T00:00:00+00:00")
     store = RunStore(registry.catalog)
     store.create("a1", "churn", "/p.toml", "cli", "2026-03-01T00:00:00+00:00")
     store.create("b2", "churn", "/p.toml", "cli", "2026-03-02T00:00:00+00:00")
+    store.create("a0", "churn", "/p.toml", "cli", "2026-03-02T00:00:00+00:00")  # same time: by id
     store.create("c3", "other", "/q.toml", "api", "2026-03-01T00:00:00+00:00")
-    last = store.last_runs(["churn", "other", "ghost"])
-    assert {name: run.id for name, run in last.items()} == {"churn": "b2", "other": "c3"}
+    store.create("d4", "ghost", "/q.toml", "api", "2026-03-03T00:00:00+00:00")  # never registered
     store.add_check(_check("2026-03-01T00:00:00+00:00", None))
     newest = store.add_check(_check("2026-03-02T00:00:00+00:00", None, drift=True))
-    assert store.last_checks() == {"churn": newest}
+    sql_statements.clear()
+    last, checks = store.last_runs(), store.last_checks()
+    assert {name: run.id for name, run in last.items()} == {"churn": "a0", "other": "c3"}
+    assert checks == {"churn": newest}
+    assert len(sql_statements) == 2
 
 
 def test_stats_from_records(registry):
@@ -148,6 +156,8 @@ def test_a_catalog_at_revision_0002_gains_the_comparison_columns_keeping_its_run
 
 
 def test_a_check_keeps_its_distributions_apart_from_the_list(registry):
+    with registry.catalog.writing("churn") as session:
+        session.lock_model("churn", "2026-03-01T00:00:00+00:00")
     store = RunStore(registry.catalog)
     plots = [{"name": "age", "type": "numeric", "drifted": True, "edges": [0.0, 1.0],
               "reference": [0.2, 0.5, 0.3], "current": [0.1, 0.4, 0.5]}]  # fmt: skip
@@ -156,7 +166,7 @@ def test_a_check_keeps_its_distributions_apart_from_the_list(registry):
     assert new.id is not None and old.id is not None
     assert store.distributions(new.id) == plots and store.distributions(old.id) == []
     assert [check.id for check in store.checks("churn")] == [new.id, old.id]
-    assert store.last_checks()["churn"].id == new.id
+    assert [check.id for check in store.last_checks().values()] == [new.id]
 
 
 def test_a_catalog_at_revision_0004_gains_check_distributions_keeping_its_checks(

@@ -32,3 +32,19 @@ def test_overview_matches_the_registry(registry, pipeline, cancer):
     assert fraud.last_check is not None and fraud.last_check.drift is True
     summaries = {s["name"]: s for s in registry.list_models()}
     assert summaries["churn"]["latest"] == churn.latest
+
+
+def test_overview_reads_in_the_same_few_queries_however_many_models(
+    registry, pipeline, cancer, sql_statements
+):
+    """One grouped query per concern (versions, aliases, last runs, last checks): no N+1."""
+    example, store = cancer[0].head(3), RunStore(registry.catalog)
+    counts = []
+    for model in ("churn", "fraud", "spam"):
+        registry.register(pipeline, model, input_example=example)
+        store.create(f"run-{model}", model, "/p.toml", "cli", "2026-03-01T00:00:00+00:00")
+        sql_statements.clear()
+        rows = models_overview(registry)
+        counts.append(len(sql_statements))
+        assert rows[-1].last_run is not None and rows[-1].last_run.id == f"run-{model}"
+    assert counts == [4, 4, 4]

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ferry.errors import NotFound
 from ferry.registry.catalog import Catalog
-from ferry.registry.tables import monitor_checks, runs
+from ferry.registry.tables import models, monitor_checks, runs
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 
@@ -155,32 +156,40 @@ class RunStore:
             rows = session.connection.execute(query).all()
         return [_run(dict(row._mapping)) for row in rows]
 
-    def last_runs(self, models: list[str]) -> dict[str, RunRecord]:
-        """Each named model's newest run, in one transaction (the dashboard's Models page).
+    def last_runs(self) -> dict[str, RunRecord]:
+        """Each registered model's newest run, in one query (the dashboard's Models page).
 
-        One index seek per model: a GROUP BY over every run reads the whole index instead.
+        A query per model costs more in SQLAlchemy than in the database, and a GROUP BY over
+        every run reads the whole index: one query seeks the index once per model instead.
         """
-        found: dict[str, RunRecord] = {}
-        with self.catalog.reading() as session:
-            for model in models:
-                query = (
-                    select(runs)
-                    .where(runs.c.model_name == model)
-                    .order_by(runs.c.created_at.desc(), runs.c.id)
-                    .limit(1)
-                )
-                row = session.connection.execute(query).first()
-                if row is not None:
-                    found[model] = _run(dict(row._mapping))
-        return found
+        rows = self._newest(runs, (runs.c.created_at.desc(), runs.c.id), tuple(runs.c))
+        return {record.model: record for record in map(_run, rows)}
 
     def last_checks(self) -> dict[str, CheckRecord]:
-        """Each model's newest monitor check, in one query."""
-        newest = select(func.max(monitor_checks.c.id)).group_by(monitor_checks.c.model_name)
-        query = select(*_CHECK_COLUMNS).where(monitor_checks.c.id.in_(newest.scalar_subquery()))
+        """Each registered model's newest monitor check, in one query (a seek per model)."""
+        rows = self._newest(monitor_checks, (monitor_checks.c.id.desc(),), _CHECK_COLUMNS)
+        return {check.model: check for check in map(_check, rows)}
+
+    def _newest(
+        self,
+        table: Table,
+        order: tuple[ColumnElement[Any], ...],
+        columns: tuple[ColumnElement[Any], ...],
+    ) -> list[dict[str, Any]]:
+        """The row of each model in ``models`` that sorts first by ``order`` in ``table``: a
+        correlated subquery seeks the table's ``model_name`` index from each model's name
+        (portable between SQLite and PostgreSQL, unlike LATERAL)."""
+        other = table.alias("newest")
+        first = (
+            select(other.c.id)
+            .where(other.c.model_name == models.c.name)
+            .order_by(*(ClauseAdapter(other).traverse(term) for term in order))
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = select(*columns).where(table.c.id.in_(select(first).select_from(models)))
         with self.catalog.reading() as session:
-            rows = session.connection.execute(query).all()
-        return {check.model: check for check in (_check(dict(row._mapping)) for row in rows)}
+            return [dict(row._mapping) for row in session.connection.execute(query)]
 
     def add_check(
         self, check: CheckRecord, distributions: list[dict[str, Any]] | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import func, select, tuple_
 
 from ferry.drift.distribution import Distribution
 from ferry.errors import NotFound
@@ -25,7 +25,6 @@ RECENT_CHECKS = 200
 RECENT_ROLLOUT_EVENTS = 50
 SHOWN_DISTRIBUTIONS = 12
 """Features plotted by default (drifted first); the page links to all of them."""
-_MAJOR, _MINOR = 2**40, 2**20
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def models_overview(registry: Registry) -> list[ModelRow]:
     """Every model with its aliases, latest version, last run and last drift check."""
     store = RunStore(registry.catalog)
     summaries = _summaries(registry)
-    last_runs, last_checks = store.last_runs(list(summaries)), store.last_checks()
+    last_runs, last_checks = store.last_runs(), store.last_checks()
     rows = []
     for name, (latest, count, updated, aliases) in summaries.items():
         pointed = {alias: aliases[alias] for alias in sorted(aliases)}
@@ -138,21 +137,22 @@ def _summaries(registry: Registry) -> dict[str, tuple[Version, int, str, Aliases
     registration time of the version each points to.
 
     ``Registry.list_models`` parses every version's metadata; the Models page needs none of it,
-    and with thousands of versions that parsing is most of the page's time. The latest version
-    is the largest ``major * 2**40 + minor * 2**20 + patch`` (parts below 2**20, about a
-    million), found in the version-order index without reading the rows.
+    and with thousands of versions that parsing is most of the page's time. Each model's latest
+    version is one seek backwards in the version-order index, its count a count of that index's
+    entries: no query reads every version (a GROUP BY over all of them did).
     """
-    rows = tables.versions.c
-    wide = [cast(column, BigInteger) for column in (rows.major, rows.minor, rows.patch)]
-    order = wide[0] * _MAJOR + wide[1] * _MINOR + wide[2]  # PostgreSQL's integer is 32-bit
+    rows, models = tables.versions.c, tables.models.c
+    other, counted = tables.versions.alias("newest").c, tables.versions.alias("counted").c
     newest = (
-        select(rows.model_name, func.max(order).label("key"), func.count().label("count"))
-        .group_by(rows.model_name)
-        .subquery()
+        select(other.version)
+        .where(other.model_name == models.name)
+        .order_by(other.major.desc(), other.minor.desc(), other.patch.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    query = select(
-        rows.model_name, rows.major, rows.minor, rows.patch, rows.created_at, newest.c.count
-    ).join(newest, (rows.model_name == newest.c.model_name) & (order == newest.c.key))
+    count = select(func.count()).where(counted.model_name == rows.model_name).scalar_subquery()
+    query = select(rows.model_name, rows.major, rows.minor, rows.patch, rows.created_at, count)
+    query = query.where(tuple_(rows.model_name, rows.version).in_(select(models.name, newest)))
     found: dict[str, tuple[Version, int, str, Aliases]] = {}
     with registry.catalog.reading() as session:
         for name, major, minor, patch, created, count in session.connection.execute(query):
