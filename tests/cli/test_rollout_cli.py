@@ -80,6 +80,13 @@ def test_an_ab_rollout_takes_its_test_settings(ferry):
     bad = ferry("rollout", "start", "churn@production", "--candidate", "1.1.0", "--mode", "ab",
                 "--min-samples", "500", "--max-samples", "100", code=1)  # fmt: skip
     assert "max_samples (100) must be at least min_samples (500)" in bad.stderr
+    distance = json.loads(ferry("rollout", "start", "churn@production", "--candidate", "1.1.0",
+                                "--max-distance", "0.2", "--distance", "js", "--json").stdout)  # fmt: skip
+    assert (distance["bounds"]["max_distance"], distance["bounds"]["distance"]) == (0.2, "js")
+    ferry("rollout", "abort", "churn")
+    kl = ferry("rollout", "start", "churn@production", "--candidate", "1.1.0", "--distance", "kl",
+               code=1)  # fmt: skip
+    assert "distance must be one of psi, js" in kl.stderr
     assert (
         "alpha must be a level in (0, 1)"
         in ferry(

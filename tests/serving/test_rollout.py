@@ -224,3 +224,34 @@ async def test_a_server_picks_up_a_running_rollout_at_start(
 
 def test_keys_hash_to_the_same_bucket_everywhere():
     assert bucket("user-1") == bucket("user-1") != bucket("user-2")
+
+
+@pytest.mark.parametrize("method", ["psi", "js"])
+async def test_a_candidate_whose_predictions_shift_is_rolled_back_by_distance(
+    cancer_registry, serve_registry, pipeline, cancer, clock, method
+):
+    flipped = clone(pipeline).fit(cancer[0], 1 - cancer[1])  # class shares 37/63 become 63/37
+    _register(cancer_registry, flipped, cancer)
+    rows = _rows(cancer)
+    async with serve_registry(cancer_registry, clock=clock) as (client, server):
+        await _start(client, clock, "1.1.0", steps=[50, 100], max_disagreement=1.0,
+                     max_distance=0.1, distance=method, failure_limit=1)  # fmt: skip
+        await _window(client, server, clock, rows, KEYS[:100])
+        status = (await client.get("/rollouts/cancer")).json()
+    assert status["state"] == "rolled_back", status["history"][-1]
+    failed = status["history"][-1]["detail"]["failed"]
+    assert [check["check"] for check in failed] == [method] and failed[0]["value"] > 0.1
+
+
+async def test_a_candidate_predicting_alike_passes_the_distance_check(
+    cancer_registry, serve_registry, pipeline, cancer, clock
+):
+    _register(cancer_registry, pipeline, cancer)
+    rows = _rows(cancer)
+    async with serve_registry(cancer_registry, clock=clock) as (client, server):
+        await _start(client, clock, "1.1.0", steps=[50, 100], max_distance=0.1, failure_limit=1)
+        await _window(client, server, clock, rows, KEYS[:100])
+        status = (await client.get("/rollouts/cancer")).json()
+    assert (status["state"], status["percent"]) == ("running", 100), status["history"][-1]
+    checks = {check["check"]: check for check in status["history"][-1]["detail"]["checks"]}
+    assert checks["psi"]["result"] == "pass" and checks["psi"]["value"] < 0.1

@@ -79,6 +79,13 @@ def start(
         float | None,
         typer.Option(metavar="ERROR", help="Highest labelled mean error (regressors) per step."),
     ] = None,
+    max_distance: Annotated[
+        float | None,
+        typer.Option(metavar="X", help="Highest distance of the candidate's predictions."),
+    ] = None,
+    distance: Annotated[
+        str, typer.Option(metavar="METHOD", help="psi or js (Jensen-Shannon).")
+    ] = "psi",
     reason: Annotated[str | None, _REASON] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -90,7 +97,7 @@ def start(
          "max_latency_ms": max_latency_ms, "max_disagreement": max_disagreement,
          "failure_limit": failure_limit, "min_samples": min_samples, "alpha": alpha,
          "max_samples": max_samples, "metric": metric, "min_accuracy": min_accuracy,
-         "max_mean_error": max_mean_error}
+         "max_mean_error": max_mean_error, "max_distance": max_distance, "distance": distance}
     )  # fmt: skip
     with open_registry(ctx) as registry:
         rollout = Rollouts(registry).start(ref, candidate, plan, reason)

@@ -21,6 +21,8 @@ DEFAULT_STEPS = (5, 25, 50, 100)
 DEFAULT_AB_SPLIT = (50,)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+DISTANCES = ("psi", "js")
+"""Prediction-distribution distances: population stability index, Jensen-Shannon distance."""
 AB_METRICS = ("auto", "accuracy", "squared_error", "absolute_error")
 """What an A/B test compares: ``auto`` is accuracy for classifiers, squared error for regressors."""
 
@@ -40,6 +42,8 @@ class Bounds:
     metric: str = "auto"
     min_accuracy: float | None = None
     max_mean_error: float | None = None
+    max_distance: float | None = None
+    distance: str = "psi"
 
     def __post_init__(self) -> None:
         _fraction("max_error_rate", self.max_error_rate)
@@ -48,6 +52,12 @@ class Bounds:
             _fraction("min_accuracy", self.min_accuracy)
         if self.max_mean_error is not None:
             _positive("max_mean_error", self.max_mean_error)
+        if self.max_distance is not None:
+            _positive("max_distance", self.max_distance)
+        if self.distance not in DISTANCES:
+            raise InvalidInput(
+                f"distance must be one of {', '.join(DISTANCES)}, got {self.distance!r}"
+            )
         _fraction("max_disagreement", self.max_disagreement)
         _positive("max_latency_ratio", self.max_latency_ratio)
         if self.max_latency_ms is not None:
@@ -167,7 +177,7 @@ def _positive(name: str, value: float) -> float:
 PLAN_KEYS = frozenset(
     {"mode", "steps", "interval", "min_requests", "max_error_rate", "max_latency_ratio",
      "max_latency_ms", "max_disagreement", "failure_limit", "min_samples", "max_samples",
-     "alpha", "metric", "min_accuracy", "max_mean_error"}
+     "alpha", "metric", "min_accuracy", "max_mean_error", "max_distance", "distance"}
 )  # fmt: skip
 """The options a plan is built from (CLI flags, keys of ``POST /rollouts``)."""
 

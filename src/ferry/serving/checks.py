@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ferry.serving.abtest import BETTER, WORSE, compare
+from ferry.serving.distance import distance
 from ferry.serving.figures import WindowFigures
 from ferry.serving.traffic import CANDIDATE, PRIMARY
 
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 WAIT, ADVANCE, HOLD, PROMOTE, ROLLBACK, CHECKED, INCONCLUSIVE = (
     "wait", "advance", "hold", "promote", "rollback", "checked", "inconclusive",
 )  # fmt: skip
-CHECKS = ("error_rate", "latency_ratio", "latency_p99_ms", "disagreement", "accuracy",
-          "mean_squared_error", "mean_absolute_error")  # fmt: skip
+CHECKS = ("error_rate", "latency_ratio", "latency_p99_ms", "disagreement", "psi", "js",
+          "accuracy", "mean_squared_error", "mean_absolute_error")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,10 @@ def _checks(rollout: Rollout, figures: WindowFigures) -> list[Check]:
         checks.append(Check("latency_p99_ms", ours * 1000, bounds.max_latency_ms))
     if figures.disagreement is not None:
         checks.append(Check("disagreement", figures.disagreement, bounds.max_disagreement))
+    if bounds.max_distance is not None:
+        found = distance(bounds.distance, primary.predicted, candidate.predicted)
+        if found is not None:
+            checks.append(Check(bounds.distance, found, bounds.max_distance))
     return checks + _floors(rollout, figures)
 
 

@@ -29,6 +29,10 @@ def _upper(index: int) -> float:
     return float(_SMALLEST * _GROWTH**index)
 
 
+def _predicted() -> dict[str, Counter[str]]:
+    return {"classes": Counter(), "values": Counter()}
+
+
 @dataclass
 class VariantFigures:
     """Requests, errors and a latency histogram of one variant in one window, and the sums of
@@ -38,6 +42,8 @@ class VariantFigures:
     errors: int = 0
     latency: Counter[int] = field(default_factory=Counter)
     outcomes: dict[str, Moments] = field(default_factory=dict)
+    predicted: dict[str, Counter[str]] = field(default_factory=_predicted)
+    """What the variant predicted (see ``distance.py``): ``classes`` or (regressors) ``values``."""
 
     def observe(self, seconds: float, failed: bool) -> None:
         """Count one request that took ``seconds``."""
@@ -69,6 +75,8 @@ class VariantFigures:
         self.latency.update(other.latency)
         for metric, moments in other.outcomes.items():
             self.outcomes.setdefault(metric, Moments()).add(moments)
+        for kind, counts in other.predicted.items():
+            self.predicted.setdefault(kind, Counter()).update(counts)
 
     def labelled(self, metric: str) -> Moments:
         """The sums of one metric's labelled outcomes (empty when none came)."""
@@ -79,7 +87,7 @@ class VariantFigures:
         latency = {str(index): count for index, count in self.latency.items()}
         outcomes = {metric: moments.to_dict() for metric, moments in self.outcomes.items()}
         return {"requests": self.requests, "errors": self.errors, "latency": latency,
-                "outcomes": outcomes}  # fmt: skip
+                "outcomes": outcomes, "predicted": self.predicted}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VariantFigures:
@@ -87,7 +95,10 @@ class VariantFigures:
         latency = Counter({int(index): int(count) for index, count in data["latency"].items()})
         outcomes = {metric: Moments.from_dict(sums)
                     for metric, sums in data.get("outcomes", {}).items()}  # fmt: skip
-        return cls(int(data["requests"]), int(data["errors"]), latency, outcomes)
+        predicted = _predicted()
+        for kind, counts in data.get("predicted", {}).items():
+            predicted[kind] = Counter({key: int(count) for key, count in counts.items()})
+        return cls(int(data["requests"]), int(data["errors"]), latency, outcomes, predicted)
 
 
 @dataclass

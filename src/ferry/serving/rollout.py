@@ -23,6 +23,7 @@ from ferry.flavors.tasks import Outputs
 from ferry.registry.rollout_plan import ABORTED, PROMOTED, ROLLED_BACK
 from ferry.serving.batching import MicroBatcher
 from ferry.serving.checks import ADVANCE, INCONCLUSIVE, PROMOTE, ROLLBACK, WAIT, Verdict, judge
+from ferry.serving.distance import count_predictions
 from ferry.serving.figures import WindowFigures
 from ferry.serving.leader import Leadership
 from ferry.serving.live import LiveModel
@@ -137,7 +138,9 @@ class RolloutLoop:
 
     def remember(self, slot: Slot, request_id: str, variant: str, outputs: Outputs,
                  task: str) -> None:  # fmt: skip
-        """Keep which variant answered ``request_id`` (and what), for its feedback label."""
+        """Count what the variant predicted, and keep which variant answered ``request_id``
+        (and what), for its feedback label."""
+        count_predictions(task, outputs.predictions, slot.figures.variants[variant].predicted)
         if outputs.predictions is not None:
             self.answered.remember(
                 request_id, Answered(slot.rollout.id, variant, task, outputs.predictions)
@@ -276,6 +279,8 @@ class RolloutLoop:
             return
         if copy.variant == CANDIDATE and slot.rollout.plan.mode == "shadow":
             figures.variants[CANDIDATE].observe(time.perf_counter() - started, failed=False)
+        count_predictions(loaded.task, outputs.predictions,
+                          figures.variants[copy.variant].predicted)  # fmt: skip
         figures.compared += len(copy.rows)
         figures.disagreed += disagreements(copy.answered, _compared(outputs))
         if figures.disagreement is not None:
@@ -300,7 +305,8 @@ class RolloutLoop:
         if rollout.plan.mode == "ab":  # the test reads every labelled outcome of the rollout
             every = await asyncio.to_thread(self.store.figures, rollout, True)
             labelled = WindowFigures.total(every)
-        verdict = judge(rollout, WindowFigures.total(stored), labelled)
+        # in a thread: the first distance check imports ferry.drift (pandas, scipy)
+        verdict = await asyncio.to_thread(judge, rollout, WindowFigures.total(stored), labelled)
         if verdict.action == WAIT:
             return verdict
         for check in verdict.checks:
