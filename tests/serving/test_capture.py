@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow.dataset as ds
 import pytest
 
 from ferry import Registry
 from ferry.logstore.store import LogStore
+from ferry.serving.capture import PredictionLog
 from ferry.training.prediction_log import JOINED_LABEL, read_window
 
 pytestmark = pytest.mark.anyio
@@ -149,3 +152,23 @@ async def test_replicas_sharing_ferry_log_dir_write_their_own_streams(
     assert [name.split("-")[1:3] for name in names] == [["pod", "a"], ["pod", "b"]]
     assert not (cancer_registry.settings.home / "predictions").exists()
     assert read_window(LogStore(logs), "cancer", None, datetime.now(UTC)).rows == 4
+
+
+def test_buffered_requests_add_nothing_to_what_the_collector_walks(tmp_path):
+    """Full collections stop the event loop for as long as they walk the tracked objects: the
+    requests waiting for the next flush must not be among them (they were, one object each)."""
+    log = PredictionLog(
+        LogStore(tmp_path), replica="r", sample_rate=1.0, flush_rows=10**9, flush_seconds=3600
+    )
+    names = ("a", "b", "c")
+    gc.collect()
+    before = len(gc.get_objects())
+    for i in range(5_000):
+        log.record("m", "1.0.0", names, f"req-{i}", np.full((1, 3), i / 7), np.array([i % 2]),
+                   np.array([0.75]))  # fmt: skip
+    gc.collect(0)
+    assert len(gc.get_objects()) - before < 500
+    log.flush()
+    logged = ds.dataset(tmp_path / "predictions", partitioning="hive").to_table().to_pandas()
+    assert len(logged) == 5_000 and logged["ferry_request_id"].nunique() == 5_000
+    assert logged.sort_values("b")["b"].tolist() == [i / 7 for i in range(5_000)]
