@@ -6,10 +6,16 @@ sizes to their fixed levels. Independently, a column drifts when its missing rat
 than the ``missing_rate`` threshold and that move is significant at the Bonferroni level, because
 a feed that starts arriving empty is broken even if the values that do arrive look right. A
 column with no values left at all (all missing, or all infinite) drifts whatever the batch size.
+
+A p-value may arrive as a fast approximation with a range that holds the exact value (KS at large
+sizes). The call is then made at both ends of every range; wherever the two disagree (on the
+column or, through the FDR ranks, on its threshold), the exact value is computed and the call
+made again, so every decision is the one the exact p-values give.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from ferry.drift.correction import corrected_thresholds
@@ -24,7 +30,75 @@ EMPTY_REASON = "no values in the current data: the column arrives empty"
 
 
 def decide(findings: Sequence[ColumnFindings], settings: DriftSettings) -> list[FeatureDrift]:
-    """One :class:`FeatureDrift` per column, in the order of ``findings``."""
+    """One :class:`FeatureDrift` per column, in the order of ``findings``.
+
+    Approximate p-values are replaced by exact ones until the call no longer depends on where
+    in its range the exact value lies; every pass makes at least one more p-value exact.
+    """
+    current = list(findings)
+    while True:
+        low = _decide(_at_bound(current, settings, 0), settings)
+        high = _decide(_at_bound(current, settings, 1), settings)
+        unsettled = [
+            index
+            for index, (a, b) in enumerate(zip(low, high, strict=True))
+            if (a.drifted, a.threshold) != (b.drifted, b.threshold)
+        ]
+        if not unsettled:
+            return _decide(current, settings)
+        current = _make_exact(current, settings, unsettled)
+
+
+def _at_bound(
+    findings: Sequence[ColumnFindings], settings: DriftSettings, end: int
+) -> list[ColumnFindings]:
+    """The findings with each approximate deciding p-value moved to one end of its range."""
+    moved = []
+    for finding in findings:
+        test, outcome = _deciding(finding, settings) or ("", Outcome(None))
+        if outcome.p_range is None:
+            moved.append(finding)
+        else:
+            bound = dataclasses.replace(outcome, p_value=outcome.p_range[end])
+            moved.append(_replaced(finding, test, bound))
+    return moved
+
+
+def _make_exact(
+    findings: Sequence[ColumnFindings], settings: DriftSettings, unsettled: Sequence[int]
+) -> list[ColumnFindings]:
+    """Exact deciding p-values for the unsettled columns; for every column when those are
+    exact already (other columns' ranges then move the FDR rank)."""
+    approximate = {
+        index for index, finding in enumerate(findings) if _approximate(finding, settings)
+    }
+    chosen = approximate.intersection(unsettled) or approximate
+    refined = list(findings)
+    for index in chosen:
+        test, outcome = _deciding(findings[index], settings) or ("", Outcome(None))
+        if outcome.exact is not None:
+            refined[index] = _replaced(findings[index], test, outcome.exact())
+    return refined
+
+
+def _deciding(finding: ColumnFindings, settings: DriftSettings) -> tuple[str, Outcome] | None:
+    """The deciding test's name and outcome, when the column has one."""
+    test = _deciding_test(finding, settings)
+    if test is None or test not in finding.outcomes:
+        return None
+    return test, finding.outcomes[test]
+
+
+def _approximate(finding: ColumnFindings, settings: DriftSettings) -> bool:
+    deciding = _deciding(finding, settings)
+    return deciding is not None and deciding[1].exact is not None
+
+
+def _replaced(finding: ColumnFindings, test: str, outcome: Outcome) -> ColumnFindings:
+    return dataclasses.replace(finding, outcomes={**finding.outcomes, test: outcome})
+
+
+def _decide(findings: Sequence[ColumnFindings], settings: DriftSettings) -> list[FeatureDrift]:
     tests = [_deciding_test(finding, settings) for finding in findings]
     family = [
         (index, test)

@@ -9,22 +9,23 @@ result is the same float as scipy's, at the cost of a sort of the current data.
 
 The p-value follows scipy's ``method``: ``"auto"`` is exact while both samples have at most
 10,000 values and asymptotic above; ``"exact"`` and small samples are handed to ``ks_2samp``
-itself, the asymptotic branch calls ``scipy.stats.kstwo.sf`` exactly as ``ks_2samp`` does.
-
-That last call is slow in one band: for a million rows on each side and p-values between about
-1e-160 and 0.02 (a mild but real shift), ``kstwo.sf`` sums half a million terms, about a second
-per column. ``"kolmogorov"`` (not a scipy mode) takes Kolmogorov's limiting distribution instead,
-``scipy.stats.kstwobign.sf(d * sqrt(n))``: microseconds, within 0.8% of ``kstwo`` for p >= 1e-10
-once the effective size passes 100,000 (3% at 10,000).
+itself. The asymptotic branch is ``scipy.stats.kstwo.sf`` as ``ks_2samp`` computes it, taken
+from a fast approximation with a proven range where scipy's is slow
+(:mod:`ferry.drift.methods.ks_pvalue`); the exact value is computed when a decision needs it.
+``"kolmogorov"`` (not a scipy mode) takes Kolmogorov's limiting distribution instead,
+``kstwobign.sf(d * sqrt(n))``, within 0.8% of ``kstwo`` for p >= 1e-10 once the effective size
+passes 100,000 (3% at 10,000).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ferry.drift.methods.ks_pvalue import ks_pvalue, kstwo_sf
 from ferry.drift.methods.outcome import Outcome
 from ferry.drift.profile import NumericProfile
 
@@ -87,18 +88,34 @@ def _ranges(starts: IntArray, stops: IntArray) -> IntArray:
 def ks_asymptotic(
     statistic: float, n_reference: int, n_current: int, method: str = "asymp"
 ) -> Outcome:
-    """The asymptotic two-sided p-value: as ``ks_2samp`` computes it, or Kolmogorov's limit."""
-    from scipy import stats  # scipy.stats takes a second to import: only when testing
+    """The asymptotic two-sided p-value: as ``ks_2samp`` computes it, or Kolmogorov's limit.
 
+    ``ks_2samp``'s value may come as a fast approximation within its documented precision;
+    the outcome's ``p_range`` then holds scipy's value and ``exact`` computes it.
+    """
     larger, smaller = sorted((float(n_reference), float(n_current)), reverse=True)
-    effective = np.round(larger * smaller / (larger + smaller))
+    effective = float(np.round(larger * smaller / (larger + smaller)))
     if method == "kolmogorov":
-        p_value = float(stats.kstwobign.sf(statistic * np.sqrt(effective)))
-        return Outcome(statistic, p_value, {"method": "kolmogorov"})
+        from scipy.special import kolmogorov  # what kstwobign.sf computes, without scipy.stats
+
+        limit = float(kolmogorov(statistic * np.sqrt(effective)))
+        return Outcome(statistic, limit, {"method": "kolmogorov"})
     if effective < 1:  # one value on each side: scipy divides by zero and returns NaN
         return Outcome(statistic, 1.0, {"method": "asymp"}, "too few values for a p-value")
-    p_value = float(np.clip(stats.kstwo.sf(statistic, effective), 0.0, 1.0))
-    return Outcome(statistic, p_value, {"method": "asymp"})
+    p_value = ks_pvalue(statistic, effective)
+    if p_value.exact:
+        return Outcome(statistic, p_value.value, {"method": "asymp"})
+    return Outcome(
+        statistic,
+        p_value.value,
+        {"method": "asymp"},
+        p_range=(p_value.low, p_value.high),
+        exact=functools.partial(_exact_asymptotic, statistic, effective),
+    )
+
+
+def _exact_asymptotic(statistic: float, effective: float) -> Outcome:
+    return Outcome(statistic, kstwo_sf(statistic, effective), {"method": "asymp"})
 
 
 def ks_exact(reference: FloatArray, current: FloatArray, method: str) -> Outcome:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,12 +14,17 @@ class Outcome:
 
     ``statistic`` is ``None`` when the test could not run; ``note`` then says why. Values are
     always finite, so a report never carries NaN into a decision or into JSON.
+
+    A p-value may be a fast approximation: ``p_range`` then holds the exact value, and ``exact``
+    computes it, for the decision to call when the range straddles a threshold.
     """
 
     statistic: float | None
     p_value: float | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     note: str | None = None
+    p_range: tuple[float, float] | None = field(default=None, compare=False, repr=False)
+    exact: Callable[[], Outcome] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("statistic", "p_value"):
