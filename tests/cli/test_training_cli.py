@@ -262,3 +262,40 @@ def test_monitor_with_retrain_always_retrains_without_drift(home, tmp_path):
     assert out["drift"] is False and out["action"] == "retrained"
     assert out["run"]["decision"] == "rejected" and production(home) == "1.0.0"
     assert 'retrain = "always"' in acted.stderr
+
+
+def test_a_pipeline_with_a_rollout_starts_one_instead_of_moving_the_alias(home, tmp_path):
+    canary = 'rollout = { mode = "canary", steps = [10, 100], max_error_rate = 0.02 }'
+    assert train(pipeline(tmp_path, DUMMY, promotion=canary))["decision"] == "promoted"  # first
+    won = train(pipeline(tmp_path, FOREST, promotion=canary, name="forest.toml"))
+    assert won["decision"] == "rollout_started", won["reason"]
+    assert "rollout 1 of cancer started: canary 1.0.0 -> 1.1.0" in won["reason"]
+    assert production(home) == "1.0.0"  # the rollout moves it, step by step, if the candidate holds
+    rollout = json.loads(ferry("rollout", "status", "cancer", "--json").stdout)
+    assert (rollout["candidate"], rollout["mode"], rollout["steps"]) == (
+        "1.1.0",
+        "canary",
+        [10, 100],
+    )
+    assert rollout["bounds"]["max_error_rate"] == 0.02 and won["run_id"] in rollout["reason"]
+    runs = json.loads(ferry("runs", "cancer", "--json").stdout)
+    assert runs[0]["decision"] == "rollout_started"
+
+    busy = ferry("train", pipeline(tmp_path, FOREST, promotion='rollout = "shadow"', name="s.toml"),
+                 "--force")  # fmt: skip
+    assert "rollout_blocked (@production unchanged)" in busy.stdout
+    assert "cancer already has rollout 1 running (1.0.0 -> 1.1.0)" in busy.stdout
+    assert production(home) == "1.0.0"
+
+
+@pytest.mark.parametrize(
+    ("promotion", "message"),
+    [
+        ('rollout = "blue-green"', "mode must be one of canary, shadow, ab"),
+        ('rollout = { mode = "ab", speed = 3 }', "unknown rollout option(s) ['speed']; known:"),
+        ("rollout = 3", 'rollout must be "canary", "shadow", "ab" or a table'),
+    ],
+)
+def test_a_bad_rollout_in_a_pipeline_is_refused_by_name(home, tmp_path, promotion, message):
+    refused = ferry("train", pipeline(tmp_path, DUMMY, promotion=promotion), code=1)
+    assert message in refused.stderr and "promotion.rollout" in refused.stderr

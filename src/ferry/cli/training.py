@@ -127,11 +127,20 @@ def train(
     _print_result(result, spec)
 
 
+def _destination(decision: str, alias: str) -> str:
+    """Where the new version went: an alias, a rollout on it, or nowhere."""
+    from ferry.training.rollout_start import ROLLOUT_BLOCKED, ROLLOUT_STARTED
+
+    if decision == ROLLOUT_STARTED:
+        return f"-> rollout on @{alias}"
+    if decision == ROLLOUT_BLOCKED:
+        return f"(@{alias} unchanged)"
+    return f"-> @{'candidate' if decision == 'rejected' else alias}"
+
+
 def _print_result(result: RunResult, spec: PipelineSpec) -> None:
-    alias = spec.promotion.alias if result.decision != "rejected" else "candidate"
-    typer.echo(
-        f"run {result.run_id}: {result.model}:{result.version} {result.decision} -> @{alias}"
-    )
+    typer.echo(f"run {result.run_id}: {result.model}:{result.version} {result.decision} "
+               f"{_destination(result.decision, spec.promotion.alias)}")  # fmt: skip
     typer.echo(f"reason: {result.reason}")
     typer.echo(f"holdout: {metrics_text(result.metrics)}")
     if result.champion_metrics is not None:

@@ -39,6 +39,7 @@ from ferry.training.evaluation import Evaluation, Split, evaluate, split_by_time
 from ferry.training.lock import RunLock
 from ferry.training.policy import FORCED, Decision, PromotionPolicy
 from ferry.training.result import RunFailed, RunResult, describe_error
+from ferry.training.rollout_start import hand_to_rollout
 from ferry.training.runs import FAILED, RUNNING, SUCCEEDED, RunStore, new_run_id
 from ferry.training.spec import REJECTED_ALIAS, PipelineSpec, load_spec
 from ferry.training.trainer import CrossValidation, Trainer
@@ -382,6 +383,13 @@ class TrainingRun:
 
     def _promote(self) -> None:
         name, version = self.spec.model.name, self._version.version
+        plan = self.spec.promotion.rollout_plan()
+        if plan is not None and self._decision.promotes and self._champion is not None:
+            ref = f"{name}@{self.spec.promotion.alias}"
+            self._decision = hand_to_rollout(
+                self.registry, ref, version, plan, self._decision, self.run_id
+            )
+            return
         alias = self.spec.promotion.alias if self._decision.promotes else REJECTED_ALIAS
         reason = f"run {self.run_id}: {self._decision.decision}: {self._decision.reason}"
         self.registry.set_alias(name, alias, version, reason=reason[:2000])

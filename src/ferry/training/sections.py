@@ -12,7 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ferry.config import LOW_CONFIDENCE
+from ferry.errors import InvalidInput
 from ferry.registry.refs import check_alias, check_name
+from ferry.registry.rollout_plan import RolloutPlan, plan_of
 
 PREDICTION_LOG = "predictions"
 """``[drift] current`` value meaning the server's prediction log (the default)."""
@@ -149,6 +151,29 @@ class PromotionSection(Section):
     floors: dict[str, float] = {}
     test: Literal["auto", "mcnemar", "bootstrap"] = "auto"
     bootstrap_samples: int = Field(default=1000, ge=100)
+    rollout: dict[str, Any] | None = None
+    """A winner is rolled out instead of promoted at once: ``"canary"``, ``"shadow"``, ``"ab"``,
+    or a table of ``ferry rollout start`` options (``mode``, ``steps``, ``max_error_rate`` ...)."""
+
+    @field_validator("rollout", mode="before")
+    @classmethod
+    def _rollout(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        options = {"mode": value} if isinstance(value, str) else value
+        if not isinstance(options, dict):
+            raise ValueError(
+                'rollout must be "canary", "shadow", "ab" or a table of rollout options'
+            )
+        try:
+            plan_of(dict(options))
+        except InvalidInput as error:
+            raise ValueError(f"rollout: {error}") from None
+        return options
+
+    def rollout_plan(self) -> RolloutPlan | None:
+        """The plan a winner is rolled out with; None when it is promoted at once."""
+        return None if self.rollout is None else plan_of(dict(self.rollout))
 
     @field_validator("alias")
     @classmethod
