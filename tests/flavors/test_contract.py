@@ -100,26 +100,48 @@ def random_forest() -> Case:
     )  # fmt: skip
 
 
-def column_transformer() -> Case:
+def _subscriptions() -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "plan": rng.choice(["basic", "pro", "team"], 200),
             "region": rng.choice(["eu", "us"], 200),
             "usage": rng.normal(10, 3, 200),
+            "seats": rng.integers(1, 5, 200),
         }
     )
+
+
+def column_transformer() -> Case:
+    """Text columns one-hot encoded beside numbers: compiled, one graph input per column; an
+    unseen plan (ignored by the encoder) answered alike."""
+    frame = _subscriptions()
     churn = np.where((frame["plan"] == "basic") & (frame["usage"] < 10), "yes", "no")
     prepare = ColumnTransformer(
-        [("cat", OneHotEncoder(handle_unknown="ignore"), ["plan", "region"]),
+        [("cat", OneHotEncoder(handle_unknown="ignore"), ["plan", "region", "seats"]),
          ("num", StandardScaler(), ["usage"])]
     )  # fmt: skip
     model = make_pipeline(prepare, LogisticRegression()).fit(frame, churn)
-    rows = frame.iloc[:7]
+    rows = frame.iloc[:7].assign(plan=["enterprise", *frame["plan"].iloc[1:7]])
+    expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
+    return Case(
+        "classifier", model, frame.head(5), rows, expected, facts={"classes": ["no", "yes"]}
+    )
+
+
+def column_transformer_infrequent() -> Case:
+    """Infrequent categories, which the ONNX OneHotEncoder does not group: served natively,
+    and an unseen plan answered as scikit-learn answers it (the infrequent column)."""
+    frame = _subscriptions()
+    churn = np.where((frame["plan"] == "basic") & (frame["usage"] < 10), "yes", "no")
+    encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=70)
+    prepare = ColumnTransformer([("cat", encoder, ["plan"]), ("num", StandardScaler(), ["usage"])])
+    model = make_pipeline(prepare, LogisticRegression()).fit(frame, churn)
+    rows = frame.iloc[:5].assign(plan=["enterprise", "basic", "pro", "team", "basic"])
     expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
     return Case(
         "classifier", model, frame.head(5), rows, expected, facts={"classes": ["no", "yes"]},
-        native_because="text or categorical columns",
+        native_because="infrequent categories",
     )  # fmt: skip
 
 
@@ -171,22 +193,40 @@ TEXTS = [
     "great product, works well", "terrible, broke after a day", "love it, great value",
     "awful support and slow", "works as described, great", "broke quickly, awful",
 ]  # fmt: skip
+WORLD_TEXTS = [
+    "istanbul trip, great café", "οδος broke, awful", "naïve résumé, great value",
+    "straße slow and awful",
+]  # fmt: skip
+"""Words whose tokens or lowercase differ between Python and a naive ONNX tokenizer (ASCII
+``\\w``, onnxruntime's lowercase of ``İ`` and of a final ``Σ``)."""
+WORLD_ROWS = ["great, works", "awful and broke", "İSTANBUL, CAFÉ", "ΟΔΟΣ", "Naïve RÉSUMÉ", ""]
 
 
-def tfidf_text_pipeline() -> Case:
-    """The issue's case: a Series as input example, three texts in, three answers out."""
-    texts = pd.Series(TEXTS * 5, name="text")
-    labels = ["pos", "neg", "pos", "neg", "pos", "neg"] * 5
-    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts, labels)
-    rows = pd.DataFrame({"text": ["great, works", "awful and broke", "slow support"]})
+def _text_case(vectorizer: TfidfVectorizer, native_because: str | None = None) -> Case:
+    texts = pd.Series((TEXTS + WORLD_TEXTS) * 5, name="text")
+    labels = ["pos", "neg", "pos", "neg", "pos", "neg", "pos", "neg", "pos", "neg"] * 5
+    model = make_pipeline(vectorizer, LogisticRegression()).fit(texts, labels)
+    rows = pd.DataFrame({"text": WORLD_ROWS})
     expected = {
         "predictions": model.predict(rows["text"]),
         "probabilities": model.predict_proba(rows["text"]),
     }
     return Case(
         "classifier", model, texts, rows, expected, facts={"classes": ["neg", "pos"]},
-        native_because="text or categorical columns",
+        native_because=native_because,
     )  # fmt: skip
+
+
+def tfidf_text_pipeline() -> Case:
+    """The issue's case: a Series as input example, one answer per text; compiled to ONNX
+    (lowercased in Python, tokenized by Unicode words) and equal to scikit-learn's answers on
+    accented, Greek and Turkish capitals and an empty text."""
+    return _text_case(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True))
+
+
+def tfidf_char_ngrams() -> Case:
+    """Character n-grams, which skl2onnx's tokenizer does not reproduce: served natively."""
+    return _text_case(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3)), "char_wb")
 
 
 def onnx_file_two_outputs() -> Case:
@@ -500,6 +540,8 @@ KINDS: dict[str, Callable[[], Case]] = {
     "gaussian-mixture": gaussian_mixture,
     "truncated-svd": truncated_svd,
     "tfidf-text": tfidf_text_pipeline,
+    "tfidf-char-ngrams": tfidf_char_ngrams,
+    "column-transformer-infrequent": column_transformer_infrequent,
     "onnx-file": onnx_file_two_outputs,
     "onnx-regressor-file": onnx_file_regressor,
     "onnx-labels-only-file": onnx_file_labels_only,

@@ -119,7 +119,7 @@ def test_models_that_do_not_convert_are_served_natively(loader, cancer_registry,
     assert loader.load(version).runner.backend == "native"
 
 
-def test_categorical_inputs_are_served_natively(loader, cancer_registry):
+def test_categorical_inputs_are_compiled_with_one_input_per_column(loader, cancer_registry):
     frame = pd.DataFrame({"plan": ["a", "b", "a", "c"] * 5, "usage": np.arange(20.0)})
     target = [0, 1, 0, 1] * 5
     model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression()).fit(
@@ -127,9 +127,14 @@ def test_categorical_inputs_are_served_natively(loader, cancer_registry):
     )
     version = cancer_registry.register(model, "plans", input_example=frame[["plan"]])
     loaded = loader.load(version)
-    assert loaded.runner.backend == "native"
-    labels = loaded.runner.run(np.array([["b"], ["a"]], dtype=object)).predictions
-    assert labels.tolist() == [1, 0]
+    assert loaded.runner.backend == "onnx", loaded.compile_note
+    answer = loaded.runner.run(np.array([["b"], ["a"], ["unseen"]], dtype=object))
+    assert answer.predictions.tolist() == [1, 0, model.predict(pd.DataFrame({"plan": ["z"]}))[0]]
+    np.testing.assert_allclose(
+        answer.probabilities,
+        model.predict_proba(pd.DataFrame({"plan": ["b", "a", "unseen"]})),
+        atol=1e-6,
+    )
 
 
 def test_onnx_served_process_never_imports_sklearn(loader, cancer_registry):

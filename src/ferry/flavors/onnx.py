@@ -14,6 +14,9 @@ from ferry.flavors.declared import Declared
 from ferry.flavors.tasks import MEMBERSHIP, POSTERIOR, Outputs, clusterer_outputs
 
 MODEL_FILE = "model.onnx"
+LOWERCASE_PROPERTY = "ferry.lowercase"
+"""A graph's metadata property naming the inputs whose texts are lowercased (Python's
+``str.lower``, as scikit-learn does) before the graph runs (see :mod:`ferry.flavors.sklearn_onnx`)."""
 _NUMPY_TYPES = {
     "tensor(float)": np.float32,
     "tensor(double)": np.float64,

@@ -21,6 +21,7 @@ import numpy as np
 from ferry.errors import InvalidInput, Unsupported
 from ferry.flavors.base import Description, SavedModel, installed_version, versions_of
 from ferry.flavors.declared import Declared
+from ferry.flavors.sklearn_onnx import to_onnx_graph
 from ferry.flavors.tasks import MEMBERSHIP, POSTERIOR, Outputs, native_outputs
 
 SERIALIZATIONS = {"skops": "model.skops", "joblib": "model.joblib", "pickle": "model.pkl"}
@@ -110,14 +111,9 @@ class SklearnFlavor:
         return Description(task, tuple(outputs.named()), facts), outputs
 
     def to_onnx(self, model: Any, input_example: Any) -> bytes | None:
-        """skl2onnx's graph for numeric tables; text and categorical inputs are served natively."""
-        rows = np.asarray(input_example)
-        if rows.ndim != 2 or rows.dtype.kind not in "biuf":
-            raise Unsupported(
-                "its inputs include text or categorical columns; ferry compiles models that "
-                "take one numeric table, so it is served natively"
-            )
-        return compile_onnx(model, rows.shape[1])
+        """skl2onnx's graph for a numeric table, one text a row, or text and category columns
+        (see :mod:`ferry.flavors.sklearn_onnx`)."""
+        return to_onnx_graph(model, input_example)
 
 
 def _check_declared(declared: Declared | None, task: str, model: Any) -> None:
@@ -255,19 +251,3 @@ def _json_value(value: Any) -> Any:
             return repr(value)
         return value
     return repr(value)
-
-
-def compile_onnx(model: Any, width: int) -> bytes:
-    """Convert a fitted estimator taking ``width`` float features to ONNX (skl2onnx).
-
-    Inputs are one float32 tensor ``X``; classifiers get plain probability tensors (no ZipMap),
-    which onnxruntime returns as arrays without building Python dicts per row.
-    """
-    from skl2onnx import to_onnx
-    from sklearn.base import is_classifier
-
-    sample = np.zeros((1, width), dtype=np.float32)
-    options = {"zipmap": False} if is_classifier(model) else None
-    proto = to_onnx(model, sample, options=options, target_opset=None)
-    data: bytes = proto.SerializeToString()
-    return data

@@ -32,9 +32,10 @@ def compile_key(model_sha256: str) -> str:
     return f"{model_sha256}-ort{onnxruntime.__version__}-{OPTIMIZATION_LEVEL}"
 
 
-def to_onnx_bytes(flavor: str, predictor: Any, example: np.ndarray) -> bytes:
-    """The unoptimised ONNX graph of a version, from its flavor; :class:`Unsupported` saying
-    why when it has none."""
+def to_onnx_bytes(flavor: str, predictor: Any, example: Any) -> bytes:
+    """The unoptimised ONNX graph of a version, from its flavor, for ``example`` as the native
+    model takes it (an array, a frame or a Series); :class:`Unsupported` saying why when it has
+    none."""
     graph = flavor_named(flavor).to_onnx(predictor, example)
     if graph is None:
         raise Unsupported(f"the {flavor} flavor has no ONNX form")

@@ -192,7 +192,7 @@ class ModelLoader:
             if entry is not None and entry.data is not None:
                 session = onnx_session(entry.data)
                 if bound_source(session) == model_sha:
-                    return OnnxRunner(session, task, facts), None, True
+                    return OnnxRunner(session, task, facts, spec.names), None, True
                 log.warning(
                     "the compiled cache entry for %s was compiled from another artifact "
                     "(%s); compiling it again", version.reference, bound_source(session),
@@ -216,11 +216,10 @@ class ModelLoader:
         key, source = cached_as
         native = self._native(version, spec, files)
         try:
-            graph = to_onnx_bytes(meta["flavor"], native.predictor, example)
+            graph = to_onnx_bytes(meta["flavor"], native.predictor, native.frame(example))
             optimised = bind_source(optimise(graph), source)
-            compiled = OnnxRunner(
-                onnx_session(optimised), task_of(meta["output_schema"]), meta["output_schema"]
-            )
+            schema = meta["output_schema"]
+            compiled = OnnxRunner(onnx_session(optimised), task_of(schema), schema, spec.names)
             reason = disagreement(compiled, native, example)
         except Exception as error:  # any converter failure means: serve natively
             reason, optimised = f"cannot convert to ONNX: {type(error).__name__}: {error}", b""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
 
-from ferry.flavors.onnx import outputs_by_task
+from ferry.errors import Unsupported
+from ferry.flavors.onnx import LOWERCASE_PROPERTY, outputs_by_task
 from ferry.flavors.tasks import Outputs, native_outputs
 from ferry.serving.inputs import InputSpec
 
@@ -41,25 +44,73 @@ def onnx_session(data: bytes, optimized_path: str | None = None) -> Any:
 
 
 class OnnxRunner:
-    """A single-input ONNX graph (``[n, width]`` numbers); its outputs mapped to the task's."""
+    """An ONNX graph fed from validated rows, its outputs mapped to the task's.
+
+    A graph with one input takes every column as one tensor (``[n, width]`` numbers, or one
+    text a row); a graph with several takes one ``[n, 1]`` input per column, named after it
+    (text and category columns beside numbers).
+    """
 
     backend = "onnx"
 
-    def __init__(self, session: Any, task: str, facts: dict[str, Any]) -> None:
+    def __init__(
+        self, session: Any, task: str, facts: dict[str, Any],
+        columns: Sequence[str] | None = None,
+    ) -> None:  # fmt: skip
         self._session = session
         self._task, self._facts = task, facts
-        spec = session.get_inputs()[0]
-        self._input = spec.name
-        self._dtype = np.float64 if spec.type == "tensor(double)" else np.float32
+        self._feeds = _feeds(session, columns)
         self._outputs = [output.name for output in session.get_outputs()]
 
     def run(self, rows: np.ndarray) -> Outputs:
-        outputs = self._session.run(
-            self._outputs, {self._input: rows.astype(self._dtype, copy=False)}
-        )
+        feed = {
+            name: convert(rows if index is None else rows[:, index : index + 1])
+            for name, index, convert in self._feeds
+        }
+        outputs = self._session.run(self._outputs, feed)
         return outputs_by_task(
             dict(zip(self._outputs, outputs, strict=True)), self._task, self._facts
         )
+
+
+Feed = tuple[str, int | None, Callable[[np.ndarray], np.ndarray]]
+"""A graph input's name, the column it takes (None: every column) and how rows become it."""
+
+
+def _feeds(session: Any, columns: Sequence[str] | None) -> list[Feed]:
+    """How to feed each input of ``session``; :class:`Unsupported` when a graph with several
+    inputs names one that is not a column."""
+    inputs = session.get_inputs()
+    lowered = session.get_modelmeta().custom_metadata_map.get(LOWERCASE_PROPERTY, "").split(",")
+    if len(inputs) == 1:
+        return [(inputs[0].name, None, _converter(inputs[0].type, inputs[0].name in lowered))]
+    names = list(columns or ())
+    unknown = [spec.name for spec in inputs if spec.name not in names]
+    if unknown:
+        raise Unsupported(f"the graph's inputs {unknown} are not among the columns {names}")
+    return [
+        (spec.name, names.index(spec.name), _converter(spec.type, spec.name in lowered))
+        for spec in inputs
+    ]
+
+
+def _converter(onnx_type: str, lowercase: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """Rows to an input of ``onnx_type``: texts as strings (lowercased when the graph says so),
+    numbers cast without a copy when they already fit."""
+    if onnx_type == "tensor(string)":
+        return partial(_texts, lowercase=lowercase)
+    dtype = _NUMBERS.get(onnx_type, np.float32)
+    return partial(np.ndarray.astype, dtype=dtype, copy=False)
+
+
+_NUMBERS = {"tensor(double)": np.float64, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
+def _texts(values: np.ndarray, lowercase: bool) -> np.ndarray:
+    texts = [str(value) for value in values.ravel()]
+    if lowercase:
+        texts = [text.lower() for text in texts]
+    return np.array(texts, dtype=object).reshape(values.shape)
 
 
 class NativeRunner:
@@ -81,7 +132,9 @@ class NativeRunner:
         """The deserialised model (the compiler converts it)."""
         return self._predictor
 
-    def _frame(self, rows: np.ndarray) -> Any:
+    def frame(self, rows: np.ndarray) -> Any:
+        """Validated rows as the model takes them: an array, a frame with the schema's dtypes,
+        or a text model's Series."""
         if self._spec.names is None:
             return rows.astype(self._spec.dtype, copy=False)
         import pandas as pd
@@ -90,4 +143,4 @@ class NativeRunner:
         return frame.iloc[:, 0] if self._spec.series else frame  # a text model: one string a row
 
     def run(self, rows: np.ndarray) -> Outputs:
-        return native_outputs(self._predictor, self._task, self._frame(rows), self._facts)
+        return native_outputs(self._predictor, self._task, self.frame(rows), self._facts)

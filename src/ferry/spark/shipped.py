@@ -150,21 +150,19 @@ def _build_runner(model: ShippedModel, data: bytes) -> Any:
     from ferry.serving.runners import NativeRunner, OnnxRunner, onnx_session
 
     task, facts = model.task, model.output_schema
+    spec = InputSpec.from_schema(model.input_schema)
     if model.backend == "onnx":
-        return OnnxRunner(onnx_session(data), task, facts)
+        return OnnxRunner(onnx_session(data), task, facts, spec.names)
     from ferry.flavors import flavor_named
 
     predictor = flavor_named(model.flavor).load({model.loader["file"]: data}, model.loader)
-    spec = InputSpec.from_schema(model.input_schema)
     return NativeRunner(predictor, spec, model.input_schema, task, facts)
 
 
 def answer(model: ShippedModel, batch: pd.DataFrame) -> dict[str, np.ndarray]:
     """The task's outputs for one batch of rows, by name (``predictions``, ``probabilities``...)."""
     rows = batch[list(model.features)].to_numpy()
-    if model.backend == "onnx" or all(
-        kind in "biuf" for kind in batch[list(model.features)].dtypes.map(lambda d: d.kind)
-    ):
+    if all(kind in "biuf" for kind in batch[list(model.features)].dtypes.map(lambda d: d.kind)):
         rows = rows.astype(np.float64, copy=False)
     result = runner_for(model).run(rows)
     if hasattr(result, "named"):
