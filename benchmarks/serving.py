@@ -1,14 +1,23 @@
-"""Serving speed: ``ferry serve`` against the FastAPI + joblib server users write today.
+"""Serving speed: ``ferry serve`` against the FastAPI + joblib app users write today and against
+Seldon MLServer (scikit-learn runtime, adaptive batching on), every contender in the same run.
 
-Run: ``.venv/bin/python benchmarks/serving.py [--duration 5]`` (needs ``wrk``: apt-get install wrk).
-Measures, for a RandomForest(100) and a scaled LogisticRegression on the breast-cancer data:
-cold start (spawn -> first answered prediction; ferry with a warm compile cache, as on any
-restart), in-process model load, and req/s with p50/p99 at 1, 8 and 32 connections for 1-row and
-100-row requests. Targets (2 cores): cold start <= 0.6 s and >= 3x faster than the baseline;
-load <= 15 ms; 1-row RF at 32 connections >= 2,000 req/s, p99 <= 30 ms, >= 5x the baseline.
-Also printed: ferry's start-up breakdown (``/model/health`` ``startup_ms``), the floor (python +
-numpy + onnxruntime opening the compiled graph and answering once) and the ratio to it, and each
-server's idle memory (RSS after its first answer). ``--startup-only`` skips the wrk runs.
+Run: ``nice -n 19 .venv/bin/python benchmarks/serving.py [--duration 5] [--repeat 3]
+[--mlserver-python PATH]`` (needs ``wrk``: apt-get install wrk). MLServer runs from its own venv,
+never a ferry dependency: ``python -m venv V && V/bin/pip install mlserver mlserver-sklearn``
+(``"uvloop<0.22"`` too: MLServer 1.7's inference worker fails with newer uvloop), then pass
+``--mlserver-python V/bin/python`` or set ``FERRY_BENCH_MLSERVER_PYTHON``; else its column says
+"not run". Models: RandomForest(100) on digits, a scaled LogisticRegression on breast cancer.
+Measured: cold start (spawn -> first answered prediction; ferry with a warm compile cache, as on
+any restart), in-process model load, ferry's start-up breakdown (``/model/health``
+``startup_ms``), the floor (python + numpy + onnxruntime opening the compiled graph and answering
+once), idle memory (RSS after the first answer, spawned workers included), and req/s with p50/p99
+at 1, 8 and 32 connections for 1-row and 100-row requests. Each cell's wrk runs interleave across
+contenders (``--repeat`` of each); at 8 and 32 connections every run's p99 is printed with the
+share of the run the server's main thread spent runnable but waiting for a CPU (schedstat): on a
+shared machine that wait, not the server, is what a high p99 mostly is.
+Targets (2 cores): cold start <= 0.5 s and >= 4x faster than the FastAPI app; load <= 15 ms;
+1-row RF at 32 connections >= 2,000 req/s, p99 <= 30 ms; ahead of MLServer on every row.
+``--startup-only`` skips the wrk runs.
 """
 
 from __future__ import annotations
@@ -17,19 +26,22 @@ import argparse
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import httpx
 import joblib
 from rich.console import Console
 from rich.table import Table
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -50,68 +62,127 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(kind: str, model: str, home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FERRY_HOME": str(home), "MODEL_PATH": str(home / f"{model}.joblib")}
+@dataclass
+class Server:
+    """One running contender: its process (a session of its own) and where to reach it."""
+
+    kind: str
+    process: subprocess.Popen[bytes]
+    port: int
+    path: str
+    cold: float = 0.0
+    """Seconds from spawn to the first answered prediction."""
+    rss: float = 0.0
+
+    def stop(self) -> None:
+        """Stop the server and whatever it spawned (MLServer's inference worker)."""
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def command(kind: str, model: str, home: Path, port: int, mlserver: str | None) -> list[str]:
+    """How each contender is started: ``ferry serve``, uvicorn on the FastAPI app, MLServer."""
     if kind == "ferry":
-        command = [
-            str(BIN / "ferry"),
-            "serve",
-            f"{model}@production",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-    else:
-        command = [
-            str(BIN / "uvicorn"),
-            "baseline_app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-    return subprocess.Popen(
-        command, env=env, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+        return [str(BIN / "ferry"), "serve", f"{model}@production", "--port", str(port),
+                "--log-level", "warning"]  # fmt: skip
+    if kind == "baseline":
+        return [str(BIN / "uvicorn"), "baseline_app:app", "--port", str(port),
+                "--log-level", "warning"]  # fmt: skip
+    folder = mlserver_folder(model, home, port)
+    main = "import sys; from mlserver.cli import main; sys.argv[0] = 'mlserver'; sys.exit(main())"
+    return [str(mlserver), "-c", main, "start", str(folder)]
 
 
-def cold_start(
-    kind: str, model: str, home: Path, body: dict[str, object]
-) -> tuple[float, subprocess.Popen[bytes], int]:
+def mlserver_folder(model: str, home: Path, port: int) -> Path:
+    """MLServer's settings for ``model``: the scikit-learn runtime on the same joblib file,
+    adaptive batching on with ferry's limits (64 rows, 1 ms), its own free ports."""
+    folder = home / "mlserver" / model
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model-settings.json").write_text(json.dumps({
+        "name": model, "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": str(home / f"{model}.joblib")},
+        "max_batch_size": 64, "max_batch_time": 0.001,
+    }))  # fmt: skip
+    (folder / "settings.json").write_text(json.dumps({
+        "http_port": port, "grpc_port": free_port(), "metrics_port": free_port(),
+    }))  # fmt: skip
+    return folder
+
+
+def request_body(kind: str, rows: list[list[float]]) -> dict[str, object]:
+    """The same rows in each server's protocol (MLServer speaks Open Inference / V2)."""
+    if kind != "mlserver":
+        return {"rows": rows}
+    tensor = {"name": "input-0", "shape": [len(rows), len(rows[0])], "datatype": "FP64",
+              "data": [value for row in rows for value in row]}  # fmt: skip
+    return {"inputs": [tensor]}
+
+
+def launch(
+    kind: str, model: str, home: Path, rows: list[list[float]], mlserver: str | None
+) -> Server:
+    """Spawn a contender and time spawn -> first answered prediction."""
     port = free_port()
+    env = {**os.environ, "FERRY_HOME": str(home), "MODEL_PATH": str(home / f"{model}.joblib")}
+    path = f"/v2/models/{model}/infer" if kind == "mlserver" else "/predict"
     began = time.perf_counter()
-    process = start(kind, model, home, port)
+    process = subprocess.Popen(
+        command(kind, model, home, port, mlserver), env=env, cwd=HERE, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    server = Server(kind, process, port, path)
+    body = request_body(kind, rows)
     with httpx.Client(timeout=5) as client:
-        while True:
+        while process.poll() is None:
             try:
-                if client.post(f"http://127.0.0.1:{port}/predict", json=body).status_code == 200:
-                    return time.perf_counter() - began, process, port
+                if client.post(f"http://127.0.0.1:{port}{path}", json=body).status_code == 200:
+                    server.cold = time.perf_counter() - began
+                    server.rss = tree_rss_mb(process.pid)
+                    return server
             except httpx.HTTPError:
                 pass
             time.sleep(0.002)
+    raise RuntimeError(f"{kind} exited with code {process.returncode} before answering")
 
 
-def wrk(
-    port: int, body: dict[str, object], connections: int, duration: int
-) -> tuple[float, float, float]:
+def wrk(server: Server, rows: list[list[float]], connections: int, duration: int) -> Run:
+    """One wrk run against ``server``; also how long its event-loop thread waited for a CPU."""
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+        f"wrk.body = {json.dumps(json.dumps(request_body(server.kind, rows)))}\n"
     )
     threads = min(2, connections)
+    waited = runqueue_wait(server.process.pid)
+    began = time.perf_counter()
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}/predict"],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
+         "-s", str(script), f"http://127.0.0.1:{server.port}{server.path}"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
+    wall = time.perf_counter() - began
     script.unlink()
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
-        raise RuntimeError(f"{errors.group(1)} failed requests:\n{out}")
-    return rate, _latency(out, "50%"), _latency(out, "99%")
+        raise RuntimeError(f"{errors.group(1)} failed requests from {server.kind}:\n{out}")
+    wait = (runqueue_wait(server.process.pid) - waited) / wall
+    return Run(rate, _latency(out, "50%"), _latency(out, "99%"), wait)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run: req/s, p50 and p99 (ms), and the share of it the server's main thread
+    spent ready to run but waiting for a CPU (the shared machine's part of the tail)."""
+
+    rate: float
+    p50: float
+    p99: float
+    wait: float
 
 
 def _latency(out: str, percentile: str) -> float:
@@ -119,10 +190,17 @@ def _latency(out: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def rss_mb(pid: int) -> float:
-    """A process's resident memory, from /proc (Linux)."""
+def runqueue_wait(pid: int) -> float:
+    """Seconds the process's main thread has spent runnable but not running (Linux schedstat)."""
+    return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, from /proc (Linux)."""
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+    total = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return total + sum(tree_rss_mb(int(child)) for child in children)
 
 
 FLOOR = """
@@ -151,91 +229,133 @@ def _breakdown(startup: dict[str, float]) -> str:
     return ", ".join(f"{phase} {ms:.0f}" for phase, ms in startup.items())
 
 
+KINDS = {"ferry": "ferry", "baseline": "FastAPI app", "mlserver": "MLServer"}
+NOT_RUN = "not run"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--repeat", type=int, default=3, help="wrk runs per cell, interleaved")
     parser.add_argument("--startup-only", action="store_true", help="skip the wrk runs")
+    parser.add_argument(
+        "--mlserver-python", default=os.environ.get("FERRY_BENCH_MLSERVER_PYTHON"),
+        help="python of a venv with mlserver and mlserver-sklearn (else MLServer is not run)",
+    )  # fmt: skip
     arguments = parser.parse_args()
     duration = 0 if arguments.startup_only else arguments.duration
-    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    digits, cancer = load_digits(return_X_y=True), load_breast_cancer(return_X_y=True)
     models = {
-        "rf": RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y),
-        "lr": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y),
+        "rf": (RandomForestClassifier(n_estimators=100, random_state=0), digits),
+        "lr": (make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)), cancer),
     }
-    table = Table(title=f"serving on {os.cpu_count()} cores (ferry vs FastAPI + joblib baseline)")
-    for column in ("model", "measure", "ferry", "baseline", "ferry / baseline"):
+    load = os.getloadavg()[0]
+    table = Table(title=f"serving on {os.cpu_count()} cores, load average {load:.1f} at the start")
+    for column in ("model", "measure", *KINDS.values(), "ferry / FastAPI", "ferry / MLServer"):
         table.add_column(column)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         registry = Registry(home=home)
-        for name, model in models.items():
+        loader = ModelLoader(registry, ModelCache(home / "cache"), ServingSettings(models=("x",)))
+        for name, (model, (X, y)) in models.items():
+            model.fit(X, y)
             registry.register(model, name, input_example=X)
             registry.set_alias(name, "production", "1.0.0")
             joblib.dump(model, home / f"{name}.joblib")
-        loader = ModelLoader(registry, ModelCache(home / "cache"), ServingSettings(models=("x",)))
-        for name in models:  # compile once, as an image build or an init container would
-            subprocess.run(
+            subprocess.run(  # compile once, as an image build or an init container would
                 [str(BIN / "ferry"), "compile", f"{name}@production"],
                 env={**os.environ, "FERRY_HOME": str(home)}, check=True, capture_output=True,
             )  # fmt: skip
-            _measure(table, name, home, loader, registry, X, duration)
-    Console(width=140).print(table)
+            bench = Bench(table, name, home, X.tolist(), arguments.mlserver_python)
+            bench.measure(loader, registry, duration, arguments.repeat)
+    table.caption = f"load average {os.getloadavg()[0]:.1f} at the end; " + (
+        "MLServer: adaptive batching, 64 rows, 1 ms" if arguments.mlserver_python
+        else "MLServer not run: pass --mlserver-python or set FERRY_BENCH_MLSERVER_PYTHON"
+    )  # fmt: skip
+    Console(width=160).print(table)
 
 
-def _measure(
-    table: Table, name: str, home: Path, loader: ModelLoader, registry: Registry, X, duration: int
-) -> None:  # type: ignore[no-untyped-def]
-    one = {"rows": X.head(1).to_numpy().tolist()}
-    hundred = {"rows": X.head(100).to_numpy().tolist()}
-    version = registry.resolve(f"{name}@production")
-    loads = []
-    for _ in range(5):
-        loads.append(loader.load(version).load_ms)  # opening the verified model
-    started = time.perf_counter()
-    joblib.load(home / f"{name}.joblib")
-    baseline_load = (time.perf_counter() - started) * 1000
-    table.add_row(
-        name,
-        "in-process load (ms)",
-        f"{min(loads):.1f}",
-        f"{baseline_load:.1f}",
-        f"{min(loads) / baseline_load:.2f}x",
-    )
-    results: dict[str, dict[object, object]] = {}
-    startup: dict[str, float] = {}
-    for kind in ("ferry", "baseline"):
-        cold, process, port = cold_start(kind, name, home, one)
-        results[kind] = {"cold": cold, "rss": rss_mb(process.pid)}
-        if kind == "ferry":
-            health = httpx.get(f"http://127.0.0.1:{port}/model/health").json()
-            startup = health["models"][name]["startup_ms"]
+@dataclass
+class Bench:
+    """One model's rows of the table, every contender measured in the same run."""
+
+    table: Table
+    name: str
+    home: Path
+    rows: list[list[float]]
+    mlserver: str | None
+
+    def row(self, measure: str, cells: dict[str, str], ratio: Any = None) -> None:
+        """A table row: one cell per contender ("not run" where absent), ferry's ratios."""
+        absent = NOT_RUN if self.mlserver is None and "baseline" in cells else ""
+        values = [cells.get(kind, absent if kind == "mlserver" else "") for kind in KINDS]
+        ratios = ["", ""]
+        if ratio is not None:
+            ratios = [ratio(other) if other in cells else "" for other in ("baseline", "mlserver")]
+        self.table.add_row(self.name, measure, *values, *ratios)
+
+    def measure(self, loader: ModelLoader, registry: Registry, duration: int, repeat: int) -> None:
+        """Loads, starts, memory, then req/s and the tail under wrk."""
+        version = registry.resolve(f"{self.name}@production")
+        loads = [loader.load(version).load_ms for _ in range(5)]  # opening the verified model
+        started = time.perf_counter()
+        joblib.load(self.home / f"{self.name}.joblib")
+        joblib_ms = (time.perf_counter() - started) * 1000
+        self.row("in-process load (ms)", {"ferry": f"{min(loads):.1f}", "baseline":
+                 f"{joblib_ms:.1f}"}, lambda _: f"{min(loads) / joblib_ms:.2f}x")  # fmt: skip
+        servers: dict[str, Server] = {}
         try:
-            for label, body in (("1 row", one), ("100 rows", hundred)):
-                for connections in (1, 8, 32) if duration else ():
-                    results[kind][(label, connections)] = wrk(port, body, connections, duration)
+            for kind in KINDS:
+                if kind != "mlserver" or self.mlserver:
+                    servers[kind] = launch(kind, self.name, self.home, self.rows[:1], self.mlserver)
+            self._start_rows(servers, version.metadata)
+            if duration:
+                self._load_rows(servers, duration, repeat)
         finally:
-            process.terminate()
-            process.wait()
-    f, b = results["ferry"], results["baseline"]
-    floor = floor_seconds(home, version.metadata, one)
-    table.add_row(
-        name,
-        "cold start (s)",
-        f"{f['cold']:.2f}",
-        f"{b['cold']:.2f}",
-        f"{b['cold'] / f['cold']:.1f}x faster",  # type: ignore[operator]
-    )
-    table.add_row(name, "floor (s): python + numpy + onnxruntime session", f"{floor:.2f}", "",
-                  f"ferry {f['cold'] / floor:.2f}x the floor")  # type: ignore[operator]  # fmt: skip
-    table.add_row(name, "ferry start-up (ms)", _breakdown(startup), "", "")
-    table.add_row(name, "idle memory (MB RSS)", f"{f['rss']:.0f}", f"{b['rss']:.0f}",
-                  f"{f['rss'] / b['rss']:.2f}x")  # type: ignore[operator]  # fmt: skip
-    for key in [k for k in f if k not in ("cold", "rss")]:
-        (fr, f50, f99), (br, b50, b99) = f[key], b[key]
-        table.add_row(
-            name, f"{key[0]}, {key[1]} conn: req/s | p50 | p99 ms",
-            f"{fr:,.0f} | {f50:.1f} | {f99:.1f}", f"{br:,.0f} | {b50:.1f} | {b99:.1f}", f"{fr / br:.1f}x",
-        )  # fmt: skip
+            for server in servers.values():
+                server.stop()
+
+    def _start_rows(self, servers: dict[str, Server], metadata: dict[str, Any]) -> None:
+        ferry = servers["ferry"]
+        health = httpx.get(f"http://127.0.0.1:{ferry.port}/model/health").json()
+        cold = {kind: server.cold for kind, server in servers.items()}
+        self.row("cold start (s)", {k: f"{v:.2f}" for k, v in cold.items()},
+                 lambda other: f"{cold[other] / cold['ferry']:.1f}x faster")  # fmt: skip
+        floor = floor_seconds(self.home, metadata, {"rows": self.rows[:1]})
+        self.row("floor (s): python + numpy + onnxruntime session", {"ferry": f"{floor:.2f}"})
+        self.table.add_row(self.name, "", f"ferry {cold['ferry'] / floor:.2f}x the floor")
+        startup = health["models"][self.name]["startup_ms"]
+        self.row("ferry start-up (ms)", {"ferry": _breakdown(startup)})
+        rss = {kind: server.rss for kind, server in servers.items()}
+        self.row("idle memory (MB RSS)", {k: f"{v:.0f}" for k, v in rss.items()},
+                 lambda other: f"{rss['ferry'] / rss[other]:.2f}x")  # fmt: skip
+
+    def _load_rows(self, servers: dict[str, Server], duration: int, repeat: int) -> None:
+        """Each cell's wrk runs interleave across contenders, so that a burst of load from the
+        rest of the machine falls on all of them alike; medians are printed, every p99 too."""
+        for server in servers.values():
+            wrk(server, self.rows[:1], 32, 1)  # warm: connections, caches, first batches
+        for label, rows in (("1 row", self.rows[:1]), ("100 rows", self.rows[:100])):
+            for connections in (1, 8, 32):
+                runs: dict[str, list[Run]] = {kind: [] for kind in servers}
+                for _ in range(repeat):
+                    for kind, server in servers.items():
+                        runs[kind].append(wrk(server, rows, connections, duration))
+                self._run_rows(f"{label}, {connections} conn", runs)
+
+    def _run_rows(self, cell: str, runs: dict[str, list[Run]]) -> None:
+        rate = {k: median(r.rate for r in v) for k, v in runs.items()}
+        p50 = {k: median(r.p50 for r in v) for k, v in runs.items()}
+        p99 = {k: median(r.p99 for r in v) for k, v in runs.items()}
+        self.row(f"{cell}: req/s | p50 | p99 ms",
+                 {k: f"{rate[k]:,.0f} | {p50[k]:.1f} | {p99[k]:.1f}" for k in runs},
+                 lambda other: f"{rate['ferry'] / rate[other]:.1f}x req/s")  # fmt: skip
+        if not cell.endswith(" 1 conn"):  # the tail, and the machine's share of it
+            self.row(f"{cell}: p99 of each run, ms",
+                     {k: ", ".join(f"{r.p99:.0f}" for r in v) for k, v in runs.items()},
+                     lambda other: f"p99 {p99['ferry'] / p99[other]:.2f}x")  # fmt: skip
+            self.row(f"{cell}: CPU wait, main thread, % of run",
+                     {k: ", ".join(f"{r.wait:.0%}" for r in v) for k, v in runs.items()})  # fmt: skip
 
 
 if __name__ == "__main__":
