@@ -223,7 +223,12 @@ def spark() -> Iterator[Any]:
     from ferry.spark.compat import quiet_pandas_warnings
     from ferry.spark.session import spark_session
 
+    tiny = {  # tiny frames: two shuffle partitions; a JVM that starts fast rather than peaks
+        "spark.sql.shuffle.partitions": "2",
+        "spark.ui.enabled": "false",
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    }
     with quiet_pandas_warnings():
-        session = spark_session("local[2]")
+        session = spark_session("local[2]", "ferry-tests", config=tiny)
     yield session
     session.stop()

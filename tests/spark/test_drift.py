@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,10 @@ from ferry.spark.drift import check_spark, fit_spark
 pytestmark = pytest.mark.spark
 
 
-def as_spark(spark: Any, frame: pd.DataFrame, partitions: int = 3) -> Any:
+def as_spark(spark: Any, frame: pd.DataFrame) -> Any:
+    """``frame`` as a DataFrame of two partitions (local[2]'s default), so sketches merge."""
     with quiet_pandas_warnings():
-        return spark.createDataFrame(frame).repartition(partitions)
+        return spark.createDataFrame(frame)
 
 
 def users_data(rows: int, seed: int, *, drift: bool) -> pd.DataFrame:
@@ -34,37 +36,48 @@ def users_data(rows: int, seed: int, *, drift: bool) -> pd.DataFrame:
     return frame
 
 
-def test_spark_drift_matches_the_in_memory_detector(spark: Any) -> None:
-    reference = users_data(4_000, 1, drift=False)
-    current = users_data(3_000, 2, drift=True)
+@dataclass(frozen=True)
+class Case:
+    """One reference and drifted current data set, in pandas and on Spark, fitted once."""
 
+    reference: pd.DataFrame
+    current: pd.DataFrame
+    current_df: Any
+    fitted_on_spark: DriftDetector
+    expected: Any
+
+
+@pytest.fixture(scope="module")
+def case(spark: Any) -> Case:
+    reference = users_data(2_000, 1, drift=False)
+    current = users_data(1_500, 2, drift=True)
+    current_df = as_spark(spark, current)
+    assert current_df.rdd.getNumPartitions() == 2  # partial sketches meet and merge
     fitted = fit_spark(DriftDetector(), as_spark(spark, reference))
-    report = check_spark(fitted, as_spark(spark, current, partitions=2))
-
     expected = DriftDetector().fit(reference).check(current)
-    assert_reports_agree(report, expected, tolerance=1e-3)
+    return Case(reference, current, current_df, fitted, expected)
+
+
+def test_spark_drift_matches_the_in_memory_detector(case: Case) -> None:
+    report = check_spark(case.fitted_on_spark, case.current_df)
+
+    assert_reports_agree(report, case.expected, tolerance=1e-3)
     assert {f.name for f in report.drifted_features} >= {"shift", "variance", "strong"}
-    assert json.loads(report.to_json())["drift"] == expected.drift
+    assert json.loads(report.to_json())["drift"] == case.expected.drift
     skipped = {f.name: f.note for f in report.features}
     assert "identifier" in str(skipped["customer_id"])
 
 
-def test_a_spark_fitted_detector_checks_pandas_and_the_other_way(spark: Any) -> None:
-    reference = users_data(1_000, 3, drift=False)
-    current = users_data(800, 4, drift=True)
+def test_a_spark_fitted_detector_checks_pandas_and_the_other_way(case: Case) -> None:
+    from_spark = case.fitted_on_spark.check(case.current)
+    on_spark = check_spark(DriftDetector().fit(case.reference), case.current_df)
 
-    from_spark = fit_spark(DriftDetector(), as_spark(spark, reference)).check(current)
-    on_spark = check_spark(DriftDetector().fit(reference), as_spark(spark, current))
-
-    expected = DriftDetector().fit(reference).check(current)
-    assert_reports_agree(from_spark, expected, tolerance=1e-9)
-    assert_reports_agree(on_spark, expected, tolerance=1e-9)
+    assert_reports_agree(from_spark, case.expected, tolerance=1e-9)
+    assert_reports_agree(on_spark, case.expected, tolerance=1e-9)
 
 
-def test_a_numeric_column_arriving_as_text_is_named(spark: Any) -> None:
-    reference = users_data(300, 5, drift=False)
-    current = users_data(300, 6, drift=False).assign(shift=lambda f: f["shift"].astype(str))
-    fitted = fit_spark(DriftDetector(), as_spark(spark, reference))
+def test_a_numeric_column_arriving_as_text_is_named(spark: Any, case: Case) -> None:
+    current = case.current.assign(shift=lambda f: f["shift"].astype(str))
 
     with pytest.raises(InvalidInput, match="'shift' is numeric in the reference"):
-        check_spark(fitted, as_spark(spark, current))
+        check_spark(case.fitted_on_spark, as_spark(spark, current))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,14 +19,15 @@ from ferry.spark.compat import quiet_pandas_warnings
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def registry(
-    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
     pipeline: Pipeline,
     cancer: tuple[pd.DataFrame, pd.Series],
     regressor: tuple[LinearRegression, pd.DataFrame],
 ) -> Any:
-    with Registry(home=tmp_path / "home") as opened:
+    """One registry for the module: each model is registered and compiled once."""
+    with Registry(home=tmp_path_factory.mktemp("spark") / "home") as opened:
         opened.register(pipeline, "churn", input_example=cancer[0].head(20))
         opened.set_alias("churn", "production", "1.0.0")
         model, X = regressor
@@ -92,8 +92,9 @@ def test_the_native_fallback_answers_the_same(
     spark: Any, registry: Registry, cancer: tuple[pd.DataFrame, pd.Series]
 ) -> None:
     rows = with_ids(cancer[0].head(50))
+    one_worker = frame_of(spark, rows).coalesce(1)  # one Python worker imports scikit-learn
 
-    scored = collected(predict(frame_of(spark, rows), "churn", registry=registry, onnx=False))
+    scored = collected(predict(one_worker, "churn", registry=registry, onnx=False))
 
     loaded = registry.load("churn")
     ordered = scored.sort_values("customer_id")

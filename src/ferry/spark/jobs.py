@@ -57,10 +57,7 @@ def write_frame(df: DataFrame, path: str) -> None:
     """Write ``df`` to a new folder at ``path`` (Parquet, or CSV for ``.csv``); never overwrite."""
     from pyspark.sql import functions
 
-    if _is_local(path) and Path(path).exists():
-        raise InvalidInput(
-            f"{path} already exists: ferry does not overwrite it; choose a new --output"
-        )
+    refuse_existing(path)
     if path.endswith(".csv"):  # CSV has no arrays: vectors are written as JSON lists
         arrays = {f.name for f in df.schema.fields if f.dataType.typeName() == "array"}
         df = df.select(
@@ -72,6 +69,14 @@ def write_frame(df: DataFrame, path: str) -> None:
         df.write.csv(path, header=True, mode="errorifexists")
         return
     df.write.parquet(path, mode="errorifexists")
+
+
+def refuse_existing(path: str) -> None:
+    """Fail before any work when a local ``--output`` exists (Spark refuses remote ones)."""
+    if _is_local(path) and Path(path).exists():
+        raise InvalidInput(
+            f"{path} already exists: ferry does not overwrite it; choose a new --output"
+        )
 
 
 def _is_local(path: str) -> bool:
@@ -89,6 +94,7 @@ def score_path(
     """Score every row under ``source`` with ``ref``, write them to ``target``; rows written."""
     from ferry.spark.scoring import predict
 
+    refuse_existing(target)
     with session_on(master) as spark:
         df = read_frame(spark, source)
         scored = predict(df, ref, registry=registry)

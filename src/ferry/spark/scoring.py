@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 
 from ferry.errors import InvalidInput
-from ferry.registry.registry import Registry
 from ferry.spark.compat import quiet_pandas_warnings
 from ferry.spark.shipped import ShippedModel, answer, prepare
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql.types import DataType, StructField
+
+    from ferry.registry.registry import Registry
 
 VERSION_COLUMN = "ferry_version"
 """The column naming the version that answered each row (``1.4.0``)."""
@@ -121,6 +122,8 @@ def _registry(given: Registry | None) -> Iterator[Registry]:
     if given is not None:
         yield given
         return
+    from ferry.registry.registry import Registry
+
     opened = Registry()
     try:
         yield opened

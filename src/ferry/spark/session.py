@@ -7,6 +7,7 @@ build one here so that executors run the same interpreter (and so the same ferry
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,8 +24,13 @@ SETTINGS = {
 """Arrow for pandas conversions; few shuffle partitions (ferry merges on the driver anyway)."""
 
 
-def spark_session(master: str = "local[2]", app_name: str = "ferry") -> SparkSession:
-    """A session on ``master`` (``local[2]``, ``spark://host:7077``, ``yarn`` ...)."""
+def spark_session(
+    master: str = "local[2]", app_name: str = "ferry", config: Mapping[str, str] | None = None
+) -> SparkSession:
+    """A session on ``master`` (``local[2]``, ``spark://host:7077``, ``yarn`` ...).
+
+    ``config`` adds or overrides Spark settings (the tests use two shuffle partitions).
+    """
     import os
 
     from pyspark.sql import SparkSession
@@ -32,7 +38,7 @@ def spark_session(master: str = "local[2]", app_name: str = "ferry") -> SparkSes
     # Workers start from the environment, not from the session's settings, in local mode.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in SETTINGS.items():
+    for key, value in {**SETTINGS, **(config or {})}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ferry.errors import IntegrityError, InvalidInput, Unsupported
 from ferry.flavors.tasks import task_of
-from ferry.registry.registry import Registry
+
+if TYPE_CHECKING:
+    from ferry.registry.registry import Registry
 
 
 @dataclass(frozen=True)
