@@ -99,6 +99,7 @@ async def test_a_good_candidate_walks_every_step_and_becomes_production(
             assert abs(len(on_candidate) / len(KEYS) - percent / 100) < 0.06
             assert {key for key, variant in seen.items() if variant == "candidate"} <= on_candidate
             seen = {key: variant for key, (_, variant, _) in answers.items()}
+            assert len(server.rollouts.answered) == 0  # no label is judged: no answer is kept
         final = (await client.get("/rollouts/cancer")).json()
         assert final["state"] == "promoted", final["history"][-1]
         assert [e["kind"] for e in final["history"]] == ["started", *["advanced"] * 3, "promoted"]

@@ -119,6 +119,20 @@ class RolloutPlan:
                 f"min_requests must be a whole number >= 1, got {self.min_requests!r}"
             )
 
+    @property
+    def uses_labels(self) -> bool:
+        """True when feedback labels are judged (an A/B test or a metric floor): only then do
+        servers remember which variant answered each request."""
+        bounds = self.bounds
+        return self.mode == "ab" or bounds.min_accuracy is not None or (
+            bounds.max_mean_error is not None
+        )  # fmt: skip
+
+    @property
+    def compares_distributions(self) -> bool:
+        """True when a distance bound is set: only then do variants count their predictions."""
+        return self.bounds.max_distance is not None
+
 
 def check_steps(steps: tuple[int, ...]) -> tuple[int, ...]:
     """Steps are whole percentages in 1..100, strictly increasing."""

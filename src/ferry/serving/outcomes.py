@@ -122,6 +122,9 @@ class AnsweredRequests:
         while len(self._answers) > self.capacity:
             self._answers.popitem(last=False)
 
+    def __len__(self) -> int:
+        return len(self._answers)
+
     def claim(self, request_id: str) -> Answered | None:
         """The answer a label is for, once; None for an unknown or already labelled request."""
         return self._answers.pop(request_id, None)

@@ -137,13 +137,16 @@ class RolloutLoop:
             slot.shadow.offer(Copy(rows, answered, other))
 
     def remember(self, slot: Slot, request_id: str, variant: str, outputs: Outputs,
-                 task: str) -> None:  # fmt: skip
-        """Count what the variant predicted, and keep which variant answered ``request_id``
-        (and what), for its feedback label."""
-        count_predictions(task, outputs.predictions, slot.figures.variants[variant].predicted)
-        if outputs.predictions is not None:
+                 loaded: LoadedVersion) -> None:  # fmt: skip
+        """Count what the variant predicted (for a distance bound), and keep which variant
+        answered ``request_id`` and what (for its feedback label), when the plan needs them."""
+        plan = slot.rollout.plan
+        if plan.compares_distributions:
+            into = slot.figures.variants[variant].predicted
+            count_predictions(loaded.task, outputs.predictions, into)
+        if outputs.predictions is not None and plan.uses_labels:
             self.answered.remember(
-                request_id, Answered(slot.rollout.id, variant, task, outputs.predictions)
+                request_id, Answered(slot.rollout.id, variant, loaded.task, outputs.predictions)
             )
 
     def labelled(self, name: str, request_id: str, label: Any) -> None:
@@ -279,8 +282,9 @@ class RolloutLoop:
             return
         if copy.variant == CANDIDATE and slot.rollout.plan.mode == "shadow":
             figures.variants[CANDIDATE].observe(time.perf_counter() - started, failed=False)
-        count_predictions(loaded.task, outputs.predictions,
-                          figures.variants[copy.variant].predicted)  # fmt: skip
+        if slot.rollout.plan.compares_distributions:
+            count_predictions(loaded.task, outputs.predictions,
+                              figures.variants[copy.variant].predicted)  # fmt: skip
         figures.compared += len(copy.rows)
         figures.disagreed += disagreements(copy.answered, _compared(outputs))
         if figures.disagreement is not None:

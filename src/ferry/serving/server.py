@@ -359,7 +359,7 @@ class ModelServer:
         if slot is not None and self.rollouts is not None:
             if route.compare and variant == route.answer:
                 self.rollouts.copy(slot, route, rows, outputs)
-            self.rollouts.remember(slot, request_id, variant, outputs, loaded.task)
+            self.rollouts.remember(slot, request_id, variant, outputs, loaded)
         self.metrics.predicted(live.name, confidence)
         self.capture.record(
             live.name,
