@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -241,3 +244,29 @@ def test_a_repeated_header_is_refused_naming_the_column(ferry: Run, data: Path) 
         "--reference", str(data / "twice.csv"), "--current", str(data / "same.parquet"), code=2
     )
     assert "twice.csv has repeated column names ['amount']" in result.stderr
+
+
+def test_a_one_shot_check_never_imports_scipy_stats(tmp_path: Path) -> None:
+    """Its import alone costs 0.7-1.2 s: every p-value of this check comes without it.
+
+    KS is asymptotic (25,000 rows a side) with a shift in scipy's slow band, categories are
+    tested by chi-square, a column loses values (missing-rate test); JSON out, exit 1 on drift.
+    """
+    reference, current = _frame(25_000, 1), _frame(25_000, 2, shift=0.04)
+    current.loc[current.index[:3_000], "visits"] = np.nan
+    reference.to_parquet(tmp_path / "reference.parquet")
+    current.to_parquet(tmp_path / "current.parquet")
+    process = subprocess.run(
+        [sys.executable, "-X", "importtime", str(Path(sys.executable).parent / "ferry"), "drift",
+         "--reference", str(tmp_path / "reference.parquet"),
+         "--current", str(tmp_path / "current.parquet"),
+         "--ignore", "user_id", "--json", "-", "--fail-on-drift"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert process.returncode == 1, process.stderr[-2000:]
+    report = json.loads(process.stdout)
+    drifted = {f["name"] for f in report["features"] if f["drifted"]}
+    assert drifted == {"amount", "visits"}
+    imported = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", process.stderr, re.M))
+    assert {"scipy.special", "ferry.drift.methods.ks_pvalue"} <= imported  # the parse sees them
+    assert sorted(name for name in imported if name.startswith("scipy.stats")) == []
