@@ -69,12 +69,15 @@ def test_a_cached_start_answers_before_importing_what_serving_does_not_need(comp
     finally:
         process.kill()
         _, stderr = process.communicate(timeout=30)
-    imported = {
-        match.group(1).split(".")[0]
+    modules = {
+        match.group(1)
         for match in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", stderr, re.M)
     }
+    imported = {module.split(".")[0] for module in modules}
     assert {"onnxruntime", "starlette", "uvicorn", "ferry"} <= imported  # the parse sees imports
     assert sorted(imported & set(HEAVY)) == []
+    assert "ferry.serving.app" in modules  # the OpenAPI schemas wait for GET /openapi.json
+    assert sorted(m for m in modules if m.startswith("ferry.serving.openapi")) == []
 
 
 def test_ferry_serve_reports_a_bad_argument_in_one_line(tmp_path):

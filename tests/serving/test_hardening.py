@@ -84,6 +84,8 @@ async def test_admin_bodies_with_wrong_types_get_4xx(serve):
             "/models/cancer/promote", json={"version": "1.0.0", "reason": {"a": 1}}
         )
         assert promote.status_code == 422 and "'reason' must be a string" in promote.text
+        empty = await client.post("/models/cancer/promote", json={"version": "1.0.0", "alias": ""})
+        assert empty.status_code == 422 and "'alias' is empty" in empty.text
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from ferry.serving.protocols import mlflow, plain, v2
 pytestmark = pytest.mark.anyio
 
 ROW = [1.0] * 30
+ONE_TENSOR = {"inputs": [{"name": "x", "shape": [1, 30], "datatype": "FP32", "data": ROW}]}
 
 
 @pytest.mark.parametrize(
@@ -93,6 +94,13 @@ NOT_A_LIST = [
     ("/invocations", {"dataframe_split": {"data": 5}}, 400, "'dataframe_split.data' must be a list of rows, got a number"),
     ("/invocations", {"dataframe_split": 5}, 400, "'dataframe_split' must be a JSON object"),
     ("/invocations", {"dataframe_split": {"columns": ["a", "a"], "data": [[1.0, 2.0]]}}, 400, "'columns' names 'a' twice"),
+    ("/invocations", {"instances": [ROW], "params": 5}, 400, "'params' must be an object"),
+    ("/v1/models/cancer:predict", {"instances": [ROW], "parameters": []}, 400, "'parameters' must be an object"),
+    ("/v2/models/cancer/infer", {**ONE_TENSOR, "outputs": 5}, 400, "'outputs' must be a list"),
+    ("/v2/models/cancer/infer", {**ONE_TENSOR, "outputs": [5]}, 400, "'outputs[0]' must be a JSON object"),
+    ("/v2/models/cancer/infer", {**ONE_TENSOR, "outputs": [{"name": "predict", "parameters": 1}]}, 400, "output 0: 'parameters' must be an object"),
+    ("/v2/models/cancer/infer", {**ONE_TENSOR, "parameters": "x"}, 400, "the request: 'parameters' must be an object"),
+    ("/v2/models/cancer/infer", {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": 5}]}, 400, "input 'x': 'data' must be a list of values"),
 ]  # fmt: skip
 V2 = "/v2/models/cancer/infer"
 

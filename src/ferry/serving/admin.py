@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from ferry.errors import FerryError, InvalidInput, Unauthorized, Unsupported
 from ferry.serving.protocols import expect_object, parse_json
-from ferry.serving.responses import body_doc, error_response, json_response, read_body
+from ferry.serving.responses import error_response, json_response, read_body
 from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
 
@@ -45,20 +45,21 @@ def authorise(server: ModelServer, request: Request) -> None:
 async def body_of(server: ModelServer, request: Request, allowed: set[str]) -> dict[str, Any]:
     """A small JSON object body (empty means ``{}``) with only ``allowed`` keys.
 
-    ``alias``, ``reason``, ``model`` and ``version`` must be strings when present.
+    ``alias``, ``reason``, ``model`` and ``version`` must be strings when present, and all but
+    ``reason`` non-empty: an empty name is a mistake, not a request for the default.
     """
     raw = await read_body(request, server.settings.max_body_bytes)
     payload = expect_object(parse_json(raw) if raw else {}, allowed)
     for key in ("alias", "reason", "model", "version"):
         if payload.get(key) is not None and not isinstance(payload[key], str):
             raise InvalidInput(f"{key!r} must be a string")
+        if key != "reason" and payload.get(key) == "":
+            raise InvalidInput(f"{key!r} is empty: name one, or leave the key out")
     return payload
 
 
 def admin_routes(routes: Routes, server: ModelServer) -> None:
-    @routes.post(
-        "/feedback", tags=["feedback"], openapi_extra=body_doc("request_id, label, model?")
-    )
+    @routes.post("/feedback", tags=["feedback"])
     async def feedback(request: Request) -> Response:
         """Ground truth for an earlier prediction, by its request id."""
         try:
@@ -78,7 +79,6 @@ def admin_routes(routes: Routes, server: ModelServer) -> None:
     @routes.post(
         "/models/{model}/promote",
         tags=["admin"],
-        openapi_extra=body_doc("version, alias?, reason?"),
     )
     async def promote(request: Request, model: str) -> Response:
         """Point an alias (default: the one served) at a version; the server follows it."""
@@ -97,9 +97,7 @@ def admin_routes(routes: Routes, server: ModelServer) -> None:
         return json_response({"model": model, "alias": alias, "version": payload["version"],
                       "moved": move is not None})  # fmt: skip
 
-    @routes.post(
-        "/models/{model}/rollback", tags=["admin"], openapi_extra=body_doc("alias?, reason?")
-    )
+    @routes.post("/models/{model}/rollback", tags=["admin"])
     async def rollback(request: Request, model: str) -> Response:
         """Move an alias back to its previous version; the server follows it."""
         try:
@@ -124,9 +122,7 @@ def training_routes(routes: Routes, server: ModelServer, trainer: Trainer | None
             )
         return trainer
 
-    @routes.post(
-        "/train", tags=["admin"], status_code=202, openapi_extra=body_doc("model?, force?")
-    )
+    @routes.post("/train", tags=["admin"], status_code=202)
     async def train(request: Request) -> Response:
         """Start a run of the model's pipeline in the background; returns its id at once."""
         try:

@@ -30,7 +30,6 @@ from ferry.serving.disclosure import Disclosure, RedactBodies, reveals
 from ferry.serving.protocols import kserve, mlflow, parse_json, plain, v2, v2_binary
 from ferry.serving.responses import (
     JSON_TYPE,
-    body_doc,
     error_response,
     json_response,
     read_body,
@@ -54,7 +53,10 @@ def create_app(server: ModelServer, trainer: Trainer | None = None) -> Starlette
         finally:
             await server.stop()
 
-    routes = Routes("ferry", __version__, "Predictions from the registry's live model versions.")
+    routes = Routes(
+        "ferry", __version__, "Predictions from the registry's live model versions.",
+        secured=server.settings.api_token is not None,
+    )  # fmt: skip
     _prediction_routes(routes, server)
     _v2_routes(routes, server)
     _kserve_routes(routes, server)
@@ -110,7 +112,7 @@ def _named(response: Response, result: Prediction) -> tuple[Response, str]:
 def _prediction_routes(routes: Routes, server: ModelServer) -> None:
     limit = server.settings.max_body_bytes
 
-    @routes.post("/predict", tags=["predict"], openapi_extra=body_doc("records or rows"))
+    @routes.post("/predict", tags=["predict"])
     async def predict(request: Request) -> Response:
         """Plain predictions: ``{"records": [{feature: value}]}`` or ``{"rows": [[...]]}``."""
 
@@ -138,15 +140,13 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
 
         return await _answer(server, "mlflow", model, handle)
 
-    @routes.post("/invocations", tags=["mlflow"], openapi_extra=body_doc("MLflow scoring request"))
+    @routes.post("/invocations", tags=["mlflow"])
     async def invocations(request: Request) -> Response:
         """MLflow scoring: dataframe_split, dataframe_records, instances, inputs, or text/csv;
         for ``?model=`` or else the default model (FERRY_DEFAULT_MODEL, or the first served)."""
         return await invoke(request, request.query_params.get("model") or server.default_model)
 
-    @routes.post(
-        "/invocations/{model}", tags=["mlflow"], openapi_extra=body_doc("MLflow scoring request")
-    )
+    @routes.post("/invocations/{model}", tags=["mlflow"])
     async def invocations_for(request: Request, model: str) -> Response:
         """MLflow scoring for the named model."""
         return await invoke(request, model)
@@ -165,10 +165,8 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
             loaded = await server.serving(model)
             _check_version(loaded.version, version, model)
             payload = _v2_payload(request, await read_body(request, limit))
+            rows, request_id, wanted = v2.parse(payload, loaded.spec)
             binary = v2_binary.binary_outputs(payload)
-            rows, request_id, wanted = v2.parse(
-                v2_binary.strip_output_parameters(payload), loaded.spec
-            )
             result = await server.predict(model, rows, request_id, loaded.spec, _key(request))
             body = v2.respond(
                 model, result.loaded.version, result.request_id, result.outputs, wanted
@@ -183,9 +181,7 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
 
         return await _answer(server, "v2", model, handle)
 
-    @routes.post(
-        "/v2/models/{model}/infer", tags=["v2"], openapi_extra=body_doc("v2 inference request")
-    )
+    @routes.post("/v2/models/{model}/infer", tags=["v2"])
     async def v2_infer(request: Request, model: str) -> Response:
         """Inference on the live version."""
         return await infer(request, model, None)
@@ -193,7 +189,6 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
     @routes.post(
         "/v2/models/{model}/versions/{version}/infer",
         tags=["v2"],
-        openapi_extra=body_doc("v2 inference request"),
     )
     async def v2_infer_version(request: Request, model: str, version: str) -> Response:
         """Inference on a named version (it must be the live one)."""
@@ -256,7 +251,7 @@ def _check_version(serving: str, asked: str | None, model: str) -> None:
 def _kserve_routes(routes: Routes, server: ModelServer) -> None:
     limit = server.settings.max_body_bytes
 
-    @routes.post("/v1/models/{model}:predict", tags=["kserve"], openapi_extra=body_doc("instances"))
+    @routes.post("/v1/models/{model}:predict", tags=["kserve"])
     async def kserve_predict(request: Request, model: str) -> Response:
         """KServe v1 prediction: ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
 
@@ -300,12 +295,12 @@ def _health_routes(routes: Routes, server: ModelServer) -> None:
     @routes.get("/ping", tags=["mlflow"])
     async def ping() -> Response:
         """MLflow's readiness check."""
-        return Response(b"\n", status_code=200 if server.ready else 503)
+        return Response(b"\n", 200 if server.ready else 503, media_type="text/plain")
 
     @routes.get("/health", tags=["mlflow"])
     async def health() -> Response:
         """MLflow's health check."""
-        return Response(b"\n", status_code=200 if server.ready else 503)
+        return Response(b"\n", 200 if server.ready else 503, media_type="text/plain")
 
     @routes.get("/version", tags=["mlflow"])
     async def version() -> dict[str, Any]:

@@ -8,12 +8,14 @@ Starlette starts in milliseconds and adds little per request.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import CONVERTOR_TYPES, Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -54,9 +56,12 @@ class _Declared:
 class Routes:
     """Collects routes (``@routes.get(path)``, ``@routes.post(path)``) and builds the app."""
 
-    def __init__(self, title: str, version: str, description: str) -> None:
+    def __init__(self, title: str, version: str, description: str, secured: bool = False) -> None:
         self.info = {"title": title, "version": version, "description": description}
+        self.secured = secured
+        """True when FERRY_API_TOKEN guards the admin routes (the document says so)."""
         self._declared: list[_Declared] = []
+        self._document: dict[str, Any] | None = None
 
     def get(self, path: str, *, tags: list[str], **doc: Any) -> Callable[[Endpoint], Endpoint]:
         """Declare a GET route."""
@@ -85,12 +90,12 @@ class Routes:
         else (an unknown path or method, an unexpected failure) answers JSON. ``middleware``
         runs inside the JSON fallback."""
         routes: list[BaseRoute] = [
-            Route(d.path, _adapt(d.endpoint), methods=[d.method]) for d in self._declared
+            Route(_segments(path), _by_method(handlers), methods=list(handlers))
+            for path, handlers in self._by_path().items()
         ]
-        document = self.openapi()
 
         async def openapi(_request: Request) -> Response:
-            return json_response(document)
+            return json_response(self.openapi())
 
         async def docs(_request: Request) -> Response:
             return HTMLResponse(_DOCS_PAGE.format(title=self.info["title"]))
@@ -108,28 +113,69 @@ class Routes:
         )
 
     def openapi(self) -> dict[str, Any]:
-        """The OpenAPI 3.1 description of every declared route."""
-        paths: dict[str, dict[str, Any]] = {}
+        """The OpenAPI 3.1 description of every declared route, built on first use: the
+        schemas are not imported before the server answers its first prediction."""
+        if self._document is None:
+            from ferry.serving.openapi.document import Described, build
+
+            described = [
+                Described(d.method, d.path, *_summary(d.endpoint), d.tags,
+                          f"{d.endpoint.__name__}_{d.method.lower()}", d.status_code,
+                          d.openapi_extra)
+                for d in self._declared
+            ]  # fmt: skip
+            self._document = build(self.info, described, self.secured)
+        return self._document
+
+    def _by_path(self) -> dict[str, dict[str, Callable[[Request], Awaitable[Response]]]]:
+        """Each path's handlers by method: one route per path, so that a 405 answer's
+        ``Allow`` header names every method the path has."""
+        paths: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
         for declared in self._declared:
-            doc = inspect.getdoc(declared.endpoint) or ""
-            operation: dict[str, Any] = {
-                "summary": doc.split("\n")[0],
-                "description": doc,
-                "tags": declared.tags,
-                "operationId": f"{declared.endpoint.__name__}_{declared.method.lower()}",
-                "responses": {str(declared.status_code): {"description": "OK"}},
-                "parameters": [
-                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                    for name in _path_params(declared.endpoint)
-                ],
-                **declared.openapi_extra,
-            }
-            paths.setdefault(declared.path, {})[declared.method.lower()] = operation
-        return {"openapi": "3.1.0", "info": self.info, "paths": paths}
+            paths.setdefault(declared.path, {})[declared.method] = _adapt(declared.endpoint)
+        return paths
+
+
+def _summary(endpoint: Endpoint) -> tuple[str, str]:
+    """The endpoint's docstring: its first line, and all of it."""
+    doc = inspect.getdoc(endpoint) or ""
+    return doc.split("\n")[0], doc
 
 
 def _path_params(endpoint: Endpoint) -> list[str]:
     return [name for name in inspect.signature(endpoint).parameters if name != "request"]
+
+
+class _Segment(Convertor[str]):
+    """A path parameter that stops at ``:``, so ``/v1/models/{model}`` does not take
+    ``/v1/models/churn:predict`` (a GET there is a 405, not an unknown model)."""
+
+    regex = "[^/:]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+def _segments(path: str) -> str:
+    """``path`` with each ``{param}`` matched by :class:`_Segment`."""
+    if "segment" not in CONVERTOR_TYPES:
+        register_url_convertor("segment", _Segment())
+    return re.sub(r"{(\w+)}", r"{\1:segment}", path)
+
+
+def _by_method(
+    handlers: dict[str, Callable[[Request], Awaitable[Response]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """One endpoint answering each method with its handler (HEAD with GET's)."""
+
+    async def handle(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return handle
 
 
 def _adapt(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:

@@ -22,6 +22,8 @@ def parse(body: bytes, spec: InputSpec) -> np.ndarray:
     payload = expect_object(parse_json(body), {"instances", "parameters"})
     if "instances" not in payload:
         raise InvalidInput("a KServe v1 request needs 'instances': a list of rows or records")
+    if "parameters" in payload and not isinstance(payload["parameters"], dict):
+        raise InvalidInput("'parameters' must be an object")
     return mlflow.instances(payload["instances"], spec, "instances")
 
 

@@ -30,6 +30,8 @@ def parse(body: bytes, content_type: str, spec: InputSpec) -> np.ndarray:
     if content_type.split(";")[0].strip().lower() == "text/csv":
         return _csv(body, spec)
     payload = expect_object(parse_json(body), SHAPES | {"params"})
+    if "params" in payload and not isinstance(payload["params"], dict):
+        raise InvalidInput("'params' must be an object of inference parameters")
     shapes = [key for key in SHAPES if key in payload]
     if len(shapes) != 1:
         raise InvalidInput(f"send exactly one of {sorted(SHAPES)}")

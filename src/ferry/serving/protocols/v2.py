@@ -37,6 +37,7 @@ _EXPECTED = {"b": "true/false", "i": "integers", "u": "integers", "f": "numbers"
 def parse(payload: Any, spec: InputSpec) -> tuple[np.ndarray, str | None, list[str] | None]:
     """Validated rows, the request id, and the outputs asked for (None = all)."""
     body = expect_object(payload, {"id", "inputs", "outputs", "parameters"})
+    _parameters(body, "the request")
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise InvalidInput("'inputs' must be a non-empty list of tensors")
@@ -53,6 +54,9 @@ def _tensor(item: Any, index: int) -> tuple[str, np.ndarray]:
     name, shape, datatype = tensor["name"], tensor["shape"], tensor["datatype"]
     if not isinstance(name, str):
         raise InvalidInput(f"input {index}: 'name' must be a string")
+    _parameters(tensor, f"input {name!r}")
+    if not isinstance(tensor["data"], list | np.ndarray):  # an array once binary data is read
+        raise InvalidInput(f"input {name!r}: 'data' must be a list of values")
     if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise InvalidInput(f"input {name!r}: unknown datatype {datatype!r}")
     if (
@@ -154,6 +158,12 @@ def _per_feature(tensors: list[tuple[str, np.ndarray]], spec: InputSpec) -> np.n
     )
 
 
+def _parameters(holder: dict[str, Any], where: str) -> None:
+    """``parameters``, when present, is an object (the binary extension reads it later)."""
+    if "parameters" in holder and not isinstance(holder["parameters"], dict):
+        raise InvalidInput(f"{where}: 'parameters' must be an object")
+
+
 def _request_id(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -165,7 +175,10 @@ def _requested(outputs: Any) -> list[str] | None:
         return None
     if not isinstance(outputs, list):
         raise InvalidInput("'outputs' must be a list of {\"name\": ...}")
-    names = [o.get("name") if isinstance(o, dict) else None for o in outputs]
+    for index, output in enumerate(outputs):
+        _parameters(expect_object(output, {"name", "parameters"}, f"outputs[{index}]"),
+                    f"output {index}")  # fmt: skip
+    names = [output.get("name") for output in outputs]
     unknown = [n for n in names if n not in OUTPUTS]
     if unknown:
         raise InvalidInput(f"unknown output {unknown[0]!r}; this model has {list(OUTPUTS)}")

@@ -88,31 +88,16 @@ def _decode_bytes(raw: bytes, name: Any) -> list[str]:
     return values
 
 
-def binary_outputs(payload: Any) -> set[str] | bool:
-    """The outputs asked for in binary; True for all (``binary_data_output``)."""
-    if not isinstance(payload, dict):
-        return set()
-    parameters = payload.get("parameters")
-    if isinstance(parameters, dict) and parameters.get("binary_data_output") is True:
+def binary_outputs(payload: dict[str, Any]) -> set[str] | bool:
+    """The outputs a request (checked by ``v2.parse``) asks for in binary; True for all
+    (``binary_data_output``)."""
+    if payload.get("parameters", {}).get("binary_data_output") is True:
         return True
-    outputs = payload.get("outputs")
     return {
-        str(output.get("name"))
-        for output in outputs or ()
-        if isinstance(output, dict)
-        and isinstance(output.get("parameters"), dict)
-        and output["parameters"].get("binary_data") is True
+        str(output["name"])
+        for output in payload.get("outputs") or ()
+        if output.get("parameters", {}).get("binary_data") is True
     }
-
-
-def strip_output_parameters(payload: Any) -> Any:
-    """The request with the binary extension's output parameters removed (already read)."""
-    if isinstance(payload, dict):
-        payload.pop("parameters", None)
-        for output in payload.get("outputs") or ():
-            if isinstance(output, dict):
-                output.pop("parameters", None)
-    return payload
 
 
 def encode_response(body: dict[str, Any], binary: set[str] | bool) -> tuple[bytes, int]:
