@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import tempfile
@@ -23,14 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
 from ferry import Registry
+from ferry.drift import DriftDetector
+from ferry.drift.distribution import distributions
 from ferry.registry.catalog import utcnow
-from ferry.registry.catalog_session import VersionRecord
+from ferry.registry.catalog_session import AliasMove, VersionRecord
 from ferry.registry.refs import Version
 from ferry.registry.tables import runs
 from ferry.training.runs import CheckRecord, RunStore
@@ -56,9 +60,11 @@ def summary(samples: list[float]) -> str:
 
 
 def populate(registry: Registry, models: int, versions: int, run_count: int) -> None:
-    """Catalog rows for every version (metadata of a real registration), runs, checks, moves."""
+    """Catalog rows for every version (metadata of a real registration), runs, alias moves and
+    200 checks per model, each with the per-feature distributions of a real drift check."""
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     real = registry.register(LogisticRegression(max_iter=5000).fit(X, y), "seed", input_example=X)
+    plots = _distributions(X)
     store = RunStore(registry.catalog)
     for m in range(models):
         name = f"model-{m:02d}"
@@ -69,10 +75,33 @@ def populate(registry: Registry, models: int, versions: int, run_count: int) -> 
                 metadata = {**real.metadata, "model_name": name, "version": str(number)}
                 record = VersionRecord(name, number, utcnow(), "sklearn", metadata, "0" * 64)
                 session.insert_version(record)
+            for move in _moves(versions):
+                session.move_alias(name, move)
         with registry.catalog.writing() as session:
             session.connection.execute(runs.insert(), [_run(name, i) for i in range(run_count)])
         for i in range(200):
-            store.add_check(_check(name, i))
+            store.add_check(_check(name, i), plots)
+
+
+def _distributions(X: pd.DataFrame) -> list[dict[str, Any]]:
+    """What a monitor check records per feature: a real drift check of a shifted sample of the
+    30 numeric features (five of them scaled, so some drift)."""
+    current = X.sample(200, random_state=0)
+    current[list(X.columns[:5])] *= 1.6
+    report = DriftDetector().fit(X).check(current)
+    return [plot.to_dict() for plot in distributions(report)]
+
+
+def _moves(versions: int) -> list[AliasMove]:
+    """``production`` promoted through every other version, ``staging`` through every one."""
+    moves, at = [], "2026-01-01T00:00:00+00:00"
+    for alias, step in (("staging", 1), ("production", 2)):
+        previous = None
+        for v in range(0, versions, step):
+            target = str(Version(1, v, 0))
+            moves.append(AliasMove(alias, "set", previous, target, at, "bench", "better f1"))
+            previous = target
+    return moves
 
 
 def _run(model: str, index: int) -> dict[str, Any]:
@@ -91,7 +120,8 @@ def _check(model: str, index: int) -> CheckRecord:
         model=model, pipeline="p.toml", checked_at=f"2026-01-{index % 28 + 1:02d}T00:00:00+00:00",
         source="log", window_start=None, window_end=None, consumed=True, rows=500,
         champion_version="1.0.0", drift=False, performance_drift=None, action="none",
-        run_id=None, status="ok", summary={"drift_share": (index % 10) / 10, "drifted": []},
+        run_id=None, status="ok", summary={"drift_share": (index % 10) / 10, "drifted": [],
+        "performance": {"metric": "f1", "current": 0.9 - (index % 7) / 100, "rows": 200}},
     )  # fmt: skip
 
 
@@ -113,7 +143,8 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--versions", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument("--home", type=Path, help="keep the catalog here; reuse it if it exists")
     options = parser.parse_args()
     title = (
         f"dashboard pages, ms median / p95 over {options.repeat} requests: {options.models} "
@@ -123,14 +154,19 @@ def main() -> None:
     for column in ("page", "ferry", "baseline: list models + runs in Python", "target"):
         table.add_column(column)
     with tempfile.TemporaryDirectory() as tmp:
-        registry = Registry(home=Path(tmp) / "ferry")
-        populate(registry, options.models, options.versions, options.runs)
+        home = options.home or Path(tmp) / "ferry"
+        fresh = not (home / "ferry.db").exists()
+        registry = Registry(home=home)
+        if fresh:
+            populate(registry, options.models, options.versions, options.runs)
         run_id = RunStore(registry.catalog).recent("model-00", limit=1)[0].id
+        gc.freeze()  # as `ferry ui` does once started
         baseline = timed(
             lambda: (registry.list_models(), RunStore(registry.catalog).recent(limit=50)),
-            options.repeat,
+            min(options.repeat, 20),  # a second each
         )
-        pages = {"Models": "/", "Model": "/models/model-00", "Run": f"/runs/{run_id}"}
+        pages = {"Models": "/", "Model": "/models/model-00",
+                 "Model, every feature": "/models/model-00?features=all", "Run": f"/runs/{run_id}"}  # fmt: skip
         for label, path in pages.items():
             samples = asyncio.run(served(create_ui(Dashboard(registry)), path, options.repeat))
             table.add_row(label, summary(samples), summary(baseline) if label == "Models" else "-",

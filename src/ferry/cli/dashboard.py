@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -37,5 +38,8 @@ def ui(
     with open_registry(ctx) as registry:
         trainer = LazyTrainer(registry, pipeline_files(pipeline))
         app = create_ui(Dashboard(registry, trainer, token))
+        # Start-up objects (tens of thousands) leave the collector's view, as in `ferry serve`:
+        # a full collection scanning them all took 30-70 ms in the middle of a page.
+        gc.freeze()
         typer.echo(f"ferry dashboard on http://{host}:{port}/", err=True)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
