@@ -132,6 +132,12 @@ def test_alias_moves_are_recorded(registry, pipeline, cancer):
         ("1.0.0", "1.1.0", "better f1"),
     ]
     assert all(m.actor and m.moved_at for m in moves)
+    registry.set_alias("churn", "staging", "1.0.0", reason="try")
+    newest = registry.alias_history("churn", newest=2)  # a page's timeline: the last few
+    assert [(m.alias, m.reason) for m in newest] == [
+        ("production", "better f1"),
+        ("staging", "try"),
+    ]
     with pytest.raises(NotFound, match="churn:5.0.0"):
         registry.set_alias("churn", "production", "5.0.0")
     with pytest.raises(InvalidInput, match="invalid alias"):

@@ -64,6 +64,18 @@ async def test_model_page_shows_versions_history_runs_and_drift_chart(client):
     assert 'id="rollout"' in page
 
 
+async def test_the_timeline_shows_the_newest_moves_and_says_where_the_rest_are(client, history):
+    from ferry.ui.queries import RECENT_MOVES
+
+    for index in range(RECENT_MOVES):
+        history.set_alias("cancer", "staging", ("1.0.0", "1.1.0")[index % 2], f"move {index}")
+    page = (await client.get("/models/cancer")).text
+    timeline = page[page.index('id="history"') : page.index("</ol>", page.index('id="history"'))]
+    assert timeline.count("<li") == RECENT_MOVES and f"move {RECENT_MOVES - 1}" in timeline
+    assert "better" not in timeline  # production's moves are older than the newest 50
+    assert "<code>ferry history cancer</code> lists every one" in page
+
+
 def test_age_is_the_largest_whole_unit_since_registration():
     now = datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
     assert age("2026-03-04T11:59:15+00:00", now) == "45 s"

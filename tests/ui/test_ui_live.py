@@ -1,5 +1,5 @@
 """The Live page's figures from a real serving metrics registry: rates between samples, error
-share, latency quantiles from histogram buckets, confidence bars and low-confidence share."""
+share, latency quantiles from histogram buckets (by version and variant), confidence bars and low-confidence share."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def test_rates_errors_and_latency_come_from_successive_samples():
     first = sampler.sample()
     (figures,) = first.versions
     assert (figures.requests, figures.errors, figures.rate) == (10, 2, 0.0)  # no interval yet
+    assert figures.variant == "primary"
     assert figures.error_rate == pytest.approx(0.2)
     assert 1.0 < figures.p50_ms <= 2.5 and 100 < figures.p99_ms <= 250
     assert first.memory_bytes is None or first.memory_bytes > 0
@@ -36,6 +37,19 @@ def test_rates_errors_and_latency_come_from_successive_samples():
     second = sampler.sample()
     assert second.versions[0].rate == pytest.approx(5.0)
     assert [rate for _, rate in second.rate_history] == [pytest.approx(5.0)]
+
+
+def test_a_rollouts_variants_have_their_own_traffic_and_latency():
+    """During a rollout the primary and the candidate each get a row (issue 11: by variant)."""
+    metrics = ServingMetrics(low_confidence=0.6)
+    metrics.requests.labels("churn", "1.0.0", "primary", "plain", "200").inc(9)
+    metrics.requests.labels("churn", "1.1.0", "candidate", "plain", "500").inc(1)
+    metrics.duration.labels("churn", "1.0.0", "primary", "plain").observe(0.002)
+    metrics.duration.labels("churn", "1.1.0", "candidate", "plain").observe(0.2)
+    primary, candidate = LiveSampler(metrics.registry.collect).sample().versions
+    assert (primary.version, primary.variant, primary.requests) == ("1.0.0", "primary", 9)
+    assert (candidate.variant, candidate.errors, candidate.error_rate) == ("candidate", 1, 1.0)
+    assert primary.p99_ms is not None and primary.p99_ms < 5 < 100 < candidate.p99_ms
 
 
 def test_confidence_bars_and_low_confidence_share():

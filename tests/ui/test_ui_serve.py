@@ -67,7 +67,7 @@ async def test_live_page_shows_traffic_confidence_and_logged_requests(history: R
             await asyncio.to_thread(server.capture.flush)
             page = (await client.get("/ui/live")).text
             traffic = page[page.index('id="traffic"') :]
-            assert '<td>1.1.0</td><td class="num">4</td>' in traffic
+            assert '<td>1.1.0</td><td>primary</td><td class="num">4</td>' in traffic
             # a request refused before any version answered counts under version "none"
             refused = traffic[traffic.index("<td>none</td>") :]
             assert refused.index("100.0 %") < refused.index("</tr>")

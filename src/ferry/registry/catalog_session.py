@@ -165,12 +165,18 @@ class CatalogSession:
                 {"channel": ALIAS_CHANNEL, "payload": f"{name}@{move.alias}"},
             )
 
-    def alias_moves(self, name: str, alias: str | None = None) -> list[AliasMove]:
-        """Every move of ``name``'s aliases (or one alias), oldest first."""
+    def alias_moves(
+        self, name: str, alias: str | None = None, newest: int | None = None
+    ) -> list[AliasMove]:
+        """Every move of ``name``'s aliases (or one alias), oldest first; only the ``newest``
+        few when given (a page's timeline)."""
         query = select(alias_moves).where(alias_moves.c.model_name == name)
         if alias is not None:
             query = query.where(alias_moves.c.alias == alias)
-        rows = self.connection.execute(query.order_by(alias_moves.c.id)).mappings()
+        if newest is not None:
+            kept = query.order_by(alias_moves.c.id.desc()).limit(newest).subquery()
+            query = select(kept)
+        rows = self.connection.execute(query.order_by("id")).mappings()
         return [
             AliasMove(
                 alias=row["alias"],

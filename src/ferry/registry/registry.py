@@ -287,13 +287,16 @@ class Registry:
             session.move_alias(name, move)
             return move
 
-    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
-        """Every recorded move of ``name``'s aliases (or of one alias), oldest first."""
+    def alias_history(
+        self, name: str, alias: str | None = None, newest: int | None = None
+    ) -> list[AliasMove]:
+        """Every recorded move of ``name``'s aliases (or of one alias), oldest first; only the
+        ``newest`` few when given."""
         check_name(name)
         if alias is not None:
             check_alias(alias)
         with self.catalog.reading() as session:
-            return session.alias_moves(name, alias)
+            return session.alias_moves(name, alias, newest)
 
     def rollback(
         self, name: str, alias: str = "production", reason: str | None = None

@@ -15,15 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Sample = tuple[str, dict[str, str], float]
+Key = tuple[str, str, str]
+"""(model, version, variant): what the Live page's traffic table has a row for."""
 HISTORY = 90
 
 
 @dataclass(frozen=True)
 class VersionFigures:
-    """Traffic of one model version: totals since start, rates since the previous sample."""
+    """Traffic of one model version as one variant (``primary``, or ``candidate`` during a
+    rollout): totals since start, rates since the previous sample."""
 
     model: str
     version: str
+    variant: str
     requests: int
     errors: int
     rate: float
@@ -67,9 +71,7 @@ class LiveSampler:
         self.collect = collect
         self.clock = clock
         self.wall = wall
-        self._previous: tuple[float, dict[tuple[str, str], tuple[float, float]], float] | None = (
-            None
-        )
+        self._previous: tuple[float, dict[Key, tuple[float, float]], float] | None = None
         self._history: deque[tuple[str, float]] = deque(maxlen=HISTORY)
 
     def sample(self) -> LiveSnapshot:
@@ -90,7 +92,7 @@ class LiveSampler:
         if elapsed:
             self._history.append((at, sum(v.rate for v in versions)))
         models = sorted(
-            {model for model, _ in totals} | _labelled(samples, "ferry_batch_size_count")
+            {model for model, _, _ in totals} | _labelled(samples, "ferry_batch_size_count")
         )
         return LiveSnapshot(
             at=at,
@@ -103,7 +105,7 @@ class LiveSampler:
 
     def _since(
         self, now: float
-    ) -> tuple[float | None, dict[tuple[str, str], tuple[float, float]], float | None]:
+    ) -> tuple[float | None, dict[Key, tuple[float, float]], float | None]:
         if self._previous is None:
             return None, {}, None
         then, totals, cpu = self._previous
@@ -123,13 +125,13 @@ def _labelled(samples: list[Sample], name: str) -> set[str]:
     return {labels["model"] for n, labels, _ in samples if n == name and "model" in labels}
 
 
-def _request_totals(samples: list[Sample]) -> dict[tuple[str, str], tuple[float, float]]:
-    """(model, version) -> (requests, error answers: status 400 and above)."""
-    totals: dict[tuple[str, str], tuple[float, float]] = {}
+def _request_totals(samples: list[Sample]) -> dict[Key, tuple[float, float]]:
+    """(model, version, variant) -> (requests, error answers: status 400 and above)."""
+    totals: dict[Key, tuple[float, float]] = {}
     for name, labels, value in samples:
         if name != "ferry_requests_total":
             continue
-        key = (labels["model"], labels["version"])
+        key = (labels["model"], labels["version"], labels.get("variant", ""))
         requests, errors = totals.get(key, (0.0, 0.0))
         failed = value if int(labels.get("status", "200")) >= 400 else 0.0
         totals[key] = (requests + value, errors + failed)
@@ -137,18 +139,19 @@ def _request_totals(samples: list[Sample]) -> dict[tuple[str, str], tuple[float,
 
 
 def _version(
-    key: tuple[str, str],
+    key: Key,
     counts: tuple[float, float],
     before: tuple[float, float],
     elapsed: float | None,
     samples: list[Sample],
 ) -> VersionFigures:
-    model, version = key
-    buckets = _buckets(samples, "ferry_request_duration_seconds_bucket", model, version)
+    model, version, variant = key
+    buckets = _buckets(samples, "ferry_request_duration_seconds_bucket", model, version, variant)
     p50, p99 = quantile(buckets, 0.5), quantile(buckets, 0.99)
     return VersionFigures(
         model=model,
         version=version,
+        variant=variant,
         requests=int(counts[0]),
         errors=int(counts[1]),
         rate=(counts[0] - before[0]) / elapsed if elapsed else 0.0,
@@ -159,7 +162,7 @@ def _version(
 
 
 def _model(model: str, samples: list[Sample]) -> ModelFigures:
-    confidence = _buckets(samples, "ferry_prediction_confidence_bucket", model, None)
+    confidence = _buckets(samples, "ferry_prediction_confidence_bucket", model)
     rows = confidence[-1][1] if confidence else 0.0
     low = _sum(samples, "ferry_low_confidence_total", model)
     batches = _sum(samples, "ferry_batch_size_count", model)
@@ -169,7 +172,7 @@ def _model(model: str, samples: list[Sample]) -> ModelFigures:
         confidence=_per_bucket(confidence),
         low_confidence_rate=(low / rows) if rows else None,
         batch_mean=(batch_rows / batches) if batches else None,
-        batches=_per_bucket(_buckets(samples, "ferry_batch_size_bucket", model, None)),
+        batches=_per_bucket(_buckets(samples, "ferry_batch_size_bucket", model)),
     )
 
 
@@ -178,7 +181,11 @@ def _sum(samples: list[Sample], name: str, model: str) -> float:
 
 
 def _buckets(
-    samples: list[Sample], name: str, model: str, version: str | None
+    samples: list[Sample],
+    name: str,
+    model: str,
+    version: str | None = None,
+    variant: str | None = None,
 ) -> list[tuple[float, float]]:
     """Cumulative (upper bound, count) pairs summed over other labels, in bound order."""
     merged: dict[float, float] = {}
@@ -186,6 +193,8 @@ def _buckets(
         if n != name or labels.get("model") != model:
             continue
         if version is not None and labels.get("version") != version:
+            continue
+        if variant is not None and labels.get("variant", "") != variant:
             continue
         bound = float(labels["le"])
         merged[bound] = merged.get(bound, 0.0) + value

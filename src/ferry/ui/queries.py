@@ -21,6 +21,8 @@ from ferry.registry.rollouts import Rollout, RolloutEvent, Rollouts
 from ferry.training.runs import CheckRecord, RunRecord, RunStore
 
 RECENT_RUNS = 50
+RECENT_MOVES = 50
+"""Alias moves on the Model page's timeline; ``ferry history NAME`` lists every one."""
 RECENT_CHECKS = 200
 RECENT_ROLLOUT_EVENTS = 50
 SHOWN_DISTRIBUTIONS = 12
@@ -73,6 +75,8 @@ class ModelDetail:
     distributions: list[Distribution] = field(default_factory=list)
     """The latest check's features (drifted first, then by name), all or the first few."""
     hidden_distributions: int = 0
+    earlier_moves: bool = False
+    """Whether older alias moves exist than the ``moves`` shown (newest first)."""
     """How many more features the latest check has than ``distributions`` shows."""
 
     @property
@@ -177,13 +181,15 @@ def model_detail(registry: Registry, name: str, all_features: bool = False) -> M
     for version in versions:
         aliases.update({alias: version.version for alias in version.aliases})
     checks = store.checks(name, limit=RECENT_CHECKS)
+    moves = registry.alias_history(name, newest=RECENT_MOVES + 1)  # one more: are there more?
     plots = _distributions(store, checks[0].id if checks else None)
     shown = plots if all_features else plots[:SHOWN_DISTRIBUTIONS]
     return ModelDetail(
         name=name,
         aliases=dict(sorted(aliases.items())),
         versions=[version_row(version) for version in reversed(versions)],
-        moves=list(reversed(registry.alias_history(name))),
+        moves=list(reversed(moves))[:RECENT_MOVES],
+        earlier_moves=len(moves) > RECENT_MOVES,
         runs=store.recent(name, limit=RECENT_RUNS),
         checks=checks,
         distributions=shown,
