@@ -299,3 +299,14 @@ def test_a_pipeline_with_a_rollout_starts_one_instead_of_moving_the_alias(home, 
 def test_a_bad_rollout_in_a_pipeline_is_refused_by_name(home, tmp_path, promotion, message):
     refused = ferry("train", pipeline(tmp_path, DUMMY, promotion=promotion), code=1)
     assert message in refused.stderr and "promotion.rollout" in refused.stderr
+
+
+def test_monitor_hands_a_winning_retrain_to_an_ab_rollout(home, tmp_path):
+    train(pipeline(tmp_path, DUMMY))
+    sections = '[drift]\ncurrent = "cancer.csv"\n[schedule]\nretrain = "always"'
+    path = pipeline(tmp_path, FOREST, promotion=f'rollout = "ab"\n{sections}', name="m.toml")
+    out = json.loads(ferry("monitor", path, "--json").stdout)
+    assert out["action"] == "retrained" and out["run"]["decision"] == "rollout_started"
+    rollout = json.loads(ferry("rollout", "status", "cancer", "--json").stdout)
+    assert (rollout["mode"], rollout["steps"], rollout["state"]) == ("ab", [50], "running")
+    assert production(home) == "1.0.0"

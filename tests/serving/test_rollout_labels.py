@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sklearn.base import clone
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import LinearRegression
 from sqlalchemy import select
 
 from ferry.registry.tables import events
@@ -163,3 +165,45 @@ async def test_a_candidate_above_the_accuracy_floor_advances(
     assert (status["state"], status["percent"]) == ("running", 100), status["history"][-1]
     checks = {check["check"]: check for check in status["history"][-1]["detail"]["checks"]}
     assert checks["accuracy"]["result"] == "pass" and checks["accuracy"]["value"] >= 0.9
+
+
+async def test_a_regressor_with_a_significantly_lower_error_is_promoted(
+    sqlite_registry, serve_registry, regressor
+):
+    better, X = regressor
+    _, y = load_diabetes(return_X_y=True, as_frame=True)
+    shuffled = LinearRegression().fit(X, y.sample(frac=1, random_state=0).to_numpy())
+    sqlite_registry.register(shuffled, "diabetes", input_example=X.head(20))
+    sqlite_registry.set_alias("diabetes", "production", "1.0.0")
+    sqlite_registry.register(better, "diabetes", input_example=X.head(20))
+    clock = Clock()
+    async with serve_registry(sqlite_registry, clock=clock, models=("diabetes@production",)) as (
+        client,
+        server,
+    ):
+        started = await client.post("/rollouts", json={
+            "model": "diabetes", "candidate": "1.1.0", "mode": "ab", "interval": "1m",
+            "min_requests": 10, "max_latency_ratio": 1000.0, "max_disagreement": 1.0,
+            "min_samples": 60, "metric": "absolute_error"})  # fmt: skip
+        assert started.status_code == 201, started.text
+        clock.now = datetime.fromisoformat(started.json()["window_started_at"])
+        for index in range(300):
+            answer = (await client.post("/predict", json={"rows": [X.iloc[index].tolist()]},
+                                        headers={"X-Ferry-Key": f"user-{index}"})).json()  # fmt: skip
+            label = float(y.iloc[index])
+            await client.post(
+                "/feedback", json={"request_id": answer["request_id"], "label": label}
+            )
+        await server.rollouts.slots["diabetes"].shadow.join()
+        clock.now += timedelta(seconds=61)
+        await server.rollouts.tick()
+        status = (await client.get("/rollouts/diabetes")).json()
+    test = status["significance"]
+    assert status["state"] == "promoted", status["history"][-1]
+    assert (test["test"], test["metric"], test["outcome"]) == (
+        "welch_t",
+        "absolute_error",
+        "better",
+    )
+    assert test["effect"] < 0 and test["confidence_interval"][1] < 0 and test["p_value"] < 0.05
+    assert sqlite_registry.resolve("diabetes@production").version == "1.1.0"
