@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,9 @@ import pytest
 from tests.flavors.test_sentences import tiny_text_model
 
 from ferry import Registry
-from ferry.errors import Unsupported
+from ferry.errors import IntegrityError, Unsupported
 from ferry.spark.scoring import output_fields, outputs_frame
-from ferry.spark.shipped import ShippedModel, prepare
+from ferry.spark.shipped import ShippedModel, prepare, runner_for
 
 
 def test_the_executor_side_of_onnx_scoring_imports_no_scikit_learn() -> None:
@@ -62,6 +64,13 @@ def test_labels_keep_the_classes_type() -> None:
         outputs_frame(numbered, {"predictions": np.array([1, 0])}, 2)["prediction"].dtype
         == np.int64
     )
+
+
+def test_bytes_that_changed_on_the_way_are_refused_before_scoring() -> None:
+    model = replace(shipped("regressor"), sha256=hashlib.sha256(b"graph").hexdigest())
+
+    with pytest.raises(IntegrityError, match=r"m:2.1.0: the onnx bytes an executor received"):
+        runner_for(replace(model, payload=b"graph, altered"))
 
 
 def test_a_text_model_with_a_tokenizer_beside_its_graph_is_refused_by_name(

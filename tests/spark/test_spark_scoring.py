@@ -101,16 +101,21 @@ def test_the_native_fallback_answers_the_same(
     assert ordered["prediction"].tolist() == loaded.predict(cancer[0].head(50)).tolist()
 
 
-def test_a_clusterer_adds_cluster_and_confidence(spark: Any, registry: Registry) -> None:
+def test_a_clusterer_on_an_unnamed_tensor_takes_the_columns_given(
+    spark: Any, registry: Registry
+) -> None:
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
-    model = KMeans(n_clusters=3, n_init=2, random_state=0).fit(X)
-    registry.register(model, "segments", input_example=X.head(10))
+    model = KMeans(n_clusters=3, n_init=2, random_state=0).fit(X.to_numpy())
+    registry.register(model, "segments", input_example=X.to_numpy()[:10])
+    df = frame_of(spark, with_ids(X))
 
-    scored = collected(predict(frame_of(spark, with_ids(X)), "segments", registry=registry))
+    with pytest.raises(InvalidInput, match=r"unnamed tensor: pass columns=\[\.\.\.\]"):
+        predict(df, "segments", registry=registry)
+    scored = collected(predict(df, "segments", ["a", "b", "c"], registry=registry))
 
     ordered = scored.sort_values("customer_id")
-    expected = registry.load("segments").outputs(X)
+    expected = registry.load("segments").outputs(X.to_numpy())
     assert ordered["cluster"].tolist() == expected.predictions.tolist()
     np.testing.assert_allclose(ordered["confidence"], expected.confidence, atol=1e-5)
     assert list(scored.columns)[-3:] == ["cluster", "confidence", "ferry_version"]

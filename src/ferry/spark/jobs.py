@@ -48,9 +48,10 @@ def read_frame(spark: SparkSession, path: str) -> DataFrame:
         raise InvalidInput(
             f"{path} does not exist: give a file, a folder of Parquet files or a URL"
         )
-    if path.endswith(".csv"):
-        return spark.read.csv(path, header=True, inferSchema=True)
-    return spark.read.parquet(path)
+    with _known_scheme(path):
+        if path.endswith(".csv"):
+            return spark.read.csv(path, header=True, inferSchema=True)
+        return spark.read.parquet(path)
 
 
 def write_frame(df: DataFrame, path: str) -> None:
@@ -66,9 +67,11 @@ def write_frame(df: DataFrame, path: str) -> None:
                 for c in df.columns
             ]
         )
-        df.write.csv(path, header=True, mode="errorifexists")
+        with _known_scheme(path):
+            df.write.csv(path, header=True, mode="errorifexists")
         return
-    df.write.parquet(path, mode="errorifexists")
+    with _known_scheme(path):
+        df.write.parquet(path, mode="errorifexists")
 
 
 def refuse_existing(path: str) -> None:
@@ -77,6 +80,22 @@ def refuse_existing(path: str) -> None:
         raise InvalidInput(
             f"{path} already exists: ferry does not overwrite it; choose a new --output"
         )
+
+
+@contextmanager
+def _known_scheme(path: str) -> Iterator[None]:
+    """Name the URL scheme Spark cannot read, rather than pass on a page of Java stack."""
+    try:
+        yield
+    except Exception as error:
+        if "UnsupportedFileSystemException" not in str(error):
+            raise
+        scheme = path.split("://", 1)[0]
+        raise InvalidInput(
+            f"{path}: Spark has no filesystem for {scheme}:// URLs; give a URL its Hadoop "
+            "connectors read (s3a://, gs://, abfss://, hdfs://), or use --engine pandas, "
+            "which reads fsspec URLs"
+        ) from None
 
 
 def _is_local(path: str) -> bool:
