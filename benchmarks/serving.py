@@ -157,7 +157,7 @@ def wrk(server: Server, rows: list[list[float]], connections: int, duration: int
         f"wrk.body = {json.dumps(json.dumps(request_body(server.kind, rows)))}\n"
     )
     threads = min(2, connections)
-    waited = runqueue_wait(server.process.pid)
+    waited, cpu = runqueue_wait(server.process.pid), tree_cpu_seconds(server.process.pid)
     began = time.perf_counter()
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
@@ -171,7 +171,9 @@ def wrk(server: Server, rows: list[list[float]], connections: int, duration: int
     if errors:
         raise RuntimeError(f"{errors.group(1)} failed requests from {server.kind}:\n{out}")
     wait = (runqueue_wait(server.process.pid) - waited) / wall
-    return Run(rate, _latency(out, "50%"), _latency(out, "99%"), wait)
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    cpu_ms = (tree_cpu_seconds(server.process.pid) - cpu) * 1000 / max(done, 1)
+    return Run(rate, _latency(out, "50%"), _latency(out, "99%"), wait, cpu_ms)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,9 @@ class Run:
     p50: float
     p99: float
     wait: float
+    cpu_ms: float
+    """CPU time the server (with its children) spent per answered request: unlike latency,
+    hardly moved by what else the machine runs."""
 
 
 def _latency(out: str, percentile: str) -> float:
@@ -193,6 +198,14 @@ def _latency(out: str, percentile: str) -> float:
 def runqueue_wait(pid: int) -> float:
     """Seconds the process's main thread has spent runnable but not running (Linux schedstat)."""
     return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(tree_cpu_seconds(int(child)) for child in children)
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -354,6 +367,10 @@ class Bench:
             self.row(f"{cell}: p99 of each run, ms",
                      {k: ", ".join(f"{r.p99:.0f}" for r in v) for k, v in runs.items()},
                      lambda other: f"p99 {p99['ferry'] / p99[other]:.2f}x")  # fmt: skip
+            cpu = {k: median(r.cpu_ms for r in v) for k, v in runs.items()}
+            self.row(f"{cell}: CPU per request, ms (median)",
+                     {k: f"{v:.2f}" for k, v in cpu.items()},
+                     lambda other: f"{cpu['ferry'] / cpu[other]:.2f}x")  # fmt: skip
             self.row(f"{cell}: CPU wait, main thread, % of run",
                      {k: ", ".join(f"{r.wait:.0%}" for r in v) for k, v in runs.items()})  # fmt: skip
 
