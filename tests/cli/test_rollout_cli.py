@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from ferry import Registry
 from ferry.cli.main import app
+from ferry.registry.rollouts import Rollouts
 
 
 @pytest.fixture
@@ -93,3 +94,26 @@ def test_an_ab_rollout_takes_its_test_settings(ferry):
             "rollout", "start", "churn@production", "--candidate", "1.1.0", "--alpha", "1.5", code=1
         ).stderr
     )
+
+
+def test_status_shows_the_newest_significance_test(ferry, tmp_path, monkeypatch):
+    import numpy as np
+
+    from ferry.registry.catalog import utcnow
+    from ferry.serving.abtest import compare
+    from ferry.serving.outcomes import Moments
+
+    ferry("rollout", "start", "churn@production", "--candidate", "1.1.0", "--mode", "ab")
+    candidate, primary = Moments(), Moments()
+    candidate.observe(np.array([1.0] * 95 + [0.0] * 5))
+    primary.observe(np.array([1.0] * 80 + [0.0] * 20))
+    test = compare("accuracy", candidate, primary, 0.05).to_dict()
+    with Registry(home=tmp_path / "home") as registry:  # what the analysis leader records
+        rollouts = Rollouts(registry)
+        rollouts.judged(rollouts.get("churn"), 0, 0, "checked", {"significance": test}, utcnow())
+    status = json.loads(ferry("rollout", "status", "churn", "--json").stdout)
+    assert status["significance"] == test
+    monkeypatch.setenv("COLUMNS", "400")  # one line per field
+    listed = ferry("rollout", "status", "churn").stdout
+    assert "better: accuracy 0.95 vs 0.8, effect +0.15, 95% CI [" in listed
+    assert "labels 100 candidate / 100 primary" in listed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -160,7 +160,20 @@ def _show(rollout: Rollout, as_json: bool) -> None:
         print_json(rollout.to_dict())
         return
     fields = rollout.to_dict()
+    if rollout.significance is not None:
+        fields["significance"] = _significance(rollout.significance)
     print_fields(f"rollout {rollout.id} of {rollout.model}@{rollout.alias}", fields)
+
+
+def _significance(test: dict[str, Any]) -> str:
+    """``better: accuracy 0.95 vs 0.91, effect +0.04, 95% CI [...], p=0.012; labels 398/412``."""
+    from ferry.serving.abtest import summary
+
+    samples = test["samples"]
+    labels = f"labels {samples['candidate']} candidate / {samples['primary']} primary"
+    if test["outcome"] == "collecting":
+        return f"collecting {test['metric']}: {labels} (testing at {test['min_samples']} each)"
+    return f"{test['outcome']}: {summary(test)}; {labels}"
 
 
 def _detail(detail: dict[str, object]) -> str:

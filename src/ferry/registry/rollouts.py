@@ -204,7 +204,10 @@ class Rollouts:
             rows = session.connection.execute(
                 select(rollouts).where(rollouts.c.id.in_(newest)).order_by(rollouts.c.model_name)
             ).mappings()  # fmt: skip
-            return [_rollout(row) for row in rows]
+            found = [_rollout(row) for row in rows]
+        return [
+            self._tested(rollout) if rollout.plan.mode == "ab" else rollout for rollout in found
+        ]
 
     def history(self, model: str) -> list[RolloutEvent]:
         """Every event of every rollout of ``model``, oldest first."""

@@ -61,6 +61,17 @@ class Significance:
         }  # fmt: skip
 
 
+def summary(test: dict[str, Any]) -> str:
+    """``accuracy 0.95 vs 0.91, effect +0.04, 95% CI [+0.0087, +0.07], p=0.0117`` from the
+    stored form of a test (candidate first)."""
+    means, (low, high) = test["means"], test["confidence_interval"]
+    return (
+        f"{test['metric']} {means['candidate']:.4g} vs {means['primary']:.4g}, "
+        f"effect {test['effect']:+.4g}, {test['confidence']:.0%} CI [{low:+.4g}, {high:+.4g}], "
+        f"p={test['p_value']:.3g}"
+    )
+
+
 def compare(metric: str, candidate: Moments, primary: Moments, alpha: float) -> Significance:
     """The test that fits ``metric``: two proportions for accuracy, Welch for errors."""
     if metric == "accuracy":

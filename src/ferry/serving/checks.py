@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ferry.serving.abtest import BETTER, WORSE, compare
+from ferry.serving.abtest import BETTER, WORSE, compare, summary
 from ferry.serving.distance import distance
 from ferry.serving.figures import WindowFigures
 from ferry.serving.traffic import CANDIDATE, PRIMARY
@@ -143,10 +143,6 @@ def ab_metric(chosen: str, labelled: WindowFigures) -> str:
 
 def _tested(rollout: Rollout, test: dict[str, Any]) -> str:
     """The reason an A/B test gives: its outcome, effect, interval and p-value."""
-    low, high = test["confidence_interval"]
-    figures = (f"{test['metric']} {test['means']['candidate']:.4g} vs {test['means']['primary']:.4g}, "
-               f"effect {test['effect']:+.4g}, {test['confidence']:.0%} CI [{low:+.4g}, {high:+.4g}], "
-               f"p={test['p_value']:.3g}")  # fmt: skip
     if test["outcome"] == BETTER:
         verdict = "is significantly better"
     elif test["outcome"] == WORSE:
@@ -156,7 +152,7 @@ def _tested(rollout: Rollout, test: dict[str, Any]) -> str:
         verdict = (
             f"inconclusive: no significant difference after {samples} labelled outcomes per arm"
         )
-    return f"rollout {rollout.id}: {rollout.candidate} {verdict} ({figures})"
+    return f"rollout {rollout.id}: {rollout.candidate} {verdict} ({summary(test)})"
 
 
 def _checks(rollout: Rollout, figures: WindowFigures) -> list[Check]:
