@@ -60,6 +60,11 @@ def as_frame(data: Any, role: str) -> pd.DataFrame:
                 f"the {role} data must be a table: a 2-D array, got {data.ndim} dimensions"
             )
         return pd.DataFrame(data, columns=[str(index) for index in range(data.shape[1])])
+    if type(data).__module__.startswith("pyspark."):
+        raise InvalidInput(
+            f"the {role} data is a Spark DataFrame: use ferry.spark (fit_spark, check_spark, "
+            "predict; docs/spark.md), or call .toPandas() first if it fits in memory"
+        )
     raise InvalidInput(
         f"the {role} data must be a pandas or polars DataFrame or a numpy array, "
         f"got {type(data).__name__}"

@@ -81,3 +81,10 @@ def test_a_numeric_column_arriving_as_text_is_named(spark: Any, case: Case) -> N
 
     with pytest.raises(InvalidInput, match="'shift' is numeric in the reference"):
         check_spark(case.fitted_on_spark, as_spark(spark, current))
+
+
+def test_the_in_memory_detector_points_a_spark_dataframe_to_ferry_spark(case: Case) -> None:
+    with pytest.raises(InvalidInput, match="is a Spark DataFrame: use ferry.spark"):
+        DriftDetector().fit(case.current_df)
+    with pytest.raises(InvalidInput, match="current data is a Spark DataFrame"):
+        case.fitted_on_spark.check(case.current_df)
