@@ -52,6 +52,31 @@ def test_a_rollouts_variants_have_their_own_traffic_and_latency():
     assert primary.p99_ms is not None and primary.p99_ms < 5 < 100 < candidate.p99_ms
 
 
+def test_error_share_and_p99_between_looks_make_their_own_history():
+    """The Live page charts errors and p99 latency over time: each point covers only the
+    requests answered since the previous look, not everything since start."""
+    metrics, clock = ServingMetrics(low_confidence=0.6), Clock()
+    sampler = LiveSampler(metrics.registry.collect, clock=clock, wall=lambda: 0.0)
+    ok = metrics.requests.labels("churn", "1.0.0", "primary", "plain", "200")
+    ok.inc(99)
+    for _ in range(99):
+        metrics.duration.labels("churn", "1.0.0", "primary", "plain").observe(0.9)  # slow start
+    first = sampler.sample()
+    assert (first.error_history, first.latency_history) == ([], [])  # nothing to compare yet
+    clock.now += 2.0
+    ok.inc(3)
+    metrics.requests.labels("churn", "1.0.0", "primary", "plain", "500").inc(1)
+    for _ in range(4):
+        metrics.duration.labels("churn", "1.0.0", "primary", "plain").observe(0.003)
+    second = sampler.sample()
+    assert [share for _, share in second.error_history] == [pytest.approx(0.25)]
+    ((_, p99),) = second.latency_history
+    assert 2.5 < p99 <= 5.0  # the four fast answers only, not the slow ones before
+    clock.now += 2.0
+    third = sampler.sample()  # no request since: no point, the earlier ones stay
+    assert (len(third.error_history), len(third.latency_history)) == (1, 1)
+
+
 def test_confidence_bars_and_low_confidence_share():
     metrics = ServingMetrics(low_confidence=0.6)
     metrics.predicted("churn", np.array([0.55, 0.65, 0.97, 0.99, 0.999]))

@@ -72,6 +72,14 @@ async def test_live_page_shows_traffic_confidence_and_logged_requests(history: R
             refused = traffic[traffic.index("<td>none</td>") :]
             assert refused.index("100.0 %") < refused.index("</tr>")
             assert "Prediction confidence of cancer" in page and "<rect" in page
+            assert "<figcaption>Rows per model call (batch size)</figcaption>" in page
+            assert "No data yet for Share of answers with an error" in page  # one look so far
+            assert (await client.post("/predict", json={"records": rows})).status_code == 200
+            assert (await client.post("/predict", json={"records": [{}]})).status_code == 422
+            again = (await client.get("/ui/live")).text  # between the looks: 1 error in 2
+            errors = again[again.index('aria-label="Share of answers with an error') :]
+            assert "0.5</title></circle>" in errors[: errors.index("</svg>")]
+            assert 'aria-label="p99 latency in ms' in again
             recent = page[page.index('id="recent"') :]
             assert "req-3" in recent and "req-0" in recent
             assert (await client.get("/ui/live?page=0")).status_code == 422

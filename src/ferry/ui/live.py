@@ -57,10 +57,16 @@ class LiveSnapshot:
     cpu_percent: float | None
     memory_bytes: float | None
     rate_history: list[tuple[str, float]] = field(default_factory=list)
+    error_history: list[tuple[str, float]] = field(default_factory=list)
+    """Share of answers with status 400 or above between two looks (looks with no request left
+    out), all versions."""
+    latency_history: list[tuple[str, float]] = field(default_factory=list)
+    """p99 latency in ms of the requests answered between two looks, all versions."""
 
 
 class LiveSampler:
-    """Turns successive reads of a metrics registry into rates and a short rate history."""
+    """Turns successive reads of a metrics registry into rates and short histories of the
+    request rate, the error share and the p99 latency between reads."""
 
     def __init__(
         self,
@@ -72,7 +78,10 @@ class LiveSampler:
         self.clock = clock
         self.wall = wall
         self._previous: tuple[float, dict[Key, tuple[float, float]], float] | None = None
+        self._latency: dict[float, float] = {}  # duration buckets summed over every label
         self._history: deque[tuple[str, float]] = deque(maxlen=HISTORY)
+        self._errors: deque[tuple[str, float]] = deque(maxlen=HISTORY)
+        self._p99: deque[tuple[str, float]] = deque(maxlen=HISTORY)
 
     def sample(self) -> LiveSnapshot:
         """Read the registry now and compare with the previous read."""
@@ -89,8 +98,11 @@ class LiveSampler:
         if elapsed and cpu is not None and cpu_before is not None:
             cpu_percent = 100.0 * (cpu - cpu_before) / elapsed
         self._previous = (now, totals, cpu if cpu is not None else math.nan)
+        latency = _merged(samples, "ferry_request_duration_seconds_bucket")
+        latency_before, self._latency = self._latency, latency
         if elapsed:
             self._history.append((at, sum(v.rate for v in versions)))
+            self._windows(at, (totals, before), (latency, latency_before))
         models = sorted(
             {model for model, _, _ in totals} | _labelled(samples, "ferry_batch_size_count")
         )
@@ -101,7 +113,28 @@ class LiveSampler:
             cpu_percent=cpu_percent,
             memory_bytes=_value(samples, "process_resident_memory_bytes"),
             rate_history=list(self._history),
+            error_history=list(self._errors),
+            latency_history=list(self._p99),
         )
+
+    def _windows(
+        self,
+        at: str,
+        totals: tuple[dict[Key, tuple[float, float]], dict[Key, tuple[float, float]]],
+        latency: tuple[dict[float, float], dict[float, float]],
+    ) -> None:
+        """Append the error share and p99 latency of the requests since the previous look
+        (nothing when no request came in between), given (now, then) of each."""
+        (now, then), (buckets, previous) = totals, latency
+        served = sum(count for count, _ in now.values()) - sum(c for c, _ in then.values())
+        failed = sum(errors for _, errors in now.values()) - sum(e for _, e in then.values())
+        if served <= 0:
+            return
+        self._errors.append((at, failed / served))
+        window = [(bound, count - previous.get(bound, 0.0)) for bound, count in buckets.items()]
+        p99 = quantile(sorted(window), 0.99)
+        if p99 is not None:
+            self._p99.append((at, p99 * 1000))
 
     def _since(
         self, now: float
@@ -199,6 +232,16 @@ def _buckets(
         bound = float(labels["le"])
         merged[bound] = merged.get(bound, 0.0) + value
     return sorted(merged.items())
+
+
+def _merged(samples: list[Sample], name: str) -> dict[float, float]:
+    """A histogram's cumulative buckets summed over every label: upper bound -> count."""
+    merged: dict[float, float] = {}
+    for n, labels, value in samples:
+        if n == name:
+            bound = float(labels["le"])
+            merged[bound] = merged.get(bound, 0.0) + value
+    return merged
 
 
 def _per_bucket(cumulative: list[tuple[float, float]]) -> list[tuple[str, int]]:
