@@ -92,6 +92,19 @@ def test_ferry_serve_reports_a_bad_argument_in_one_line(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("given", ["0", "fast"])
+def test_ferry_serve_names_a_bad_switch_interval(tmp_path, given):
+    process = subprocess.run(
+        [FERRY, "--home", str(tmp_path), "serve", "cancer@production"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "FERRY_SWITCH_INTERVAL_MS": given},
+    )  # fmt: skip
+    assert process.returncode == 1
+    assert process.stderr.strip().splitlines() == [
+        f"error: FERRY_SWITCH_INTERVAL_MS must be a number of milliseconds above 0, got {given!r}"
+    ]
+
+
 def test_ferry_serve_help_is_the_full_help():
     process = subprocess.run([FERRY, "serve", "--help"], capture_output=True, text=True, timeout=60)
     assert process.returncode == 0 and "--pipeline FILE" in process.stdout

@@ -121,7 +121,21 @@ def _tune_interpreter() -> None:
     building Parquet): at the default interval each request paid up to 5 ms per hand-over,
     which made the p99 at 32 connections. With one busy thread the cost is a few more
     switches during a flush."""
-    sys.setswitchinterval(float(os.environ.get("FERRY_SWITCH_INTERVAL_MS", "0.5")) / 1000)
+    sys.setswitchinterval(_switch_interval_ms() / 1000)
+
+
+def _switch_interval_ms() -> float:
+    """``FERRY_SWITCH_INTERVAL_MS`` (default 0.5): milliseconds, above 0 and finite."""
+    given = os.environ.get("FERRY_SWITCH_INTERVAL_MS", "0.5")
+    try:
+        value = float(given)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise InvalidInput(
+            f"FERRY_SWITCH_INTERVAL_MS must be a number of milliseconds above 0, got {given!r}"
+        )
+    return value
 
 
 def pipeline_files(given: list[Path] | None) -> list[Path]:
