@@ -1,4 +1,7 @@
-"""Routes that change things: feedback, alias moves, training runs (token-protected)."""
+"""Routes that change things: feedback, alias moves, training runs (token-protected).
+
+They raise :mod:`ferry.errors`; the app's exception handler answers each in JSON with its status.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ferry.errors import FerryError, InvalidInput, Unauthorized, Unsupported
+from ferry.errors import InvalidInput, Unauthorized, Unsupported
 from ferry.serving.protocols import expect_object, parse_json
-from ferry.serving.responses import error_response, json_response, read_body
+from ferry.serving.responses import json_response, read_body
 from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
 
@@ -62,37 +65,26 @@ def admin_routes(routes: Routes, server: ModelServer) -> None:
     @routes.post("/feedback", tags=["feedback"])
     async def feedback(request: Request) -> Response:
         """Ground truth for an earlier prediction, by its request id."""
-        try:
-            authorise(server, request)
-            payload = await body_of(server, request, {"request_id", "label", "model"})
-            if not isinstance(payload.get("request_id"), str) or "label" not in payload:
-                raise InvalidInput("feedback needs 'request_id' (a string) and 'label'")
-            model = await server.feedback(
-                payload["request_id"], payload["label"], payload.get("model")
-            )
-        except FerryError as error:
-            return error_response(error, "plain")
+        authorise(server, request)
+        payload = await body_of(server, request, {"request_id", "label", "model"})
+        if not isinstance(payload.get("request_id"), str) or "label" not in payload:
+            raise InvalidInput("feedback needs 'request_id' (a string) and 'label'")
+        model = await server.feedback(payload["request_id"], payload["label"], payload.get("model"))
         return json_response(
             {"recorded": True, "model": model, "request_id": payload["request_id"]}
         )
 
-    @routes.post(
-        "/models/{model}/promote",
-        tags=["admin"],
-    )
+    @routes.post("/models/{model}/promote", tags=["admin"])
     async def promote(request: Request, model: str) -> Response:
         """Point an alias (default: the one served) at a version; the server follows it."""
-        try:
-            authorise(server, request)
-            payload = await body_of(server, request, {"version", "alias", "reason"})
-            if not isinstance(payload.get("version"), str):
-                raise InvalidInput("promote needs 'version' (e.g. \"1.4.0\")")
-            alias = payload.get("alias") or _served_alias(server, model)
-            move = await _in_thread(
-                _registry(server).set_alias, model, alias, payload["version"], payload.get("reason")
-            )
-        except FerryError as error:
-            return error_response(error, "plain")
+        authorise(server, request)
+        payload = await body_of(server, request, {"version", "alias", "reason"})
+        if not isinstance(payload.get("version"), str):
+            raise InvalidInput("promote needs 'version' (e.g. \"1.4.0\")")
+        alias = payload.get("alias") or _served_alias(server, model)
+        move = await _in_thread(
+            _registry(server).set_alias, model, alias, payload["version"], payload.get("reason")
+        )
         await _refresh_if_served(server, model)
         return json_response({"model": model, "alias": alias, "version": payload["version"],
                       "moved": move is not None})  # fmt: skip
@@ -100,13 +92,10 @@ def admin_routes(routes: Routes, server: ModelServer) -> None:
     @routes.post("/models/{model}/rollback", tags=["admin"])
     async def rollback(request: Request, model: str) -> Response:
         """Move an alias back to its previous version; the server follows it."""
-        try:
-            authorise(server, request)
-            payload = await body_of(server, request, {"alias", "reason"})
-            alias = payload.get("alias") or _served_alias(server, model)
-            move = await _in_thread(_registry(server).rollback, model, alias, payload.get("reason"))
-        except FerryError as error:
-            return error_response(error, "plain")
+        authorise(server, request)
+        payload = await body_of(server, request, {"alias", "reason"})
+        alias = payload.get("alias") or _served_alias(server, model)
+        move = await _in_thread(_registry(server).rollback, model, alias, payload.get("reason"))
         await _refresh_if_served(server, model)
         return json_response(
             {"model": model, "alias": alias, "from": move.from_version, "to": move.to_version}
@@ -125,15 +114,12 @@ def training_routes(routes: Routes, server: ModelServer, trainer: Trainer | None
     @routes.post("/train", tags=["admin"], status_code=202)
     async def train(request: Request) -> Response:
         """Start a run of the model's pipeline in the background; returns its id at once."""
-        try:
-            authorise(server, request)
-            payload = await body_of(server, request, {"model", "force"})
-            model = payload.get("model") or server.model(None).name
-            if not isinstance(model, str) or not isinstance(payload.get("force", False), bool):
-                raise InvalidInput("'model' must be a string and 'force' a boolean")
-            run_id = await _in_thread(training().start, model, payload.get("force", False))
-        except FerryError as error:
-            return error_response(error, "plain")
+        authorise(server, request)
+        payload = await body_of(server, request, {"model", "force"})
+        model = payload.get("model") or server.model(None).name
+        if not isinstance(model, str) or not isinstance(payload.get("force", False), bool):
+            raise InvalidInput("'model' must be a string and 'force' a boolean")
+        run_id = await _in_thread(training().start, model, payload.get("force", False))
         return json_response(
             {"run_id": run_id, "model": model, "status": "queued", "url": f"/runs/{run_id}"}, 202
         )
@@ -141,11 +127,8 @@ def training_routes(routes: Routes, server: ModelServer, trainer: Trainer | None
     @routes.get("/runs/{run_id}", tags=["admin"])
     async def run(request: Request, run_id: str) -> Response:
         """One training run: status, step timings, metrics, decision and reason."""
-        try:
-            authorise(server, request)
-            record = await _in_thread(training().run, run_id)
-        except FerryError as error:
-            return error_response(error, "plain")
+        authorise(server, request)
+        record = await _in_thread(training().run, run_id)
         return json_response(record)
 
 

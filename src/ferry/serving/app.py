@@ -1,7 +1,8 @@
 """The HTTP surface of ``ferry serve``: prediction routes, health and readiness.
 
-Errors become status codes in ``responses.STATUS``; the routes that change things live in
-``admin.py``.
+Errors become status codes in ``responses.STATUS``: a prediction route maps its own (to count
+them in the metrics), every other route raises and the app's exception handler answers; the
+routes that change things live in ``admin.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from starlette.responses import Response
 
 from ferry import __version__
 from ferry.errors import (
-    FerryError,
     NotFound,
     NotReady,
 )
@@ -195,11 +195,8 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
         return await infer(request, model, version)
 
     async def model_metadata(model: str, version: str | None) -> Response:
-        try:
-            loaded = server.model(model).serving()
-            _check_version(loaded.version, version, model)
-        except FerryError as error:
-            return error_response(error, "v2")
+        loaded = server.model(model).serving()
+        _check_version(loaded.version, version, model)
         body = v2.metadata(
             model, loaded.version, loaded.spec, loaded.runner.backend,
             loaded.metadata["output_schema"],
@@ -222,8 +219,6 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
             _check_version(loaded.version, version, model)
         except NotReady:
             return json_response({"name": model, "ready": False}, 503)
-        except FerryError as error:
-            return error_response(error, "v2")
         return json_response({"name": model, "ready": True})
 
     @routes.get("/v2/models/{model}/ready", tags=["v2"])
@@ -276,8 +271,6 @@ def _kserve_routes(routes: Routes, server: ModelServer) -> None:
             server.model(model).serving()
         except NotReady:
             return json_response(kserve.model_status(model, False), 503)
-        except FerryError as error:
-            return error_response(error, "kserve")
         return json_response(kserve.model_status(model, True))
 
 

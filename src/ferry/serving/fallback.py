@@ -1,4 +1,5 @@
-"""The last line of the HTTP surface: unmatched routes and unexpected failures answer JSON.
+"""The last line of the HTTP surface: raised errors, unmatched routes and unexpected failures
+answer JSON.
 
 Starlette answers an unknown path or method in plain text and turns an exception that escapes a
 route into a plain-text 500 (and logs it twice, once itself and once in the server). Clients of a
@@ -15,7 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ferry.serving.responses import INTERNAL_MESSAGE, failure_response, protocol_of
+from ferry.serving.responses import (
+    INTERNAL_MESSAGE,
+    error_response,
+    failure_response,
+    protocol_of,
+)
 
 log = logging.getLogger("ferry.serving")
 
@@ -26,6 +32,11 @@ async def http_error(request: Request, error: Exception) -> Response:
     headers = error.headers if isinstance(error, HTTPException) else None
     protocol = protocol_of(request.url.path)
     return failure_response(status, _explain(request, status), protocol, headers)
+
+
+async def ferry_error(request: Request, error: Exception) -> Response:
+    """An error a route raised, in its protocol's JSON shape with the status from ``STATUS``."""
+    return error_response(error, protocol_of(request.url.path))
 
 
 def _explain(request: Request, status: int) -> str:

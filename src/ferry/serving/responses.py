@@ -79,10 +79,14 @@ def failure_response(
 
 
 def protocol_of(path: str) -> str:
-    """The protocol a path belongs to, for errors raised before a route runs."""
+    """The protocol a path belongs to, for errors answered outside a prediction route."""
     path = path.rstrip("/")
     mlflow_paths = ("/ping", "/health", "/invocations")
-    return "mlflow" if path in mlflow_paths or path.startswith("/invocations/") else "plain"
+    if path in mlflow_paths or path.startswith("/invocations/"):
+        return "mlflow"
+    if path == "/v2" or path.startswith("/v2/"):
+        return "v2"
+    return "kserve" if path.startswith("/v1/") else "plain"
 
 
 def json_response(body: Any, status: int = 200) -> Response:

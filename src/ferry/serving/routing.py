@@ -24,7 +24,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Lifespan
 
-from ferry.serving.fallback import JsonErrors, http_error
+from ferry.errors import FerryError
+from ferry.serving.fallback import JsonErrors, ferry_error, http_error
 from ferry.serving.responses import json_response
 
 Endpoint = Callable[..., Awaitable[Any]]
@@ -109,7 +110,7 @@ class Routes:
             routes=routes,
             lifespan=lifespan,
             middleware=[Middleware(JsonErrors), *middleware],
-            exception_handlers={HTTPException: http_error},
+            exception_handlers={HTTPException: http_error, FerryError: ferry_error},
         )
 
     def openapi(self) -> dict[str, Any]:
