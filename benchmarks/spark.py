@@ -102,31 +102,61 @@ def write_data(folder: Path, rows: int, chunk_rows: int, *, drift: bool) -> str:
     return str(folder)
 
 
-class PeakMemory:
-    """Samples the resident memory of a process and its descendants until stopped."""
+class Usage:
+    """Samples a process tree (resident memory, CPU time) until stopped; may kill it.
 
-    def __init__(self, pid: int, limit: float = float("inf")) -> None:
-        self.pid, self.limit, self.peak, self.exceeded = pid, limit, 0, False
+    CPU seconds are what the tree's processes spent while watched (the root itself left out
+    with ``own=False``, when the root is this benchmark): on a shared machine the wall time
+    measures the other users too, the CPU time only the contender.
+    """
+
+    def __init__(self, pid: int, limit: float = float("inf"), *, own: bool = True) -> None:
+        self.pid, self.limit, self.own = pid, limit, own
+        self.peak, self.exceeded = 0, False
+        self._first = {p: _cpu_ticks(p) for p in _tree(pid)}
+        self._last = dict(self._first)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
-    def __enter__(self) -> PeakMemory:
+    def __enter__(self) -> Usage:
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
+
+    @property
+    def cpu_seconds(self) -> float:
+        counted = [p for p in self._last if self.own or p != self.pid]
+        ticks = sum(self._last[p] - self._first.get(p, 0) for p in counted)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def _sample(self) -> list[int]:
+        tree = _tree(self.pid)
+        for pid in tree:
+            self._last[pid] = max(self._last.get(pid, 0), _cpu_ticks(pid))
+        self.peak = max(self.peak, sum(_resident(pid) for pid in tree))
+        return tree
 
     def _watch(self) -> None:
         while not self._stop.wait(0.25):
-            resident = sum(_resident(pid) for pid in _tree(self.pid))
-            self.peak = max(self.peak, resident)
-            if resident > self.limit:
+            tree = self._sample()
+            if self.peak > self.limit:
                 self.exceeded = True
-                for pid in _tree(self.pid):
+                for pid in tree:
                     _kill(pid)
                 return
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User plus system clock ticks ``pid`` has used (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def _tree(root: int) -> list[int]:
@@ -158,13 +188,18 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def timed(action: Callable[[], Any]) -> tuple[float, int, Any]:
-    """Seconds, peak resident bytes of this process tree, and the action's result."""
-    with PeakMemory(os.getpid()) as memory:
+def timed(action: Callable[[], Any]) -> tuple[float, Usage, Any]:
+    """Seconds, the usage of this process tree (CPU of its children only), the result."""
+    with Usage(os.getpid(), own=False) as usage:
         started = time.perf_counter()
         result = action()
         seconds = time.perf_counter() - started
-    return seconds, memory.peak, result
+    return seconds, usage, result
+
+
+def throughput(rows: int, seconds: float, usage: Usage) -> str:
+    cpu = usage.cpu_seconds
+    return f"{rows / seconds:,.0f} rows/s; {cpu:,.0f} CPU s = {rows / cpu:,.0f} rows per CPU s"
 
 
 def gigabytes(size: float) -> str:
@@ -185,8 +220,8 @@ def scoring(spark: Any, root: Path, source: str, rows: int) -> list[Row]:
     with Registry(home=root / "home") as registry:
         registry.register(forest, "bench", input_example=sample.head(20))
         scored = ferry.spark.predict(df, "bench", registry=registry)  # resolve + compile
-        seconds, peak, _ = timed(lambda: scored.write.format("noop").mode("overwrite").save())
-    ours = ("scoring", "ferry.spark.predict (ONNX)", f"{rows / seconds:,.0f} rows/s", peak)
+        seconds, usage, _ = timed(lambda: scored.write.format("noop").mode("overwrite").save())
+    ours = ("scoring", "ferry.spark.predict (ONNX)", throughput(rows, seconds, usage), usage.peak)
     return [ours, mlflow_scoring(spark, root, forest, df, sample, rows)]
 
 
@@ -208,8 +243,8 @@ def mlflow_scoring(
     )  # fmt: skip
     udf = mlflow.pyfunc.spark_udf(spark, str(path), result_type="double", env_manager="local")
     scored = df.withColumn("p", udf(functions.struct(*FEATURES)))
-    seconds, peak, _ = timed(lambda: scored.write.format("noop").mode("overwrite").save())
-    return ("scoring", name, f"{rows / seconds:,.0f} rows/s", peak)
+    seconds, usage, _ = timed(lambda: scored.write.format("noop").mode("overwrite").save())
+    return ("scoring", name, throughput(rows, seconds, usage), usage.peak)
 
 
 def spark_drift(spark: Any, reference: str, current: str) -> list[Row]:
@@ -220,9 +255,10 @@ def spark_drift(spark: Any, reference: str, current: str) -> list[Row]:
         detector = fit_spark(DriftDetector(ignore=["id"]), spark.read.parquet(reference))
         return check_spark(detector, spark.read.parquet(current))
 
-    seconds, peak, report = timed(run)
+    seconds, usage, report = timed(run)
     found = ", ".join(f.name for f in report.drifted_features)
-    return [("drift", "ferry.spark fit_spark + check_spark", f"{seconds:.0f} s ({found})", peak)]
+    text = f"{seconds:.0f} s, {usage.cpu_seconds:.0f} CPU s ({found})"
+    return [("drift", "ferry.spark fit_spark + check_spark", text, usage.peak)]
 
 
 def contender(name: str, python: str, kind: str, root: Path, limits: tuple[float, float]) -> Row:
@@ -231,22 +267,26 @@ def contender(name: str, python: str, kind: str, root: Path, limits: tuple[float
     command = [python, str(HERE / "spark_contender.py"), kind]
     command += [str(root / "reference"), str(root / "current")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with PeakMemory(process.pid, bytes_limit) as memory:
+    with Usage(process.pid, bytes_limit) as usage:
         try:
             out, err = process.communicate(timeout=seconds_limit)
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()
-            return ("drift", name, f"did not finish in {seconds_limit:.0f} s", memory.peak)
-    if memory.exceeded:
-        return ("drift", name, f"stopped at the {gigabytes(bytes_limit)} memory limit", memory.peak)
+            text = f"did not finish in {seconds_limit:.0f} s ({usage.cpu_seconds:.0f} CPU s)"
+            return ("drift", name, text, usage.peak)
+    if usage.exceeded:
+        return ("drift", name, f"stopped at the {gigabytes(bytes_limit)} memory limit", usage.peak)
     if process.returncode != 0:
         last = (err.strip().splitlines() or ["no output"])[-1]
-        return ("drift", name, f"failed: {last[:120]}", memory.peak)
+        return ("drift", name, f"failed: {last[:120]}", usage.peak)
     result = json.loads(out.strip().splitlines()[-1])
     found = ", ".join(result["drifted"])
-    text = f"{result['seconds']:.0f} s + {result['read_seconds']:.0f} s read ({found})"
-    return ("drift", name, text, memory.peak)
+    text = (
+        f"{result['seconds']:.0f} s + {result['read_seconds']:.0f} s read, "
+        f"{usage.cpu_seconds:.0f} CPU s in all ({found})"
+    )
+    return ("drift", name, text, usage.peak)
 
 
 def evidently(python: str | None, root: Path, limits: tuple[float, float]) -> Row:
