@@ -1,13 +1,20 @@
 """Dashboard speed: server time of each page over a large catalog.
 
-Run: ``.venv/bin/python benchmarks/dashboard.py [--models 50 --versions 100 --runs 1000]``.
+Run: ``nice -n 19 .venv/bin/python benchmarks/dashboard.py [--models 50 --versions 100
+--runs 1000] [--home DIR]`` (``--home`` keeps the catalog there and reuses it next time).
 The catalog holds ``models`` models of ``versions`` versions each (rows as registration writes
-them, copied from one real registration), ``runs`` runs and 200 monitor checks per model.
+them, copied from one real registration), ``runs`` runs, 150 alias moves and 200 monitor checks
+per model, each check with the per-feature distributions of a real drift check (30 features).
 Target (issue 11): every page <= 100 ms on the server. The baseline is what a user does without
 a dashboard: ``ferry models list`` + ``ferry runs`` read from Python.
 
-Measured while seven other jobs shared the 2 cores (load average 8-9), median / p95 ms:
-Models 74 / 113, Model 42 / 140, Run 4 / 23 (baseline 1454 / 2552).
+Measured on 2026-12-02 with the other sessions' jobs sharing the 2 cores, both runs back to back
+on the same catalog, median / p95 ms of 100 requests, wall (CPU):
+  load 9.5, before (94a39bf): Models 103 / 1911, Model 106 / 397, Model all 97 / 175
+  load 9.5, after:            Models  38 /   60, Model  86 / 137, Model all 100 / 181
+  load 14,  before: Models 109 / 221 (23 / 34), Model 135 / 393 (27 / 80)
+  load 15,  after:  Models  54 / 134 (13 / 21), Model 110 / 237 (27 / 37)
+Wall time on a loaded machine is mostly waiting for a core; the CPU column is the page's cost.
 """
 
 from __future__ import annotations
