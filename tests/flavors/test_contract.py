@@ -34,7 +34,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ferry import Registry
 from ferry.config import ServingSettings
-from ferry.flavors.tasks import membership
+from ferry.flavors.tasks import Outputs, membership
 from ferry.serving.app import create_app
 from ferry.serving.cache import ModelCache
 from ferry.serving.loader import ModelLoader
@@ -240,6 +240,37 @@ def onnx_file_two_outputs() -> Case:
     rows = features[::67]
     expected = {"predictions": model.predict(rows), "probabilities": model.predict_proba(rows)}
     return Case("classifier", graph, features[:5], rows, expected)
+
+
+def onnx_file_extra_outputs() -> Case:
+    """An outside ONNX classifier with two outputs beyond its label and probabilities (the
+    scaled features, the index of the top class): answered by their graph names, per row."""
+    import onnx
+    from skl2onnx import to_onnx
+
+    X, y = _cancer()
+    features = X.to_numpy(dtype=np.float32)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(features, y)
+    graph = to_onnx(model, features[:1], options={"zipmap": False})
+    scaled = next(node.output[0] for node in graph.graph.node if node.op_type == "Scaler")
+    top = onnx.helper.make_node("ArgMax", ["probabilities"], ["top_class"], axis=1, keepdims=0)
+    graph.graph.node.append(top)
+    graph.graph.output.extend([
+        onnx.helper.make_tensor_value_info(scaled, onnx.TensorProto.FLOAT, [None, 8]),
+        onnx.helper.make_tensor_value_info("top_class", onnx.TensorProto.INT64, [None]),
+    ])  # fmt: skip
+    onnx.checker.check_model(graph)
+    rows = features[::67]
+    probabilities = model.predict_proba(rows)
+    expected = {
+        "predictions": model.predict(rows), "probabilities": probabilities,
+        scaled: model[0].transform(rows).astype(np.float64),
+        "top_class": probabilities.argmax(axis=1).astype(np.int64),
+    }  # fmt: skip
+    return Case(
+        "classifier", graph, features[:5], rows, expected, outputs=set(expected),
+        facts={"n_classes": 2},
+    )  # fmt: skip
 
 
 def onnx_file_regressor() -> Case:
@@ -543,6 +574,7 @@ KINDS: dict[str, Callable[[], Case]] = {
     "tfidf-char-ngrams": tfidf_char_ngrams,
     "column-transformer-infrequent": column_transformer_infrequent,
     "onnx-file": onnx_file_two_outputs,
+    "onnx-extra-outputs": onnx_file_extra_outputs,
     "onnx-regressor-file": onnx_file_regressor,
     "onnx-labels-only-file": onnx_file_labels_only,
     "onnx-declared-clusterer": onnx_file_declared_clusterer,
@@ -632,8 +664,7 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & {set(case.served_without
 
 def test_loaded_natively_it_answers_like_its_library(registry: Registry, kind: tuple[str, Case]):
     name, case = kind
-    answer = registry.load(name).outputs(case.rows).named()
-    _agree(answer, case)
+    _agree(_by_name(registry.load(name).outputs(case.rows)), case)
 
 
 def test_compiled_or_native_runner_answers_like_its_library(
@@ -654,7 +685,12 @@ def test_compiled_or_native_runner_answers_like_its_library(
     rows = loaded.spec.records(case.rows.to_dict(orient="records")) if loaded.spec.names else (
         loaded.spec.rows(np.asarray(case.rows).tolist())
     )  # fmt: skip
-    _agree(loaded.runner.run(rows).named(), case)
+    _agree(_by_name(loaded.runner.run(rows)), case)
+
+
+def _by_name(outputs: Outputs) -> dict[str, Any]:
+    """The task's outputs and an outside graph's other outputs, by name."""
+    return {**outputs.named(), **outputs.extra}
 
 
 @pytest.mark.anyio
@@ -748,7 +784,11 @@ def _outputs_of(protocol: str, body: dict[str, Any]) -> dict[str, Any]:
             _V2_NAMES.get(out["name"], out["name"]): np.asarray(out["data"]).reshape(out["shape"])
             for out in body["outputs"]
         }
-    return {k: v for k, v in body.items() if k not in ("model", "version", "variant", "request_id")}
+    answer = {
+        k: v for k, v in body.items() if k not in ("model", "version", "variant", "request_id")
+    }
+    others = answer.pop("named_outputs", {})  # /predict nests an ONNX file's other outputs
+    return {**answer, **others}
 
 
 def _agree(answer: dict[str, Any], case: Case, protocol: str = "python") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from ferry.errors import InvalidInput, Unsupported
 from ferry.flavors.base import Description, SavedModel, installed_version, versions_of
 from ferry.flavors.declared import Declared
-from ferry.flavors.tasks import MEMBERSHIP, POSTERIOR, Outputs, clusterer_outputs
+from ferry.flavors.tasks import MEMBERSHIP, OUTPUT_NAMES, POSTERIOR, Outputs, clusterer_outputs
 
 MODEL_FILE = "model.onnx"
 LOWERCASE_PROPERTY = "ferry.lowercase"
@@ -85,12 +86,19 @@ class OnnxFlavor:
         if task == "clusterer":
             facts["confidence"] = POSTERIOR if "probabilities" in declared.outputs else MEMBERSHIP
         outputs = outputs_by_task(raw, task, facts)
+        extra = _extra_outputs(raw, task, facts, outputs.rows)
+        if extra:
+            outputs = replace(outputs, extra=extra)
+            facts["extra_outputs"] = {
+                name: {"dtype": str(value.dtype), "shape": [-1, *value.shape[1:]]}
+                for name, value in extra.items()
+            }
         second = outputs.probabilities if outputs.probabilities is not None else outputs.distances
         if second is not None:
             facts["n_clusters" if task == "clusterer" else "n_classes"] = int(second.shape[1])
         if outputs.outputs is not None:
             facts["width"] = int(outputs.outputs.shape[1])
-        return Description(task, tuple(outputs.named()), facts), outputs
+        return Description(task, (*outputs.named(), *extra), facts), outputs
 
     def to_onnx(self, model: Any, input_example: Any) -> bytes | None:
         """The graph itself; one with several inputs is fed by name through its own predictor,
@@ -142,10 +150,51 @@ def _array(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+RESERVED = frozenset({*OUTPUT_NAMES, "predict", "predict_proba"})
+"""Names the protocols answer a task's outputs with: no other output of a graph may take one."""
+
+
+def _extra_outputs(
+    raw: Mapping[str, Any], task: str, facts: Mapping[str, Any], rows: int
+) -> dict[str, np.ndarray]:
+    """An outside graph's outputs beyond the task's, by name; :class:`Unsupported` for one
+    that is not one row per row or whose name a protocol answers the task with."""
+    used = _picked(list(raw), facts.get("onnx_outputs") or {}, task)
+    extra = {name: _array(value) for name, value in raw.items() if name not in used}
+    for name, value in extra.items():
+        if name in RESERVED:
+            raise Unsupported(
+                f"this ONNX graph's output {name!r} is not its {task}'s {name}, and ferry "
+                "answers with that name: declare it (--outputs) or rename it in the graph"
+            )
+        if value.shape[:1] != (rows,):
+            raise Unsupported(
+                f"this ONNX graph's output {name!r} has shape {list(value.shape)}, not one row "
+                f"per input row ({rows}); ferry answers every output row by row: remove it "
+                "from the graph's outputs and register it again"
+            )
+    return extra
+
+
 def outputs_by_task(raw: Mapping[str, Any], task: str, facts: Mapping[str, Any]) -> Outputs:
     """A graph's outputs (by name, in graph order) as the task's :class:`Outputs`: the declared
-    ones (``facts["onnx_outputs"]``), else the first and the second."""
-    first, second = _picked(raw, facts.get("onnx_outputs") or {})
+    ones (``facts["onnx_outputs"]``), else the first and the second; the version's other
+    recorded outputs (an outside graph's, ``facts["outputs"]``) in ``extra``, by name."""
+    first_name, second_name = _picked(list(raw), facts.get("onnx_outputs") or {}, task)
+    first = _array(raw[first_name])
+    second = None if second_name is None else _array(raw[second_name])
+    answer = _by_task(first, second, task, facts)
+    extra = {
+        name: _array(raw[name])
+        for name in facts.get("outputs", ())
+        if name not in OUTPUT_NAMES and name in raw
+    }
+    return replace(answer, extra=extra) if extra else answer
+
+
+def _by_task(
+    first: np.ndarray, second: np.ndarray | None, task: str, facts: Mapping[str, Any]
+) -> Outputs:
     if task == "classifier":
         probabilities = second.astype(np.float64) if second is not None else None
         return Outputs(predictions=first.ravel(), probabilities=probabilities)
@@ -156,15 +205,14 @@ def outputs_by_task(raw: Mapping[str, Any], task: str, facts: Mapping[str, Any])
     return Outputs(outputs=first.astype(np.float64).reshape(len(first), -1))
 
 
-def _picked(
-    raw: Mapping[str, Any], declared: Mapping[str, str]
-) -> tuple[np.ndarray, np.ndarray | None]:
-    names = list(raw)
+def _picked(names: list[str], declared: Mapping[str, str], task: str) -> tuple[str, str | None]:
+    """The names of the task's first output and of its second (probabilities or distances,
+    which only classifiers and clusterers have): the declared ones, else the graph's first two."""
     if not declared:
-        return _array(raw[names[0]]), _array(raw[names[1]]) if len(names) > 1 else None
+        second = names[1] if len(names) > 1 and task in ("classifier", "clusterer") else None
+        return names[0], second
     first = declared.get("predictions") or declared.get("outputs") or names[0]
-    second = declared.get("probabilities") or declared.get("distances")
-    return _array(raw[first]), _array(raw[second]) if second is not None else None
+    return first, declared.get("probabilities") or declared.get("distances")
 
 
 class OnnxPredictor:

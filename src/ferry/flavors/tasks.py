@@ -12,7 +12,7 @@ same way, one row out per row in:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,15 +37,19 @@ class Outputs:
     distances: np.ndarray | None = None
     confidence: np.ndarray | None = None
     outputs: np.ndarray | None = None
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    """An outside ONNX graph's outputs that are none of the task's, by their graph names, one
+    row per row like the others."""
 
     def named(self) -> dict[str, np.ndarray]:
-        """The outputs present, by name, in :data:`OUTPUT_NAMES` order."""
-        present = {f.name: getattr(self, f.name) for f in fields(self)}
+        """The task's outputs present, by name, in :data:`OUTPUT_NAMES` order."""
+        present = {name: getattr(self, name) for name in OUTPUT_NAMES}
         return {name: value for name, value in present.items() if value is not None}
 
-    def per_row(self) -> tuple[np.ndarray | None, ...]:
-        """The fields in order, for slicing a batch's answer by request (``Outputs(*share)``)."""
-        return tuple(getattr(self, name) for name in OUTPUT_NAMES)
+    def per_row(self) -> tuple[Any, ...]:
+        """The fields in order, for slicing a batch's answer by request (``Outputs(*share)``):
+        arrays (or None), then the ``extra`` mapping of arrays."""
+        return (*(getattr(self, name) for name in OUTPUT_NAMES), self.extra)
 
     @property
     def rows(self) -> int:

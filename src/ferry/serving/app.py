@@ -165,7 +165,7 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
             loaded = await server.serving(model)
             _check_version(loaded.version, version, model)
             payload = _v2_payload(request, await read_body(request, limit))
-            rows, request_id, wanted = v2.parse(payload, loaded.spec)
+            rows, request_id, wanted = v2.parse(payload, loaded.spec, loaded.extra_outputs)
             binary = v2_binary.binary_outputs(payload)
             result = await server.predict(model, rows, request_id, loaded.spec, _key(request))
             body = v2.respond(

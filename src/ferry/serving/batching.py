@@ -14,7 +14,7 @@ the GIL add milliseconds of latency. Slow native models run in a worker thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 T = TypeVar("T")
-Run = Callable[[np.ndarray, Hashable], tuple[tuple[np.ndarray | None, ...], T]]
+Run = Callable[[np.ndarray, Hashable], tuple[tuple[Any, ...], T]]
 
 
 @dataclass
@@ -61,16 +61,14 @@ class MicroBatcher(Generic[T]):
         self._worker: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ferry-batch")
 
-    async def submit(
-        self, rows: np.ndarray, key: Hashable = None
-    ) -> tuple[tuple[np.ndarray | None, ...], T]:
+    async def submit(self, rows: np.ndarray, key: Hashable = None) -> tuple[tuple[Any, ...], T]:
         """Queue ``rows`` (validated against ``key``) and wait for their share of a batch."""
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._worker = asyncio.get_running_loop().create_task(self._work(self._queue))
         pending = _Pending(rows, key, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(pending)
-        result: tuple[tuple[np.ndarray | None, ...], T] = await pending.future
+        result: tuple[tuple[Any, ...], T] = await pending.future
         return result
 
     async def close(self) -> None:
@@ -140,7 +138,16 @@ class MicroBatcher(Generic[T]):
         start = 0
         for pending in batch:
             stop = start + len(pending.rows)
-            share = tuple(None if out is None else out[start:stop] for out in outputs)
+            share = tuple(_rows(out, start, stop) for out in outputs)
             if not pending.future.done():
                 pending.future.set_result((share, shared))
             start = stop
+
+
+def _rows(output: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of one output: an array, a mapping of arrays (by name), or None."""
+    if output is None:
+        return None
+    if isinstance(output, Mapping):
+        return {name: value[start:stop] for name, value in output.items()}
+    return output[start:stop]

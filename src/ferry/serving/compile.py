@@ -16,6 +16,7 @@ import numpy as np
 
 from ferry.errors import Unsupported
 from ferry.flavors import flavor_named
+from ferry.flavors.tasks import Outputs
 from ferry.serving.runners import NativeRunner, OnnxRunner, onnx_session
 
 PROBABILITY_TOLERANCE = 1e-5
@@ -72,7 +73,7 @@ def bound_source(session: Any) -> str | None:
 
 def disagreement(compiled: OnnxRunner, native: NativeRunner, example: np.ndarray) -> str | None:
     """Why the compiled graph cannot stand in for the native model, or None when it can."""
-    got, expected = compiled.run(example).named(), native.run(example).named()
+    got, expected = _by_name(compiled.run(example)), _by_name(native.run(example))
     if got.keys() != expected.keys():
         return f"it answers {sorted(got)}, the native model {sorted(expected)}"
     for name, value in expected.items():
@@ -80,6 +81,10 @@ def disagreement(compiled: OnnxRunner, native: NativeRunner, example: np.ndarray
         if why is not None:
             return why
     return None
+
+
+def _by_name(outputs: Outputs) -> dict[str, np.ndarray]:
+    return {**outputs.named(), **outputs.extra}
 
 
 def _differs(name: str, got: np.ndarray, expected: np.ndarray) -> str | None:

@@ -71,8 +71,13 @@ class LoadedVersion:
         """Task facts for health: ``classes``, ``n_clusters``, ``width``, ``scores`` (a network's
         logits or probabilities) where the task has them."""
         schema = self.metadata["output_schema"]
-        facts = ("classes", "n_classes", "n_clusters", "width", "scores")
+        facts = ("classes", "n_classes", "n_clusters", "width", "scores", "extra_outputs")
         return {key: schema[key] for key in facts if key in schema}
+
+    @property
+    def extra_outputs(self) -> list[str]:
+        """An ONNX file's outputs beyond its task's, by their graph names."""
+        return list(self.metadata["output_schema"].get("extra_outputs", {}))
 
     @property
     def classes(self) -> list[Any] | None:

@@ -40,7 +40,8 @@ log = logging.getLogger("ferry.serving")
 alerts = logging.getLogger("ferry.alerts")
 SHADOW_CAPACITY = 1000
 """Copies waiting for the other variant before new ones are dropped (and counted)."""
-Share = tuple[np.ndarray | None, ...]
+Share = tuple[Any, ...]
+"""One request's rows of a batch's answer (:meth:`ferry.flavors.tasks.Outputs.per_row`)."""
 
 
 @dataclass

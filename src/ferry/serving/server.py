@@ -375,7 +375,7 @@ class ModelServer:
 
     async def _primary(
         self, live: LiveModel, rows: np.ndarray, spec: InputSpec, slot: Slot | None
-    ) -> tuple[tuple[np.ndarray | None, ...], LoadedVersion]:
+    ) -> tuple[tuple[Any, ...], LoadedVersion]:
         """The primary's answer; timed and counted for the analysis while a rollout runs."""
         if slot is None:
             return await self._batchers[live.name].submit(rows, spec)
@@ -389,9 +389,7 @@ class ModelServer:
         return answered
 
     def _batcher(self, live: LiveModel) -> MicroBatcher[LoadedVersion]:
-        def run(
-            rows: np.ndarray, spec: Hashable
-        ) -> tuple[tuple[np.ndarray | None, ...], LoadedVersion]:
+        def run(rows: np.ndarray, spec: Hashable) -> tuple[tuple[Any, ...], LoadedVersion]:
             loaded = live.serving()
             if loaded.spec != spec:
                 raise NotReady(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ferry.serving.openapi.mlflow import TENSOR_INPUT
 from ferry.serving.openapi.parts import NAME, Operation, Schema, array, obj
-from ferry.serving.openapi.predictions import OUTPUTS
+from ferry.serving.openapi.predictions import OTHER_OUTPUT, OUTPUTS
 
 EXAMPLE = {"instances": [[42, "pro", 31.5]]}
 
@@ -15,7 +15,10 @@ SCHEMAS: dict[str, Schema] = {
         examples=[EXAMPLE],
     ),
     "V1PredictResponse": obj(
-        OUTPUTS, ("predictions",), examples=[{"predictions": [1], "probabilities": [[0.2, 0.8]]}]
+        OUTPUTS,
+        ("predictions",),
+        additionalProperties=OTHER_OUTPUT,
+        examples=[{"predictions": [1], "probabilities": [[0.2, 0.8]]}],
     ),
     "V1ModelStatus": obj(
         {"name": {"type": "string"}, "ready": {"type": "boolean"}}, ("name", "ready")

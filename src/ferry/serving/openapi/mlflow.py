@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ferry.serving.openapi.parts import NAME, SCALAR, Operation, Schema, array, obj
-from ferry.serving.openapi.predictions import OUTPUTS
+from ferry.serving.openapi.predictions import OTHER_OUTPUT, OUTPUTS
 
 ERROR_CODES = ["BAD_REQUEST", "UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_DOES_NOT_EXIST",
                "RESOURCE_CONFLICT", "INVALID_PARAMETER_VALUE", "REQUEST_LIMIT_EXCEEDED",
@@ -51,7 +51,10 @@ SCHEMAS: dict[str, Schema] = {
         "example": "age,plan,monthly_spend\n42,pro,31.5\n",
     },
     "InvocationResponse": obj(
-        OUTPUTS, ("predictions",), examples=[{"predictions": [1], "probabilities": [[0.2, 0.8]]}]
+        OUTPUTS,
+        ("predictions",),
+        additionalProperties=OTHER_OUTPUT,
+        examples=[{"predictions": [1], "probabilities": [[0.2, 0.8]]}],
     ),
     "MlflowError": obj(
         {"error_code": {"enum": ERROR_CODES}, "message": {"type": "string"}},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ferry.serving.openapi.parts import NAME, SCALAR, Operation, Schema, array, obj
-from ferry.serving.openapi.predictions import OUTPUTS
+from ferry.serving.openapi.predictions import OTHER_OUTPUT, OUTPUTS
 
 EXAMPLE = {"records": [{"age": 42, "plan": "pro", "monthly_spend": 31.5}]}
 
@@ -34,6 +34,11 @@ SCHEMAS: dict[str, Schema] = {
     "PredictResponse": obj(
         {
             **OUTPUTS,
+            "named_outputs": {
+                "type": "object",
+                "additionalProperties": OTHER_OUTPUT,
+                "description": "an ONNX file's outputs beyond its task's, by graph name",
+            },
             "model": {"type": "string"},
             "version": {"type": "string", "description": "the version that answered"},
             "request_id": {

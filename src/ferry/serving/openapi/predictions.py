@@ -17,3 +17,8 @@ OUTPUTS: dict[str, Schema] = {
     "outputs": array(VECTOR, description="transformer or embedding: one vector per row"),
 }  # fmt: skip
 """The outputs by task, keyed as the plain, MLflow and KServe v1 answers name them."""
+OTHER_OUTPUT: Schema = array(
+    {}, description="an ONNX file's output beyond its task's, by its graph name: one per row"
+)
+"""What MLflow and KServe v1 answers carry beside the task's outputs (``named_outputs`` in
+the plain answer)."""

@@ -97,11 +97,13 @@ def _cell(text: str, numeric: bool) -> Any:
 
 def respond(outputs: Outputs) -> dict[str, Any]:
     """``{"predictions": [...]}`` as MLflow answers (a transformer's vectors, for transformers),
-    with the task's other outputs (``probabilities``, ``distances``, ``confidence``) beside it."""
+    with the task's other outputs (``probabilities``, ``distances``, ``confidence``) and an
+    ONNX file's others (by graph name) beside it."""
     named = {name: value.tolist() for name, value in outputs.named().items()}
     if "predictions" not in named:
         named["predictions"] = named.pop("outputs")
-    return {"predictions": named.pop("predictions"), **named}
+    extra = {name: value.tolist() for name, value in outputs.extra.items()}
+    return {"predictions": named.pop("predictions"), **named, **extra}
 
 
 def error_code(status: int) -> str:

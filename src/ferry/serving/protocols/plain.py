@@ -38,7 +38,10 @@ def parse(payload: Any, spec: InputSpec) -> np.ndarray:
 
 def respond(outputs: Outputs, model: str, version: str, request_id: str) -> dict[str, Any]:
     """The plain answer: the task's outputs (``predictions``, ``probabilities``, ``distances``,
-    ``confidence``, ``outputs``), then who answered."""
+    ``confidence``, ``outputs``), an ONNX file's others in ``named_outputs`` (by graph name),
+    then who answered."""
     answer: dict[str, Any] = {name: value.tolist() for name, value in outputs.named().items()}
+    if outputs.extra:
+        answer["named_outputs"] = {name: value.tolist() for name, value in outputs.extra.items()}
     answer.update(model=model, version=version, request_id=request_id)
     return answer

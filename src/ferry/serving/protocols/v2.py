@@ -9,6 +9,7 @@ be flat or nested. Outputs by task: ``predict`` (and ``predict_proba`` for class
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,11 @@ _ACCEPTS = {"b": "b", "i": "iuf", "u": "iuf", "f": "iuf"}
 _EXPECTED = {"b": "true/false", "i": "integers", "u": "integers", "f": "numbers"}
 
 
-def parse(payload: Any, spec: InputSpec) -> tuple[np.ndarray, str | None, list[str] | None]:
-    """Validated rows, the request id, and the outputs asked for (None = all)."""
+def parse(
+    payload: Any, spec: InputSpec, extra: Sequence[str] = ()
+) -> tuple[np.ndarray, str | None, list[str] | None]:
+    """Validated rows, the request id, and the outputs asked for (None = all): the task's, or
+    ``extra`` outputs of an ONNX file by their graph names."""
     body = expect_object(payload, {"id", "inputs", "outputs", "parameters"})
     _parameters(body, "the request")
     inputs = body.get("inputs")
@@ -43,7 +47,7 @@ def parse(payload: Any, spec: InputSpec) -> tuple[np.ndarray, str | None, list[s
         raise InvalidInput("'inputs' must be a non-empty list of tensors")
     tensors = [_tensor(item, index) for index, item in enumerate(inputs)]
     rows = _single(tensors[0], spec) if len(tensors) == 1 else _per_feature(tensors, spec)
-    return rows, _request_id(body.get("id")), _requested(body.get("outputs"))
+    return rows, _request_id(body.get("id")), _requested(body.get("outputs"), extra)
 
 
 def _tensor(item: Any, index: int) -> tuple[str, np.ndarray]:
@@ -170,7 +174,7 @@ def _request_id(value: Any) -> str | None:
     raise InvalidInput("'id' must be a string")
 
 
-def _requested(outputs: Any) -> list[str] | None:
+def _requested(outputs: Any, extra: Sequence[str]) -> list[str] | None:
     if outputs is None:
         return None
     if not isinstance(outputs, list):
@@ -179,9 +183,10 @@ def _requested(outputs: Any) -> list[str] | None:
         _parameters(expect_object(output, {"name", "parameters"}, f"outputs[{index}]"),
                     f"output {index}")  # fmt: skip
     names = [output.get("name") for output in outputs]
-    unknown = [n for n in names if n not in OUTPUTS]
+    known = [*OUTPUTS, *extra]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise InvalidInput(f"unknown output {unknown[0]!r}; this model has {list(OUTPUTS)}")
+        raise InvalidInput(f"unknown output {unknown[0]!r}; this model has {known}")
     return [str(n) for n in names]
 
 
@@ -207,6 +212,7 @@ def respond(
 ) -> dict[str, Any]:
     """The inference response with the outputs asked for."""
     available = {OUTPUT_NAMES[name]: value for name, value in outputs.named().items()}
+    available.update(outputs.extra)  # an ONNX file's other outputs, by their graph names
     wanted = requested or list(available)
     missing = [name for name in wanted if name not in available]
     if missing:
@@ -238,6 +244,10 @@ def _output_metadata(
     name: str, classes: list[Any] | None, output_schema: dict[str, Any]
 ) -> dict[str, Any]:
     """One output tensor's name, datatype and shape."""
+    extra = output_schema.get("extra_outputs", {}).get(name)
+    if extra is not None:  # an ONNX file's other output, by its graph name
+        datatype = datatype_of(np.empty(0, dtype=np.dtype(extra["dtype"])))
+        return {"name": name, "datatype": datatype, "shape": extra["shape"]}
     if name == "predictions":
         datatype = "FP64"
         if classes and isinstance(classes[0], str):
