@@ -64,3 +64,26 @@ async def test_a_loading_model_is_not_ready(serve_registry, sqlite_registry):
     assert status.json() == {"name": "ghost", "ready": False}
     assert predict.status_code == 503
     assert "ghost@production is not available" in predict.json()["error"]
+
+
+async def test_a_sticky_key_gets_the_same_variant_as_on_the_other_protocols(
+    cancer_registry, serve_registry, pipeline, cancer
+):
+    cancer_registry.register(pipeline, "cancer", input_example=cancer[0].head(20))
+    row = cancer[0].head(1).to_numpy().tolist()
+    async with serve_registry(cancer_registry) as (client, _server):
+        started = await client.post(
+            "/rollouts", json={"model": "cancer", "candidate": "1.1.0", "steps": [50]}
+        )
+        assert started.status_code == 201, started.text
+        variants = set()
+        for key in [f"user-{index}" for index in range(40)]:
+            headers = {"X-Ferry-Key": key}
+            v1 = await client.post(
+                "/v1/models/cancer:predict", json={"instances": row}, headers=headers
+            )
+            plain = await client.post("/predict", json={"rows": row}, headers=headers)
+            assert v1.status_code == 200, v1.text
+            assert v1.headers["x-ferry-variant"] == plain.json()["variant"], key
+            variants.add(v1.headers["x-ferry-variant"])
+    assert variants == {"primary", "candidate"}

@@ -254,8 +254,8 @@ def _kserve_routes(routes: Routes, server: ModelServer) -> None:
             body = await read_body(request, limit)
             loaded = await server.serving(model)
             rows = kserve.parse(body, loaded.spec)
-            result = await server.predict(loaded.name, rows, spec=loaded.spec)
-            return json_response(kserve.respond(result.outputs)), result.loaded.version
+            result = await server.predict(loaded.name, rows, spec=loaded.spec, key=_key(request))
+            return _named(json_response(kserve.respond(result.outputs)), result)
 
         return await _answer(server, "kserve", model, handle)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from ferry.serving.openapi.parts import NAME, SCALAR, Operation, Schema, array, obj
 from ferry.serving.openapi.predictions import OTHER_OUTPUT, OUTPUTS
 
@@ -79,11 +81,15 @@ _INVOKE = Operation(
     example=EXAMPLE, answers={200: "InvocationResponse"},
     error="MlflowError", errors=(400, 404, 413, 503),
 )  # fmt: skip
+_MODEL_QUERY: Schema = {
+    "name": "model", "in": "query", "required": False, "schema": NAME,
+    "description": "the model to ask; default FERRY_DEFAULT_MODEL, else the first served",
+}  # fmt: skip
 _EMPTY = {"text/plain": {"type": "string"}}
 _PROBE = Operation(answers={200: _EMPTY, 503: _EMPTY})
 
 OPERATIONS: dict[str, Operation] = {
-    "POST /invocations": _INVOKE,
+    "POST /invocations": dataclasses.replace(_INVOKE, parameters=(_MODEL_QUERY,)),
     "POST /invocations/{model}": _INVOKE,
     "GET /ping": _PROBE,
     "GET /health": _PROBE,

@@ -49,7 +49,7 @@ def array(items: Schema, minimum: int = 0, **more: Any) -> Schema:
 class Operation:
     """What one route takes and answers: its body (a component name per media type), its
     answers by status (a JSON component's name, or schemas by media type), its error statuses in
-    one error component's shape, and whether the API token guards it."""
+    one error component's shape, its header and query parameters, and whether the API token guards it."""
 
     body: Mapping[str, str] = field(default_factory=dict)
     example: Any = None
@@ -58,7 +58,8 @@ class Operation:
     error: str = "Error"
     errors: tuple[int, ...] = ()
     guarded: bool = False
-    headers: tuple[Schema, ...] = ()
+    parameters: tuple[Schema, ...] = ()
+    """Header and query parameters (path parameters come from the route's path)."""
 
     def render(self, secured: bool) -> dict[str, Any]:
         """The operation's OpenAPI fields (beside summary, tags and path parameters)."""
@@ -67,8 +68,8 @@ class Operation:
             content = {media: _media(name, self.example if media == JSON else None)
                        for media, name in self.body.items()}  # fmt: skip
             rendered["requestBody"] = {"required": self.body_required, "content": content}
-        if self.headers:
-            rendered["parameters"] = list(self.headers)
+        if self.parameters:
+            rendered["parameters"] = list(self.parameters)
         if self.guarded and secured:
             rendered["security"] = [{"token": []}]
         return rendered

@@ -23,8 +23,7 @@ SCHEMAS: dict[str, Schema] = {
             "model": {
                 **NAME,
                 "type": ["string", "null"],
-                "description": "the model to ask (needed when several are served; "
-                "?model= works too)",
+                "description": "the model to ask (needed when several are served)",
             },
         },
         oneOf=[{"required": ["records"]}, {"required": ["rows"]}],

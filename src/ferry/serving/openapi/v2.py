@@ -106,7 +106,7 @@ SCHEMAS: dict[str, Schema] = {
 _INFER = Operation(
     body={"application/json": "InferenceRequest",
           "application/octet-stream": "InferenceBinaryRequest"},
-    example=EXAMPLE, headers=(BINARY_HEADER,),
+    example=EXAMPLE, parameters=(BINARY_HEADER,),
     answers={200: {JSON: ref("InferenceResponse"),
                    "application/octet-stream": {"type": "string", "format": "binary"}}},
     errors=(400, 404, 413, 503),
