@@ -8,7 +8,9 @@ never a ferry dependency: ``python -m venv V && V/bin/pip install mlserver mlser
 ``--mlserver-python V/bin/python`` or set ``FERRY_BENCH_MLSERVER_PYTHON``; else its column says
 "not run". Models: RandomForest(100) on digits, a scaled LogisticRegression on breast cancer,
 and the MiniLM text classifier against FastAPI + sentence-transformers (``serving_text.py``:
-cold start, memory, 1 text at 8 connections; ``--only text`` runs it alone).
+cold start, memory, 1 text at 8 connections; ``--only text`` runs it alone), and what a
+running rollout costs (``serving_rollout.py``: no rollout, a 5 % canary, a 100 % shadow; 1 row
+at 32 connections; ``--only rollout`` runs it alone).
 Measured: cold start (spawn -> first answered prediction; ferry with a warm compile cache, as on
 any restart), in-process model load, ferry's start-up breakdown (``/model/health``
 ``startup_ms``), the floor (python + numpy + onnxruntime opening the compiled graph and answering
@@ -261,9 +263,12 @@ def main() -> None:
         "--mlserver-python", default=os.environ.get("FERRY_BENCH_MLSERVER_PYTHON"),
         help="python of a venv with mlserver and mlserver-sklearn (else MLServer is not run)",
     )  # fmt: skip
-    parser.add_argument("--only", choices=("tabular", "text"), help="only these models")
+    parser.add_argument("--only", choices=("tabular", "text", "rollout"), help="only these rows")
     arguments = parser.parse_args()
     duration = 0 if arguments.startup_only else arguments.duration
+    if arguments.only == "rollout":
+        _rollout(arguments.duration, arguments.repeat)
+        return
     digits, cancer = load_digits(return_X_y=True), load_breast_cancer(return_X_y=True)
     models = {
         "rf": (RandomForestClassifier(n_estimators=100, random_state=0), digits),
@@ -295,6 +300,16 @@ def main() -> None:
         else "MLServer not run: pass --mlserver-python or set FERRY_BENCH_MLSERVER_PYTHON"
     )  # fmt: skip
     Console(width=160).print(table)
+    if arguments.only is None and duration:
+        _rollout(duration, arguments.repeat)
+
+
+def _rollout(duration: int, repeat: int) -> None:
+    """The rollout table (see ``serving_rollout.py``): no rollout, 5 % canary, 100 % shadow."""
+    import serving_rollout  # type: ignore[import-not-found,unused-ignore]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        serving_rollout.run(Path(tmp), duration, repeat)
 
 
 def _text(table: Table, registry: Registry, home: Path, duration: int, repeat: int) -> None:
