@@ -39,7 +39,6 @@ STATUS: dict[type[FerryError], int] = {
 }  # fmt: skip
 JSON_TYPE = "application/json"
 INTERNAL_MESSAGE = "internal error; see the server log"
-_BODY_SCHEMA = {"type": "object", "additionalProperties": True}
 
 
 def status_of(error: Exception, protocol: str) -> int:
@@ -109,8 +108,3 @@ async def read_body(request: Request, limit: int) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def body_doc(description: str) -> dict[str, Any]:
-    return {"requestBody": {"description": description, "required": True,
-                            "content": {JSON_TYPE: {"schema": _BODY_SCHEMA}}}}  # fmt: skip

@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from ferry.errors import FerryError, InvalidInput
 from ferry.registry.rollout_plan import PLAN_KEYS, plan_of
-from ferry.serving.admin import _refresh_if_served, _registry, authorise, body_of
-from ferry.serving.responses import body_doc, error_response, json_response
+from ferry.serving.admin import _refresh_if_served, _registry, _served_alias, authorise, body_of
+from ferry.serving.responses import error_response, json_response
 from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
 
@@ -39,12 +39,7 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
 
         return await _answer(server, request, read)
 
-    @routes.post(
-        "/rollouts",
-        tags=["rollouts"],
-        status_code=201,
-        openapi_extra=body_doc("model, candidate, alias?, mode?, steps?, interval?, bounds..."),
-    )
+    @routes.post("/rollouts", tags=["rollouts"], status_code=201)
     async def start_rollout(request: Request) -> Response:
         """Start rolling a candidate version out beside the version an alias points at."""
         try:
@@ -53,7 +48,7 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
             model, candidate = payload.pop("model", None), payload.pop("candidate", None)
             if not isinstance(model, str) or not isinstance(candidate, str):
                 raise InvalidInput("a rollout needs 'model' and 'candidate' (a version) strings")
-            alias = payload.pop("alias", None) or _alias_served(server, model)
+            alias = payload.pop("alias", None) or _served_alias(server, model)
             reason = payload.pop("reason", None)
             plan = plan_of(payload)
             store = _rollouts(server)
@@ -65,12 +60,12 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
         await _refresh_if_served(server, model)
         return json_response(rollout.to_dict(), 201)
 
-    @routes.post("/rollouts/{name}/promote", tags=["rollouts"], openapi_extra=body_doc("reason?"))
+    @routes.post("/rollouts/{name}/promote", tags=["rollouts"])
     async def promote_rollout(request: Request, name: str) -> Response:
         """Move the alias to the candidate now and end the rollout."""
         return await _change(server, request, name, "promote")
 
-    @routes.post("/rollouts/{name}/abort", tags=["rollouts"], openapi_extra=body_doc("reason?"))
+    @routes.post("/rollouts/{name}/abort", tags=["rollouts"])
     async def abort_rollout(request: Request, name: str) -> Response:
         """Send all traffic back to the primary and end the rollout."""
         return await _change(server, request, name, "abort")
@@ -106,8 +101,3 @@ async def _change(server: ModelServer, request: Request, name: str, action: str)
         return error_response(error, "plain")
     await _refresh_if_served(server, name)
     return json_response(rollout.to_dict())
-
-
-def _alias_served(server: ModelServer, model: str) -> str:
-    live = server.live.get(model)
-    return live.ref.alias if live is not None and live.ref.alias else "production"

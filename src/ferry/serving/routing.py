@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,6 @@ class _Declared:
     endpoint: Endpoint
     tags: list[str]
     status_code: int
-    openapi_extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Routes:
@@ -64,22 +63,21 @@ class Routes:
         self._declared: list[_Declared] = []
         self._document: dict[str, Any] | None = None
 
-    def get(self, path: str, *, tags: list[str], **doc: Any) -> Callable[[Endpoint], Endpoint]:
+    def get(self, path: str, *, tags: list[str]) -> Callable[[Endpoint], Endpoint]:
         """Declare a GET route."""
-        return self._declare("GET", path, tags, **doc)
+        return self._declare("GET", path, tags)
 
-    def post(self, path: str, *, tags: list[str], **doc: Any) -> Callable[[Endpoint], Endpoint]:
-        """Declare a POST route."""
-        return self._declare("POST", path, tags, **doc)
+    def post(
+        self, path: str, *, tags: list[str], status_code: int = 200
+    ) -> Callable[[Endpoint], Endpoint]:
+        """Declare a POST route (``status_code``: its success status, for the document)."""
+        return self._declare("POST", path, tags, status_code)
 
     def _declare(
-        self, method: str, path: str, tags: list[str], status_code: int = 200,
-        openapi_extra: dict[str, Any] | None = None,
-    ) -> Callable[[Endpoint], Endpoint]:  # fmt: skip
+        self, method: str, path: str, tags: list[str], status_code: int = 200
+    ) -> Callable[[Endpoint], Endpoint]:
         def register(endpoint: Endpoint) -> Endpoint:
-            self._declared.append(
-                _Declared(method, path, endpoint, tags, status_code, openapi_extra or {})
-            )
+            self._declared.append(_Declared(method, path, endpoint, tags, status_code))
             return endpoint
 
         return register
@@ -121,8 +119,7 @@ class Routes:
 
             described = [
                 Described(d.method, d.path, *_summary(d.endpoint), d.tags,
-                          f"{d.endpoint.__name__}_{d.method.lower()}", d.status_code,
-                          d.openapi_extra)
+                          f"{d.endpoint.__name__}_{d.method.lower()}", d.status_code)
                 for d in self._declared
             ]  # fmt: skip
             self._document = build(self.info, described, self.secured)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ferry.serving.openapi import admin, health, kserve, mlflow, plain, v2
@@ -27,8 +27,6 @@ class Described:
     tags: list[str]
     operation_id: str
     status_code: int = 200
-    fallback: Mapping[str, Any] = field(default_factory=dict)
-    """OpenAPI fields for a route no module here describes (routes of other apps and tests)."""
 
 
 def operations() -> dict[str, Operation]:
@@ -56,7 +54,7 @@ def build(info: Mapping[str, str], routes: Iterable[Described], secured: bool) -
         rendered = (
             operation.render(secured)
             if operation is not None
-            else {"responses": {str(route.status_code): {"description": "OK"}}, **route.fallback}
+            else {"responses": {str(route.status_code): {"description": "OK"}}}
         )
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, rendered)
     components: dict[str, Any] = {"schemas": schemas()}
