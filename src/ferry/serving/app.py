@@ -118,10 +118,11 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
 
         async def handle() -> tuple[Response, str]:
             payload = parse_json(await read_body(request, limit))
-            loaded = await server.serving(plain.model_of(payload))
+            name = plain.model_of(payload)  # a model's name, or a further reference of it
+            loaded = await server.serving(name)
             rows = plain.parse(payload, loaded.spec)
             result = await server.predict(
-                loaded.name, rows, request.headers.get("x-request-id"), loaded.spec, _key(request)
+                name, rows, request.headers.get("x-request-id"), loaded.spec, _key(request)
             )
             body = plain.respond(
                 result.outputs, result.loaded.name, result.loaded.version, result.request_id
@@ -135,7 +136,7 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
             body = await read_body(request, limit)
             loaded = await server.serving(model)
             rows = mlflow.parse(body, request.headers.get("content-type", JSON_TYPE), loaded.spec)
-            result = await server.predict(loaded.name, rows, spec=loaded.spec, key=_key(request))
+            result = await server.predict(model, rows, spec=loaded.spec, key=_key(request))
             return _named(json_response(mlflow.respond(result.outputs)), result)
 
         return await _answer(server, "mlflow", model, handle)
@@ -162,12 +163,13 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
 
     async def infer(request: Request, model: str, version: str | None) -> Response:
         async def handle() -> tuple[Response, str]:
-            loaded = await server.serving(model)
+            served = server.served_as(model, version)
+            loaded = await server.serving(served)
             _check_version(loaded.version, version, model)
             payload = _v2_payload(request, await read_body(request, limit))
             rows, request_id, wanted = v2.parse(payload, loaded.spec, loaded.extra_outputs)
             binary = v2_binary.binary_outputs(payload)
-            result = await server.predict(model, rows, request_id, loaded.spec, _key(request))
+            result = await server.predict(served, rows, request_id, loaded.spec, _key(request))
             body = v2.respond(
                 model, result.loaded.version, result.request_id, result.outputs, wanted
             )
@@ -195,7 +197,7 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
         return await infer(request, model, version)
 
     async def model_metadata(model: str, version: str | None) -> Response:
-        loaded = server.model(model).serving()
+        loaded = server.model(server.served_as(model, version)).serving()
         _check_version(loaded.version, version, model)
         body = v2.metadata(
             model, loaded.version, loaded.spec, loaded.runner.backend,
@@ -215,7 +217,7 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
 
     async def model_ready(model: str, version: str | None) -> Response:
         try:
-            loaded = server.model(model).serving()
+            loaded = server.model(server.served_as(model, version)).serving()
             _check_version(loaded.version, version, model)
         except NotReady:
             return json_response({"name": model, "ready": False}, 503)
@@ -254,7 +256,7 @@ def _kserve_routes(routes: Routes, server: ModelServer) -> None:
             body = await read_body(request, limit)
             loaded = await server.serving(model)
             rows = kserve.parse(body, loaded.spec)
-            result = await server.predict(loaded.name, rows, spec=loaded.spec, key=_key(request))
+            result = await server.predict(model, rows, spec=loaded.spec, key=_key(request))
             return _named(json_response(kserve.respond(result.outputs)), result)
 
         return await _answer(server, "kserve", model, handle)

@@ -86,8 +86,12 @@ class LiveModel:
         backoff: Backoff | None = None,
         age_limit: AgeLimit | None = None,
         clock: Callable[[], datetime] | None = None,
+        key: str | None = None,
     ) -> None:
         self.ref = ModelRef.parse(ref)
+        self.key = key or self.ref.name
+        """The name requests use: the model's name, or the whole reference (``churn@canary``)
+        for a further reference of a model the server already serves."""
         self.current: LoadedVersion | None = None
         self.status = "loading"
         self.error: str | None = None
@@ -100,7 +104,7 @@ class LiveModel:
 
     @property
     def name(self) -> str:
-        """The model name requests use."""
+        """The model's name in the registry (``key`` is the name requests use)."""
         return self.ref.name
 
     @property

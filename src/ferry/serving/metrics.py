@@ -150,6 +150,9 @@ class ServingMetrics:
         )  # fmt: skip
 
         self._serving: dict[str, tuple[str, str]] = {}
+        """Each served reference's key → the (version, backend) it serves."""
+        self._names: dict[str, str] = {}
+        """Each served reference's key → its model's name."""
 
     def start(self, models: Iterable[str]) -> None:
         """Create every label set known at start, so counters read 0 from the first scrape
@@ -178,13 +181,17 @@ class ServingMetrics:
         """Rows the prediction log gave up on."""
         self.log_rows_dropped.labels(model).inc(rows)
 
-    def loaded(self, loaded: LoadedVersion) -> None:
-        """Record one finished load; the replaced version's per-version series go, so a
+    def loaded(self, loaded: LoadedVersion, key: str | None = None) -> None:
+        """Record one finished load of the reference ``key`` (the model's name by default); the
+        replaced version's per-version series go (unless another reference serves it), so a
         dashboard counting pods per version sees a rollout end."""
-        previous = self._serving.get(loaded.name)
-        if previous is not None and previous != (loaded.version, loaded.runner.backend):
+        key = key or loaded.name
+        previous = self._serving.pop(key, None)
+        serving = (loaded.version, loaded.runner.backend)
+        if previous is not None and previous != serving and previous not in self._of(loaded.name):
             self._forget(loaded.name, *previous)
-        self._serving[loaded.name] = (loaded.version, loaded.runner.backend)
+        self._serving[key] = serving
+        self._names[key] = loaded.name
         mean, p95 = loaded.warmup_summary()
         self.load_duration.labels(loaded.name, loaded.version, loaded.runner.backend).set(
             loaded.load_ms / 1000
@@ -192,6 +199,10 @@ class ServingMetrics:
         self.warmup_mean.labels(loaded.name, loaded.version).set(mean / 1000)
         self.warmup_p95.labels(loaded.name, loaded.version).set(p95 / 1000)
         (self.cache_hits if loaded.cache_hit else self.cache_misses).labels(loaded.name).inc()
+
+    def _of(self, name: str) -> list[tuple[str, str]]:
+        """What the references of the model ``name`` serve."""
+        return [served for key, served in self._serving.items() if self._names[key] == name]
 
     def _forget(self, model: str, version: str, backend: str) -> None:
         for gauge, labels in (
@@ -219,9 +230,9 @@ class ServingMetrics:
             self.drift_share.labels(name).set(finding.share)
             self.drift_detected.labels(name).set(int(finding.detected))
         for model in live:
-            self.ready.labels(model.name).set(int(model.ready))
+            self.ready.labels(model.key).set(int(model.ready))
             current = model.current
-            serving = self._serving.get(model.name, ("", ""))[0]
+            serving = self._serving.get(model.key, ("", ""))[0]
             if current is not None and current.version == serving:  # not one being swapped out
                 created = datetime.fromisoformat(current.metadata["created_at"])
                 self.age.labels(current.name, current.version).set((now - created).total_seconds())

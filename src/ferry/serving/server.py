@@ -13,7 +13,7 @@ import gc
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -103,13 +103,14 @@ class ModelServer:
         )
         for ref in settings.models:
             model = LiveModel(
-                ref, backoff=Backoff(settings.poll_interval), age_limit=age_limit, clock=clock
-            )
-            if model.name in self.live:
-                raise InvalidInput(
-                    f"model {model.name!r} is named twice in {list(settings.models)}"
-                )
-            self.live[model.name] = model
+                ref, backoff=Backoff(settings.poll_interval), age_limit=age_limit, clock=clock,
+                key=_key(ref, self.live),
+            )  # fmt: skip
+            if model.key in self.live or any(model.ref == live.ref for live in self.live.values()):
+                raise InvalidInput(f"{ref!r} is named twice in {list(settings.models)}")
+            self.live[model.key] = model
+        self._by_ref = {str(live.ref): key for key, live in self.live.items()}
+        """Each whole reference → its key: ``churn@production`` names the model ``churn``."""
         self.metrics.start(self.live)
         self.drift = (
             DriftStatus(lambda: link.get().catalog, self.live, _DRIFT_READ_SECONDS, time.monotonic)
@@ -202,8 +203,10 @@ class ModelServer:
             resolve = functools.partial(self._timed_resolve, name)
             load = functools.partial(self._load, name)
             await follow_once(self.live[name], resolve, load, self._swapped)
-        if self.rollouts is not None and self.link is not None and self.link.opened:
-            await self.rollouts.sync(self.live[name])  # a cache-fast start syncs at its first tick
+        rollouts, link = self.rollouts, self.link
+        if rollouts is not None and link is not None and link.opened and name in rollouts.live:
+            # a rollout follows a model's first reference; a cache-fast start syncs at its tick
+            await rollouts.sync(self.live[name])
 
     def _timed_resolve(self, name: str, ref: str) -> ModelVersion:
         started = time.perf_counter()
@@ -215,7 +218,8 @@ class ModelServer:
         """The loader's work plus the phases before it: resolving, and for a first load the
         process's start (interpreter and imports). A promoted candidate is already loaded and
         warm beside the primary: it is taken as it is."""
-        reused = self.rollouts.reuse(name, version.version) if self.rollouts else None
+        served = name in self.rollouts.live if self.rollouts else False
+        reused = self.rollouts.reuse(name, version.version) if self.rollouts and served else None
         if reused is not None:
             return reused
         loaded = self.loader.load(version)
@@ -252,8 +256,9 @@ class ModelServer:
         def load(name: str, version: str) -> LoadedVersion:
             return self.loader.load(link.resolve(f"{name}:{version}"))
 
+        first = {key: live for key, live in self.live.items() if key == live.name}
         return RolloutLoop(
-            store, self.live, load=load, batcher=self._batcher, refresh=self.refresh,
+            store, first, load=load, batcher=self._batcher, refresh=self.refresh,
             metrics=self.metrics, clock=clock or _utcnow,
             replica=f"{replica_id(self.settings.replica_id)}-{uuid.uuid4().hex[:6]}",
         )  # fmt: skip
@@ -282,8 +287,9 @@ class ModelServer:
 
     def _notified(self, name: str) -> None:
         """PostgreSQL said an alias of ``name`` moved: check it now rather than at the next poll."""
-        if name in self.live:
-            self._spawn(self.refresh(name))
+        for key, live in self.live.items():
+            if live.name == name:
+                self._spawn(self.refresh(key))
 
     def _check_loaded(self) -> None:
         for name, live in self.live.items():
@@ -291,9 +297,9 @@ class ModelServer:
                 self._spawn(self.refresh(name))
 
     def _swapped(self, live: LiveModel, result: str) -> None:
-        self.metrics.swaps.labels(live.name, result).inc()
+        self.metrics.swaps.labels(live.key, result).inc()
         if live.current is not None and result in ("loaded", "swapped"):
-            self.metrics.loaded(live.current)
+            self.metrics.loaded(live.current, live.key)
         self._spawn(self._announce())
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -315,19 +321,27 @@ class ModelServer:
                 return next(iter(self.live.values()))
             raise InvalidInput(f"this server serves {sorted(self.live)}: name the model")
         try:
-            return self.live[name]
+            return self.live[self._by_ref.get(name, name)]
         except KeyError:
             raise NotFound(
                 f"model {name!r} is not served here; served: {sorted(self.live)}"
             ) from None
 
+    def served_as(self, name: str, version: str | None) -> str:
+        """The key of the reference of ``name`` serving ``version`` (v2's version path), else
+        ``name`` itself: two references of one model are told apart by their versions."""
+        for key, live in self.live.items():
+            if live.name == name and live.current is not None and live.current.version == version:
+                return key
+        return name
+
     async def serving(self, name: str | None) -> LoadedVersion:
         """The version answering for ``name``; with lazy loading, the first call loads it."""
         live = self.model(name)
         if live.current is None and self.settings.load == "lazy":
-            task = self._first_loads.get(live.name)
+            task = self._first_loads.get(live.key)
             if task is None:
-                task = self._first_loads[live.name] = asyncio.create_task(self.refresh(live.name))
+                task = self._first_loads[live.key] = asyncio.create_task(self.refresh(live.key))
             await asyncio.shield(task)
         return live.serving()
 
@@ -345,7 +359,7 @@ class ModelServer:
         spec = spec or live.serving().spec
         request_id = request_id or uuid.uuid4().hex
         slot, route = (
-            self.rollouts.route(live.name, key or request_id) if self.rollouts else (None, SINGLE)
+            self.rollouts.route(live.key, key or request_id) if self.rollouts else (None, SINGLE)
         )
         answered = None
         if slot is not None and route.answer == CANDIDATE and self.rollouts is not None:
@@ -360,7 +374,7 @@ class ModelServer:
             if route.compare and variant == route.answer:
                 self.rollouts.copy(slot, route, rows, outputs)
             self.rollouts.remember(slot, request_id, variant, outputs, loaded)
-        self.metrics.predicted(live.name, confidence)
+        self.metrics.predicted(live.key, confidence)
         self.capture.record(
             live.name,
             loaded.version,
@@ -378,10 +392,10 @@ class ModelServer:
     ) -> tuple[tuple[Any, ...], LoadedVersion]:
         """The primary's answer; timed and counted for the analysis while a rollout runs."""
         if slot is None:
-            return await self._batchers[live.name].submit(rows, spec)
+            return await self._batchers[live.key].submit(rows, spec)
         figures, started = slot.figures.variants[PRIMARY], time.perf_counter()
         try:
-            answered = await self._batchers[live.name].submit(rows, spec)
+            answered = await self._batchers[live.key].submit(rows, spec)
         except Exception:
             figures.observe(time.perf_counter() - started, failed=True)
             raise
@@ -408,7 +422,7 @@ class ModelServer:
             max_batch_size=self.settings.max_batch_size,
             max_wait=self.settings.max_batch_wait_ms / 1000,
             in_flight=lambda: self.in_flight,
-            on_batch=self.metrics.batch_size.labels(live.name).observe,
+            on_batch=self.metrics.batch_size.labels(live.key).observe,
             inline=lambda: live.current is not None and live.current.runner.backend == "onnx",
         )
 
@@ -433,7 +447,7 @@ class ModelServer:
         name = model or self._recent.get(request_id)
         if name is None:
             raise NotFound(f"unknown request_id {request_id!r}: pass 'model' with the label")
-        self.model(name)
+        name = self.model(name).name  # labels are filed under the registry's model name
         durable = self.capture.feedback(name, request_id, label)
         await asyncio.to_thread(self.capture.write_feedback)
         await asyncio.wrap_future(durable)
@@ -532,6 +546,13 @@ def _model_health(live: LiveModel) -> dict[str, Any]:
         if verdict is not None:
             entry.update(status=verdict.status, age_message=verdict.message)
     return entry
+
+
+def _key(ref: str, served: Mapping[str, LiveModel]) -> str:
+    """The name requests use for ``ref``: the model's name for its first reference, the whole
+    reference (``churn@canary``) for a further one."""
+    name = ModelRef.parse(ref).name
+    return str(ModelRef.parse(ref)) if name in served else name
 
 
 def _default_model(settings: ServingSettings) -> str:
