@@ -15,6 +15,8 @@ on the same catalog, median / p95 ms of 100 requests, wall (CPU):
   load 14,  before: Models 109 / 221 (23 / 34), Model 135 / 393 (27 / 80)
   load 15,  after:  Models  54 / 134 (13 / 21), Model 110 / 237 (27 / 37)
 Wall time on a loaded machine is mostly waiting for a core; the CPU column is the page's cost.
+Idle machine, same day (load average 0.5): Models 13.7 / 18.0, Model 26.8 / 35.2, Model all
+24.8 / 35.5, Run 0.9 / 1.2 (wall equal to CPU); the baseline (list models + runs) 258 / 298.
 """
 
 from __future__ import annotations

@@ -18,6 +18,12 @@ spends about 35 % more CPU per request, spread evenly over every frame (parsing,
 responses), while other threads hold the GIL under 4 % of the time, so it is not GIL
 contention; running the primary's copies inline instead of ``asyncio.to_thread`` did not
 remove it (still -25 to -30 %). Not yet explained: the next place to look.
+Idle machine, same day (load average 0.4 -> 1.1): no rollout 4,366 req/s, p99 21.9 ms, 0.23 CPU
+ms/req; 5 % canary 3,171 (-27.4 %), p99 20.2 ms, 0.34; 100 % shadow 3,267 (-25.2 %), p99 20.7 ms
+(0.95x), 0.32. FERRY_POLL_INTERVAL=10 (the analysis loop ten times rarer) changed nothing
+(-25.1 %). The primary's micro-batches shrink with a canary running (14.8 -> 12.0 rows per batch
+at about 290 batches/s over 6 s runs) while CPU per request rises 0.24 -> 0.32 ms; batching off
+(FERRY_MAX_BATCH_WAIT_MS=0) still costs 14 %.
 """
 
 from __future__ import annotations
