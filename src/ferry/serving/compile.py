@@ -18,19 +18,24 @@ from ferry.errors import Unsupported
 from ferry.flavors import flavor_named
 from ferry.flavors.tasks import Outputs
 from ferry.serving.runners import NativeRunner, OnnxRunner, onnx_session
+from ferry.serving.slim import slim
 
 PROBABILITY_TOLERANCE = 1e-5
 RELATIVE_TOLERANCE = 1e-5
 OPTIMIZATION_LEVEL = "extended"
+FORMAT = "slim"
+"""What the cache key says about the file beyond the level: its tree ensembles are slimmed
+(``slim.py``); an entry written before slimming is compiled again, not served as it was."""
 SOURCE_KEY = "ferry_source_sha256"
 """The ONNX metadata property binding a compiled graph to the artifact it was compiled from."""
 
 
 def compile_key(model_sha256: str) -> str:
-    """Cache key: the artifact hash, the onnxruntime version and the optimisation level."""
+    """Cache key: the artifact hash, the onnxruntime version, the optimisation level and the
+    file's format."""
     import onnxruntime
 
-    return f"{model_sha256}-ort{onnxruntime.__version__}-{OPTIMIZATION_LEVEL}"
+    return f"{model_sha256}-ort{onnxruntime.__version__}-{OPTIMIZATION_LEVEL}-{FORMAT}"
 
 
 def to_onnx_bytes(flavor: str, predictor: Any, example: Any) -> bytes:
@@ -44,11 +49,15 @@ def to_onnx_bytes(flavor: str, predictor: Any, example: Any) -> bytes:
 
 
 def optimise(graph: bytes) -> bytes:
-    """Run onnxruntime's graph optimisations once and return the optimised graph."""
+    """Run onnxruntime's graph optimisations once and return the optimised graph, its tree
+    ensembles slimmed (what a served process parses at every start)."""
+    import onnx
+
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "optimised.onnx"
         onnx_session(graph, optimized_path=str(target))
-        return target.read_bytes()
+        data: bytes = slim(onnx.load_from_string(target.read_bytes())).SerializeToString()
+        return data
 
 
 def bind_source(graph: bytes, source_sha256: str) -> bytes:
