@@ -87,15 +87,16 @@ def test_drift_with_the_spark_engine_reports_like_pandas(spark: Any, tmp_path: P
     np.testing.assert_allclose(statistics, expected, atol=1e-3)
 
 
-def test_a_url_spark_cannot_read_is_named(spark: Any, tmp_path: Path) -> None:
+def test_a_url_no_filesystem_reads_is_named(spark: Any, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [
-        "drift", "--reference", "memory://lake/reference/", "--current", "memory://lake/now/",
+        "drift", "--reference", "nosuch://lake/reference/", "--current", "nosuch://lake/now/",
         "--engine", "spark",
     ])  # fmt: skip
 
     assert result.exit_code == 2, result.stderr
-    assert "Spark has no filesystem for memory:// URLs" in result.stderr
-    assert "--engine pandas" in result.stderr
+    assert "nosuch://lake/reference/: neither Spark's Hadoop connectors nor fsspec read" in (
+        result.stderr
+    )
     assert "at org.apache" not in result.stderr
 
 

@@ -7,6 +7,7 @@ The reference is a CSV/Parquet file, or the drift profile a registered version c
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -43,8 +44,9 @@ Engine = Annotated[
     str,
     typer.Option(
         metavar="ENGINE",
-        help="pandas (this process) or spark (paths may be folders of Parquet files or URLs "
-        "Spark reads).",
+        help="pandas (this process) or spark (paths may be folders of Parquet files, URLs "
+        "Spark reads, or fsspec URLs such as s3://bucket/prefix/, opened with FERRY_S3_* or "
+        "FERRY_STORAGE_OPTIONS).",
     ),
 ]
 Master = Annotated[str, typer.Option(metavar="MASTER", help="Spark master for --engine spark.")]
@@ -111,9 +113,11 @@ def drift(
     else:
         detector = _registered_detector(ctx, str(model))
     if engine == "spark":
+        from ferry.config import storage_options
         from ferry.spark.jobs import drift_report
 
-        report = drift_report(detector, reference, current, master)
+        options = storage_options(os.environ)
+        report = drift_report(detector, reference, current, master, options)
     else:
         if reference is not None:
             detector.fit(read_table(Path(reference), fast=True))

@@ -76,7 +76,8 @@ def predict(
         typer.Option(
             metavar="ENGINE",
             help="pandas (this process) or spark (--input and --output may be folders of "
-            "Parquet files or URLs Spark reads).",
+            "Parquet files, URLs Spark reads, or fsspec URLs such as s3://bucket/prefix/, "
+            "opened with FERRY_S3_* or FERRY_STORAGE_OPTIONS).",
         ),
     ] = "pandas",
     master: Annotated[

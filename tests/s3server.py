@@ -1,5 +1,8 @@
 """A real S3 server (s3rver, from npm) on 127.0.0.1 for the object-storage tests.
 
+Its fixtures are registered for the whole tree in ``tests/conftest.py`` (the registry's, the
+server's and the Spark jobs' S3 tests share one server per run).
+
 ``scripts/test`` installs it into ``tests/s3/node_modules``; the fixture does the same when it is
 missing. Without node and npm the S3 tests are skipped, loudly, naming what to install.
 """
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-S3_TOOLS = Path(__file__).resolve().parents[1] / "s3"
+S3_TOOLS = Path(__file__).resolve().parent / "s3"
 S3RVER = S3_TOOLS / "node_modules" / ".bin" / "s3rver"
 BUCKET = "ferry-test"
 
