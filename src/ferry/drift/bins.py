@@ -68,9 +68,13 @@ def sorted_quantiles(
 
 def distinct_sorted(sorted_values: FloatArray) -> FloatArray:
     """The distinct values of an already sorted array (no second sort)."""
-    if sorted_values.size == 0:
-        return sorted_values
+    return sorted_values[first_of_runs(sorted_values)]
+
+
+def first_of_runs(sorted_values: FloatArray) -> NDArray[np.bool_]:
+    """True where a sorted array's value differs from the one before (and at the start)."""
     keep = np.empty(sorted_values.size, dtype=bool)
-    keep[0] = True
-    np.not_equal(sorted_values[1:], sorted_values[:-1], out=keep[1:])
-    return sorted_values[keep]
+    if sorted_values.size:
+        keep[0] = True
+        np.not_equal(sorted_values[1:], sorted_values[:-1], out=keep[1:])
+    return keep

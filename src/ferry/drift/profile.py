@@ -16,9 +16,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ferry.drift import moments
-from ferry.drift.bins import bin_counts, display_edges, distinct_sorted, quantile_edges
+from ferry.drift.bins import bin_counts, display_edges, first_of_runs, quantile_edges
 from ferry.drift.categories import count_categories, counts_from_sorted
 from ferry.drift.columns import Column, numeric_values
+from ferry.drift.ranks import run_ends, run_starts
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -49,8 +50,7 @@ class NumericProfile:
         """Derive every reference statistic from sorted finite ``values``."""
         psi_edges = quantile_edges(values, psi_bins)
         shown = display_edges(values)
-        step = max(1, values.size // KS_GRID_SIZE)
-        grid = distinct_sorted(values[step - 1 :: step])
+        positions = grid_positions(values)
         return cls(
             rows=rows,
             missing=rows - values.size,
@@ -61,10 +61,18 @@ class NumericProfile:
             psi_counts=bin_counts(values, psi_edges),
             display_edges=shown,
             display_counts=bin_counts(values, shown),
-            grid=grid,
-            grid_left=np.searchsorted(values, grid, side="left").astype(np.int64),
-            grid_right=np.searchsorted(values, grid, side="right").astype(np.int64),
+            grid=values[positions],
+            grid_left=run_starts(values, positions),
+            grid_right=run_ends(values, positions),
         )
+
+
+def grid_positions(sorted_values: FloatArray) -> IntArray:
+    """Where the KS grid samples the reference: every ``n // KS_GRID_SIZE``-th value, each
+    distinct value once (its first sampled position)."""
+    step = max(1, sorted_values.size // KS_GRID_SIZE)
+    positions = np.arange(step - 1, sorted_values.size, step, dtype=np.int64)
+    return positions[first_of_runs(sorted_values[positions])]
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from ferry.drift.methods.ks_pvalue import ks_pvalue, kstwo_sf
 from ferry.drift.methods.outcome import Outcome
 from ferry.drift.profile import NumericProfile
+from ferry.drift.ranks import counts_below, run_ends
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -48,8 +49,8 @@ def ks_statistic(profile: NumericProfile, current: FloatArray) -> float:
     """The two-sided KS statistic of the reference against sorted finite ``current`` values."""
     ref = profile.values
     n1, n2 = ref.size, current.size
-    cur_left = np.searchsorted(current, profile.grid, side="left")
-    cur_right = np.searchsorted(current, profile.grid, side="right")
+    cur_right = np.searchsorted(current, profile.grid, side="right").astype(np.int64)
+    cur_left = counts_below(current, profile.grid, cur_right)
     best = float(np.max(np.abs(profile.grid_right / n1 - cur_right / n2)))
     # Cells are the open intervals between grid values, plus the two unbounded ends.
     ref_low = np.concatenate(([0], profile.grid_right))
@@ -60,17 +61,17 @@ def ks_statistic(profile: NumericProfile, current: FloatArray) -> float:
     opened = np.flatnonzero(bound > best)
     if opened.size == 0:
         return best
-    points = np.concatenate(
-        (
-            ref[_ranges(ref_low[opened], ref_high[opened])],
-            current[_ranges(cur_low[opened], cur_high[opened])],
-        )
-    )
-    if points.size == 0:
+    # Each sample's own points know their rank in it; only the other sample is searched.
+    at_ref = _ranges(ref_low[opened], ref_high[opened])
+    at_cur = _ranges(cur_low[opened], cur_high[opened])
+    if at_ref.size + at_cur.size == 0:
         return best
-    gaps = (
-        np.searchsorted(ref, points, side="right") / n1
-        - np.searchsorted(current, points, side="right") / n2
+    ref_points, cur_points = ref[at_ref], current[at_cur]
+    gaps = np.concatenate(
+        (
+            run_ends(ref, at_ref) / n1 - np.searchsorted(current, ref_points, side="right") / n2,
+            np.searchsorted(ref, cur_points, side="right") / n1 - run_ends(current, at_cur) / n2,
+        )
     )
     return max(best, float(np.max(np.abs(gaps))))
 
