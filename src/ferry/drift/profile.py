@@ -114,9 +114,27 @@ def has_values(profile: NumericProfile | CategoricalProfile) -> bool:
     return int(profile.counts.sum()) > 0
 
 
+NARROW_SORTED = frozenset(
+    np.dtype(name) for name in ("float32", "int32", "uint32", "int16", "uint16", "int8", "uint8")
+)
+"""Column dtypes sorted as they are, then widened: numpy sorts four bytes a value about twice as
+fast as eight, and widening to float64 is exact and keeps the order."""
+
+
+def sorted_column(series: pd.Series, name: str) -> FloatArray:
+    """A numeric column's sorted finite values as float64 (see :func:`sorted_finite`)."""
+    if isinstance(series.dtype, np.dtype) and series.dtype in NARROW_SORTED:
+        return finite_part(np.sort(series.to_numpy()).astype(np.float64))
+    return sorted_finite(numeric_values(series, name))
+
+
 def sorted_finite(values: FloatArray) -> FloatArray:
     """Sorted finite values: NaN and +/-inf count as missing (a view into one sorted copy)."""
-    ordered = np.sort(values)
+    return finite_part(np.sort(values))
+
+
+def finite_part(ordered: FloatArray) -> FloatArray:
+    """The finite values of a sorted array (numpy sorts -inf first, then +inf and NaN last)."""
     low = int(np.searchsorted(ordered, -np.inf, side="right"))
     high = int(np.searchsorted(ordered, np.inf, side="left"))
     return ordered[low:high]
@@ -149,7 +167,7 @@ def build_profile(
         if reason is not None and not column.forced:
             return SkippedProfile("categorical", reason)
         return CategoricalProfile.from_counts(counts, rows)
-    values = sorted_finite(numeric_values(series, column.name))
+    values = sorted_column(series, column.name)
     if not column.forced and 0 < count_distinct(values) <= low_cardinality:
         return CategoricalProfile.from_counts(counts_from_sorted(values), rows)
     return NumericProfile.from_sorted(values, rows, psi_bins)

@@ -17,7 +17,6 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ferry.drift.categories import AlignedCounts, count_categories
-from ferry.drift.columns import numeric_values
 from ferry.drift.histogram import Histogram, categorical_histogram, numeric_histogram
 from ferry.drift.methods.chi2 import chi2
 from ferry.drift.methods.jensen_shannon import jensen_shannon
@@ -35,7 +34,7 @@ from ferry.drift.profile import (
     Profile,
     SkippedProfile,
     has_values,
-    sorted_finite,
+    sorted_column,
 )
 from ferry.drift.settings import DriftSettings
 from ferry.errors import FerryError, InvalidInput
@@ -120,7 +119,7 @@ def measure(
         aligned = AlignedCounts.align(profile.categories, profile.counts, counts)
         empty = _emptiness(int(profile.counts.sum()), int(aligned.current.sum()), "categorical")
         return _Evidence(name, profile, rows, missing, {}, aligned=aligned, empty=empty)
-    values = sorted_finite(numeric_values(series, name))
+    values = sorted_column(series, name)
     missing = rows - values.size
     empty = _emptiness(profile.values.size, values.size, "numeric")
     if empty is not None:
