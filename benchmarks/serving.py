@@ -31,6 +31,15 @@ first session is onnxruntime parsing and copying the ensemble's 40k nodes into f
 first session takes ~6,500 page faults, a second ~2,300; malloc/free and page clearing are most
 of its profile); the native model file (7.5 MB of skops) is still read and hashed at each load
 (``verify``), as the design asks.
+
+Spawn to first answer (issue 13), A/B back to back at load 5-6 (medians of 6; 12 for the new
+code): fsspec (the prediction log's store, which scanned every installed package's entry
+points), websockets (uvicorn's default WebSocket protocol; ferry has no WebSocket route) and the
+flavor modules (only ``flavors.onnx`` and ``flavors.tasks`` serve a compiled graph) no longer
+load before the first answer: 1.40-1.67 s to 1.04-1.11 s (min 0.77 to 0.69 s) while the FastAPI
+app took 5.6 s in the same runs; ``interpreter_and_imports`` 1.3-2.0 s to 0.7-1.5 s. Importing
+onnxruntime in a thread beside the other imports gained nothing measurable (extension modules
+load under the GIL).
 """
 
 from __future__ import annotations

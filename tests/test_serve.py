@@ -19,7 +19,20 @@ from ferry import Registry
 from ferry.cli.main import app
 
 FERRY = str(Path(sys.executable).parent / "ferry")
-HEAVY = ("sklearn", "pandas", "pyarrow", "sqlalchemy", "typer", "rich", "scipy")
+HEAVY = (
+    "sklearn",
+    "pandas",
+    "pyarrow",
+    "sqlalchemy",
+    "typer",
+    "rich",
+    "scipy",
+    "fsspec",
+    "websockets",
+)
+FLAVOR_MODULES = ("sklearn", "sklearn_onnx", "xgboost", "lightgbm", "boosted", "torch", "sentences")
+"""Flavor modules a start from the compiled cache never needs (``flavors.onnx`` and
+``flavors.tasks`` answer)."""
 
 
 @pytest.fixture
@@ -76,6 +89,7 @@ def test_a_cached_start_answers_before_importing_what_serving_does_not_need(comp
     imported = {module.split(".")[0] for module in modules}
     assert {"onnxruntime", "starlette", "uvicorn", "ferry"} <= imported  # the parse sees imports
     assert sorted(imported & set(HEAVY)) == []
+    assert sorted(modules & {f"ferry.flavors.{name}" for name in FLAVOR_MODULES}) == []
     assert "ferry.serving.app" in modules  # the OpenAPI schemas wait for GET /openapi.json
     assert sorted(m for m in modules if m.startswith("ferry.serving.openapi")) == []
 

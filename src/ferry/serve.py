@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from ferry.training.background import BackgroundTrainer
 
 _LOG_FORMAT = "%(levelname)s:     %(name)s: %(message)s"
+_WS = "none"
+"""uvicorn's WebSocket protocol: none. ferry has no WebSocket route, and uvicorn's default
+imports the ``websockets`` package before the server answers."""
 
 
 def main(argv: Sequence[str] | None = None, home: str | None = None) -> int:
@@ -98,12 +101,12 @@ def serve(
         return
     if baked is not None:
         app = create_app(ModelServer(settings, baked))
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, ws=_WS)
         return
     link = RegistryLink.lazy(home)
     try:
         app = create_app(ModelServer(settings, link), LazyTrainer(link, pipelines))
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, ws=_WS)
     finally:
         link.close()
 
@@ -219,7 +222,7 @@ def _serve_workers(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         uvicorn.run(
             "ferry.serve:app_from_env", factory=True, host=host, port=port,
-            workers=workers, log_level=log_level, access_log=False,
+            workers=workers, log_level=log_level, access_log=False, ws=_WS,
         )  # fmt: skip
 
 

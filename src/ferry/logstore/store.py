@@ -42,17 +42,30 @@ class LogStore:
     """The prediction log's location; every read, write and delete of its files goes here."""
 
     def __init__(self, url: str | Path, storage_options: Mapping[str, Any] | None = None) -> None:
-        import fsspec
-        from fsspec.implementations.local import LocalFileSystem
-
         text = str(url)
+        self._filesystem: Any = None
         if "://" not in text or text.startswith("file://"):
             text = str(Path(text.removeprefix("file://")).expanduser().resolve())
-            self._fs, self._base = LocalFileSystem(), text
+            self._base, self.local = text, True
         else:
-            self._fs, self._base = fsspec.core.url_to_fs(text, **dict(storage_options or {}))
+            import fsspec
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._filesystem, self._base = fsspec.core.url_to_fs(
+                text, **dict(storage_options or {})
+            )
+            self.local = isinstance(self._filesystem, LocalFileSystem)
         self.url = text
-        self.local = isinstance(self._fs, LocalFileSystem)
+
+    @property
+    def _fs(self) -> Any:
+        """The store's filesystem; a local one is made at first use, so that a server's start
+        (which only builds the store) does not import fsspec before its first answer."""
+        if self._filesystem is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._filesystem = LocalFileSystem()
+        return self._filesystem
 
     @property
     def location(self) -> str:
