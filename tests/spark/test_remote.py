@@ -84,6 +84,17 @@ def test_predict_from_an_s3_folder_to_s3_answers_like_local_paths(
     again = _ferry(*spark_run, "-i", f"s3://{prefix}/customers", "-o", f"s3://{prefix}/scored")
     assert again.exit_code == 1
     assert f"s3://{prefix}/scored already exists" in again.stderr
+    fs.put(str(folder), f"{prefix}/broken", recursive=True)  # then a file without customer_id
+    cancer[0].head(5).to_parquet(tmp_path / "late.parquet")
+    fs.put(str(tmp_path / "late.parquet"), f"{prefix}/broken/zz-late.parquet")
+    broken = _ferry(*spark_run, "-i", f"s3://{prefix}/broken", "-o", f"s3://{prefix}/half")
+    assert broken.exit_code == 1
+    assert f"s3://{prefix}/broken/zz-late.parquet has no column 'customer_id'" in broken.stderr
+    assert "at org.apache" not in broken.stderr
+    assert not fs.exists(f"{prefix}/half")  # what the failed job wrote is removed
+    nowhere = _ferry(*spark_run, "-i", f"s3://{prefix}/customers", "-o", "s3://no-bucket/scored")
+    assert nowhere.exit_code == 1
+    assert "cannot write s3://no-bucket/scored: there is no bucket 'no-bucket'" in nowhere.stderr
 
 
 def test_drift_on_s3_urls_reports_like_local_paths(
@@ -115,23 +126,17 @@ def test_drift_on_s3_urls_reports_like_local_paths(
     np.testing.assert_allclose(statistics, expected, atol=1e-9)
 
 
-def test_an_empty_prefix_and_a_file_missing_a_column_are_named(
-    spark: Any, lake: tuple[Any, str], tmp_path: Path
-) -> None:
+def test_an_empty_prefix_and_a_missing_bucket_are_named(spark: Any, lake: tuple[Any, str]) -> None:
     fs, prefix = lake
     fs.pipe_file(f"{prefix}/empty/_SUCCESS", b"")
-    pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}).to_parquet(tmp_path / "one.parquet")
-    pd.DataFrame({"a": [5.0, 6.0]}).to_parquet(tmp_path / "two.parquet")
-    fs.put(str(tmp_path / "one.parquet"), f"{prefix}/uneven/one.parquet")
-    fs.put(str(tmp_path / "two.parquet"), f"{prefix}/uneven/two.parquet")
 
     empty = _ferry("drift", "--reference", f"s3://{prefix}/empty/", "--current",
-                   f"s3://{prefix}/uneven/", "--engine", "spark")  # fmt: skip
-    uneven = _ferry("drift", "--reference", f"s3://{prefix}/uneven/", "--current",
-                    f"s3://{prefix}/uneven/", "--engine", "spark")  # fmt: skip
+                   f"s3://{prefix}/empty/", "--engine", "spark")  # fmt: skip
+    nowhere = _ferry("drift", "--reference", "s3://no-bucket/reference/", "--current",
+                     f"s3://{prefix}/empty/", "--engine", "spark")  # fmt: skip
 
     assert empty.exit_code == 2
     assert f"s3://{prefix}/empty/ holds no Parquet files" in empty.stderr
-    assert uneven.exit_code == 2
-    assert f"s3://{prefix}/uneven/two.parquet has no column 'b'" in uneven.stderr
-    assert "at org.apache" not in empty.stderr + uneven.stderr
+    assert nowhere.exit_code == 2
+    assert "cannot read s3://no-bucket/reference/: FileNotFoundError" in nowhere.stderr
+    assert "at org.apache" not in empty.stderr + nowhere.stderr

@@ -56,11 +56,22 @@ def predict(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="REF", help="NAME@ALIAS, NAME:VERSION or NAME.")],
     input_path: Annotated[
-        str, typer.Option("--input", "-i", metavar="FILE", help="A .csv or .parquet file.")
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="FILE",
+            help="A .csv or .parquet file (--engine spark: also a folder or URL).",
+        ),
     ],
     output: Annotated[
         str,
-        typer.Option("--output", "-o", metavar="FILE", help="Where to write (.parquet or .csv)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Where to write (.parquet or .csv; --engine spark: a new folder or URL).",
+        ),
     ],
     chunk_rows: Annotated[int, typer.Option(metavar="N", help="Rows per model call.")] = 50_000,
     keep: Annotated[

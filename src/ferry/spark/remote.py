@@ -205,6 +205,10 @@ def refuse_existing(where: Location) -> None:
     fs, root = where.open()
     with _driver_errors(f"cannot write {where.url}"):
         exists = fs.exists(root)
+        # Object stores (no root marker) have no folders to create, but their bucket must exist.
+        bucket = root.split("/", 1)[0]
+        if not exists and fs.root_marker == "" and not fs.exists(bucket):
+            raise InvalidInput(f"cannot write {where.url}: there is no bucket {bucket!r}")
     if exists:
         raise InvalidInput(
             f"{where.url} already exists: ferry does not overwrite it; choose a new --output"
