@@ -6,6 +6,7 @@ import pytest
 
 from ferry import Registry
 from ferry.config import ServingSettings
+from ferry.errors import IntegrityError
 from ferry.serving.cache import ModelCache
 from ferry.serving.loader import ModelLoader
 from ferry.serving.startup import LOAD_PHASES, PHASES, Phases, process_age_ms
@@ -44,6 +45,24 @@ def test_a_warm_load_reports_its_phases_and_still_checks_every_file(cancer_regis
     assert set(warm.startup_ms) == set(PHASES)
     assert warm.load_ms == pytest.approx(sum(warm.startup_ms[p] for p in LOAD_PHASES))
     assert warm.startup_ms["verify"] > 0 and warm.startup_ms["open_session"] > 0
+
+
+def test_a_model_file_a_compiled_graph_stands_in_for_is_still_checked(cancer_registry):
+    """The graph is served, the model file only hashed: altered in the cache and in the
+    registry, the version is refused although its compiled graph is intact."""
+    cache = ModelCache(cancer_registry.settings.home / "cache")
+    loader = ModelLoader(cancer_registry, cache, SETTINGS)
+    version = cancer_registry.resolve("cancer@production")
+    loader.load(version)  # compiles
+    model_file = version.metadata["loader"]["file"]
+    sha = next(a["sha256"] for a in version.metadata["artifacts"] if a["file"] == model_file)
+    assert cache.holds(sha) and not cache.holds("0" * 64)
+    (cache.root / "artifacts" / sha).write_bytes(b"tampered")
+    assert not cache.holds(sha)
+    stored = cancer_registry.settings.home / "models" / "cancer" / "v1.0.0" / model_file
+    stored.write_bytes(b"tampered")
+    with pytest.raises(IntegrityError, match=model_file):
+        loader.load(version)
 
 
 async def test_health_breaks_the_start_up_down(serve):

@@ -53,6 +53,18 @@ class ModelCache:
         with phases.timed("verify"):
             return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
+    def holds(self, sha256: str, phases: Phases | None = None) -> bool:
+        """Whether the cache holds intact bytes for ``sha256``, hashed as they are read and not
+        kept: for a model file that a compiled graph stands in for, which must still be checked
+        but is never opened (``phases``: the read and its hash count as ``verify``)."""
+        phases = phases or Phases()
+        path = self.root / "artifacts" / _checked_hex(sha256)
+        try:
+            with phases.timed("verify"), path.open("rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
+        except OSError:  # absent or unreadable: a miss
+            return False
+
     def store_artifact(self, sha256: str, data: bytes) -> None:
         """Keep verified bytes for the next start (skipped, with a warning, when read-only)."""
         self._store(self.root / "artifacts" / _checked_hex(sha256), data)

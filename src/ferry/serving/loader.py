@@ -114,14 +114,15 @@ class ModelLoader:
 
         ``load_ms`` is fetch + verify + open session (hash checks included, warm-up not);
         ``startup_ms`` has each phase. Every file of the version is hash-checked, even a model
-        file that a cached graph stands in for: a tampered version is refused, not half-served.
+        file that a cached graph stands in for (hashed as it is read, never held in memory): a
+        tampered version is refused, not half-served.
         """
         phases = Phases()
         metadata = version.metadata
         spec = InputSpec.from_schema(metadata["input_schema"])
         entry = self._compiled_entry(version, phases)
         names = (*model_files(metadata["loader"]), EXAMPLE_FILE)
-        files, hits = self._fetch(version, names, phases)
+        files, hits = self._fetch(version, names, phases, _stood_in(metadata, entry))
         example = _example_rows(files[EXAMPLE_FILE], spec)
         compat = self._compatibility(version, files, entry)
         with phases.timed("open_session"):
@@ -165,12 +166,20 @@ class ModelLoader:
         return report
 
     def _fetch(
-        self, version: ModelVersion, names: tuple[str, ...], phases: Phases
+        self,
+        version: ModelVersion,
+        names: tuple[str, ...],
+        phases: Phases,
+        checked_only: tuple[str, ...] = (),
     ) -> tuple[dict[str, bytes], bool]:
-        """The files' verified bytes, from the cache when it still holds them."""
+        """The files' verified bytes, from the cache when it still holds them; the files in
+        ``checked_only`` are left out when the cache holds them intact (a compiled graph stands
+        in for them), and fetched like the others when it does not."""
         recorded = {a["file"]: a["sha256"] for a in version.metadata["artifacts"]}
         files, all_hit = {}, True
         for name in names:
+            if name in checked_only and self.cache.holds(recorded[name], phases):
+                continue
             data = self.cache.artifact(recorded[name], phases)
             if data is None:
                 all_hit = False
@@ -203,6 +212,7 @@ class ModelLoader:
                     "(%s); compiling it again", version.reference, bound_source(session),
                 )  # fmt: skip
                 entry = None
+                files = {**self._fetch(version, model_files(meta["loader"]), Phases())[0], **files}
             if entry is None:
                 return self._compile(version, spec, files, example, (key, model_sha))
             return self._native(version, spec, files), entry.record.get("reason"), True
@@ -252,6 +262,13 @@ def _model_sha(meta: dict[str, Any]) -> str:
     """The recorded sha256 of the version's model file."""
     model_file = meta["loader"]["file"]
     return str(next(a["sha256"] for a in meta["artifacts"] if a["file"] == model_file))
+
+
+def _stood_in(meta: dict[str, Any], entry: CompiledEntry | None) -> tuple[str, ...]:
+    """The model files a cached compiled graph stands in for: checked, but never read for use."""
+    if entry is None or entry.data is None or not _native_backend(meta):
+        return ()
+    return tuple(model_files(meta["loader"]))
 
 
 def _native_backend(meta: dict[str, Any]) -> bool:
