@@ -40,6 +40,22 @@ load before the first answer: 1.40-1.67 s to 1.04-1.11 s (min 0.77 to 0.69 s) wh
 app took 5.6 s in the same runs; ``interpreter_and_imports`` 1.3-2.0 s to 0.7-1.5 s. Importing
 onnxruntime in a thread beside the other imports gained nothing measurable (extension modules
 load under the GIL).
+
+Issue 13 before/after, spawn to first answer, 7 runs each interleaved with the FastAPI app at
+load 5-7 (medians; ``startup_ms`` of the median run, ms):
+
+| | cold start | vs FastAPI app | load_ms | imports | fetch | verify | open_session |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+| before (5188732) | 1.59 s | 3.4x | 248 | 1181 | 23 | 67 | 159 |
+| after | 1.41 s | 3.9x | 113 | 1123 | 1 | 17 | 94 |
+
+``--startup-only --only tabular`` at load 5.6 after: rf cold start 1.53 s against the FastAPI
+app's 5.94 s (3.9x), lr 1.03 s against 4.72 s (4.6x), in-process rf load 37.9 ms. Not met on
+this shared machine: the 15 ms load (a first session still parses and copies 40k tree nodes
+into fresh memory: ~6,500 page faults, malloc/free and page clearing most of its profile;
+opening a one-node graph first to pay onnxruntime's per-process set-up moved 2-3 ms CPU out
+of ``open_session`` and cost 3-5 ms on its own, so it was left out) and, at this load, 4x on
+rf; the 0.5 s start could not be measured idle here.
 """
 
 from __future__ import annotations
