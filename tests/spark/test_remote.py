@@ -140,3 +140,19 @@ def test_an_empty_prefix_and_a_missing_bucket_are_named(spark: Any, lake: tuple[
     assert nowhere.exit_code == 2
     assert "cannot read s3://no-bucket/reference/: FileNotFoundError" in nowhere.stderr
     assert "at org.apache" not in empty.stderr + nowhere.stderr
+
+
+def test_one_big_file_is_read_by_every_core(spark: Any, lake: tuple[Any, str]) -> None:
+    from ferry.spark.jobs import read_frame
+
+    fs, prefix = lake
+    rows = pd.DataFrame({"id": np.arange(1_000), "x": np.linspace(0.0, 1.0, 1_000)})
+    with fs.open(f"{prefix}/big.parquet", "wb") as handle:
+        rows.to_parquet(handle, row_group_size=300)  # four row groups
+
+    df = read_frame(spark, f"s3://{prefix}/big.parquet", storage_options(os.environ))
+
+    assert df.rdd.getNumPartitions() == 2  # local[2]: the row groups split in two
+    with quiet_pandas_warnings():
+        read = df.toPandas()
+    pd.testing.assert_frame_equal(read, rows)

@@ -13,6 +13,7 @@ message or a log line.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -87,10 +88,38 @@ def read_parquet(spark: SparkSession, where: Location) -> DataFrame:
         raise InvalidInput(f"{where.url}: Spark cannot hold this data: {error}") from None
     arrow_schema = _arrow_for(spark_schema)
     reader = _FileReader(where, arrow_schema)
-    tasks = min(len(files), TASKS_PER_CORE * spark.sparkContext.defaultParallelism)
-    paths = spark.sparkContext.parallelize([(path,) for path in files], tasks)
+    cores = spark.sparkContext.defaultParallelism
+    with _driver_errors(f"cannot read {where.url}"):
+        slices = read_slices(fs, files, cores)
+    tasks = min(len(slices), TASKS_PER_CORE * cores)
+    rows = spark.sparkContext.parallelize(slices, tasks)
     with quiet_pandas_warnings():
-        return spark.createDataFrame(paths, "path string").mapInArrow(reader, spark_schema)
+        listed = spark.createDataFrame(rows, "path string, row_groups array<int>")
+        return listed.mapInArrow(reader, spark_schema)
+
+
+def read_slices(
+    fs: AbstractFileSystem, files: list[str], cores: int
+) -> list[tuple[str, list[int] | None]]:
+    """What each read task takes: a whole file (``None``), or, when there are fewer files than
+    cores, a share of one file's row groups, so that one big file still keeps every core busy
+    (the footers are read only then, a few requests)."""
+    if len(files) >= cores:
+        return [(path, None) for path in files]
+    import pyarrow.parquet as pq
+
+    shares = -(-cores // len(files))
+    slices: list[tuple[str, list[int] | None]] = []
+    for path in files:
+        with fs.open(path, "rb") as handle:
+            groups = pq.ParquetFile(handle).metadata.num_row_groups
+        parts = min(shares, max(groups, 1))
+        if parts == 1:
+            slices.append((path, None))
+            continue
+        bounds = [groups * part // parts for part in range(parts + 1)]
+        slices.extend((path, list(range(a, b))) for a, b in itertools.pairwise(bounds))
+    return slices
 
 
 def parquet_files(fs: AbstractFileSystem, root: str) -> list[str]:
@@ -149,10 +178,13 @@ class _FileReader:
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         fs, _ = self.where.open()
         for batch in batches:
-            for path in batch.column(0).to_pylist():
-                yield from self._file(fs, str(path))
+            paths = batch.column(0).to_pylist()
+            for path, groups in zip(paths, batch.column(1).to_pylist(), strict=True):
+                yield from self._file(fs, str(path), groups)
 
-    def _file(self, fs: AbstractFileSystem, path: str) -> Iterator[pa.RecordBatch]:
+    def _file(
+        self, fs: AbstractFileSystem, path: str, groups: list[int] | None
+    ) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -166,7 +198,7 @@ class _FileReader:
                         f"{fs.unstrip_protocol(path)} has no column {missing[0]!r}, which the "
                         "first file has: every file under a URL needs the same columns"
                     )
-                for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=names):
+                for batch in parquet.iter_batches(BATCH_ROWS, groups, names):
                     table = pa.Table.from_batches([batch]).select(names).cast(self.schema)
                     yield from table.to_batches()
         except InvalidInput:
