@@ -24,6 +24,24 @@ ms/req; 5 % canary 3,171 (-27.4 %), p99 20.2 ms, 0.34; 100 % shadow 3,267 (-25.2
 (-25.1 %). The primary's micro-batches shrink with a canary running (14.8 -> 12.0 rows per batch
 at about 290 batches/s over 6 s runs) while CPU per request rises 0.24 -> 0.32 ms; batching off
 (FERRY_MAX_BATCH_WAIT_MS=0) still costs 14 %.
+
+2026-12-02 afternoon, two changes (load average 5-13 from the other sessions: single runs vary
+by up to 2x, so these are A/B medians, old source against new, none and canary alternating):
+each batcher counts only the requests that can still reach it (``batching.InFlight``: the
+candidate's no longer waits 1 ms for the 95 % headed to the primary), and copies of ONNX answers
+run on the event loop instead of a worker thread each. The primary's batches no longer shrink
+behind the canary (13.6-16 rows a batch with it, one batch per candidate request taken out of
+the shared batch-size metric, against 13.4-15.1 without; the candidate answers at once), and
+the CPU of the threads other than the event loop falls from 0.036-0.053 to 0.024 ms/request
+(0.012-0.016 without a rollout). py-spy --gil: the GIL
+time per request is the same with and without the canary (0.133 vs 0.132 samples), where the
+thread hand-off of each copy had been a tenth of it. In process (ModelServer.predict, 32
+concurrent callers, no HTTP) the rollout adds 8 us a request (29 -> 37 us: routing hash,
+window figures). The req/s cost could not be settled under this load: interleaved 8 x 3 s,
+old 1,648 -> 1,497 req/s (median of per-round ratios 1.02), new 1,677 -> 1,285 (0.84); paired
+(both setups at once) 5 x 4 s, old 0.81 and 0.92, new 0.77 and 0.78; this benchmark, 5 x 5 s at
+load 5.4 -> 7.1: no rollout 1,277 req/s, canary 1,502 (+17.7 %), shadow 1,168, p99 1.27x (84.6
+-> 107.7 ms, every run's p99 45-196 ms). Measure it again on an idle machine.
 """
 
 from __future__ import annotations

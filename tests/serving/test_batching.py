@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from ferry.serving.batching import MicroBatcher
+from ferry.serving.batching import InFlight, MicroBatcher
 
 pytestmark = pytest.mark.anyio
 
@@ -23,9 +23,18 @@ def doubling(calls: list[int], gate: threading.Event | None = None):
     return run
 
 
+def handlers(requests: int) -> InFlight:
+    """The server's count with ``requests`` in the prediction handlers."""
+    in_flight = InFlight()
+    in_flight.requests = requests
+    return in_flight
+
+
 async def test_a_lone_request_runs_at_once_without_waiting():
     calls: list[int] = []
-    batcher = MicroBatcher(doubling(calls), max_batch_size=64, max_wait=3600.0, in_flight=lambda: 1)
+    batcher = MicroBatcher(
+        doubling(calls), max_batch_size=64, max_wait=3600.0, in_flight=handlers(1)
+    )
     (values, none), shared = await asyncio.wait_for(batcher.submit(np.array([[1.0], [2.0]])), 5)
     assert values.tolist() == [2.0, 4.0] and none is None and shared == "v1"
     assert calls == [2]
@@ -36,7 +45,7 @@ async def test_requests_queued_while_a_batch_runs_form_the_next_batch():
     calls: list[int] = []
     gate = threading.Event()
     batcher = MicroBatcher(
-        doubling(calls, gate), max_batch_size=64, max_wait=0.0, in_flight=lambda: 0
+        doubling(calls, gate), max_batch_size=64, max_wait=0.0, in_flight=InFlight()
     )
     first = asyncio.ensure_future(batcher.submit(np.array([[0.0]])))
     await asyncio.sleep(0)  # let the worker take the first request and block in the model
@@ -53,7 +62,7 @@ async def test_batches_respect_the_row_limit():
     calls: list[int] = []
     gate = threading.Event()
     batcher = MicroBatcher(
-        doubling(calls, gate), max_batch_size=4, max_wait=0.0, in_flight=lambda: 0
+        doubling(calls, gate), max_batch_size=4, max_wait=0.0, in_flight=InFlight()
     )
     first = asyncio.ensure_future(batcher.submit(np.zeros((1, 1))))
     await asyncio.sleep(0)
@@ -69,7 +78,7 @@ async def test_a_failing_model_fails_every_request_of_its_batch():
     def broken(rows: np.ndarray, key=None):
         raise ValueError("model exploded")
 
-    batcher = MicroBatcher(broken, max_batch_size=8, max_wait=0.0, in_flight=lambda: 0)
+    batcher = MicroBatcher(broken, max_batch_size=8, max_wait=0.0, in_flight=InFlight())
     with pytest.raises(ValueError, match="model exploded"):
         await asyncio.wait_for(batcher.submit(np.zeros((1, 1))), 5)
     await batcher.close()
@@ -84,7 +93,7 @@ async def test_requests_for_different_specs_never_share_a_batch():
         calls.append((rows.shape[1], key))
         return (rows[:, 0],), key
 
-    batcher = MicroBatcher(run, max_batch_size=64, max_wait=0.0, in_flight=lambda: 0)
+    batcher = MicroBatcher(run, max_batch_size=64, max_wait=0.0, in_flight=InFlight())
     first = asyncio.ensure_future(batcher.submit(np.ones((1, 2)), "old"))
     await asyncio.sleep(0)
     mixed = [
@@ -109,7 +118,7 @@ async def test_one_bad_request_does_not_fail_its_batch_neighbours():
             raise ValueError("negative input")
         return (rows[:, 0] * 2,), "v1"
 
-    batcher = MicroBatcher(picky, max_batch_size=64, max_wait=0.0, in_flight=lambda: 0)
+    batcher = MicroBatcher(picky, max_batch_size=64, max_wait=0.0, in_flight=InFlight())
     first = asyncio.ensure_future(batcher.submit(np.array([[1.0]])))
     await asyncio.sleep(0)
     good = asyncio.ensure_future(batcher.submit(np.array([[2.0]])))
@@ -121,3 +130,36 @@ async def test_one_bad_request_does_not_fail_its_batch_neighbours():
     with pytest.raises(ValueError, match="negative input"):
         await asyncio.wait_for(bad, 5)
     await batcher.close()
+
+
+async def test_a_primary_waits_for_requests_still_being_parsed():
+    calls: list[int] = []
+    batcher = MicroBatcher(doubling(calls), max_batch_size=64, max_wait=0.2, in_flight=handlers(2))
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(batcher.submit(np.zeros((1, 1))), 5)
+    assert asyncio.get_running_loop().time() - started >= 0.2  # the other one might have come
+    assert calls == [1]
+    await batcher.close()
+
+
+async def test_a_candidate_does_not_wait_for_requests_headed_elsewhere():
+    """A rollout's candidate shares the server's count with its primary: the requests still
+    being parsed, and those queued at the primary, will not come to it, so its lone request
+    runs at once (it used to wait ``max_wait`` for them, holding its connection)."""
+    in_flight = handlers(32)
+    gate = threading.Event()
+    primary = MicroBatcher(doubling([], gate), max_batch_size=64, max_wait=0.0, in_flight=in_flight)
+    calls: list[int] = []
+    candidate = MicroBatcher(
+        doubling(calls), max_batch_size=64, max_wait=3600.0, in_flight=in_flight, primary=False
+    )
+    busy = [asyncio.ensure_future(primary.submit(np.zeros((1, 1)))) for _ in range(3)]
+    await asyncio.sleep(0)
+    (values, _), shared = await asyncio.wait_for(candidate.submit(np.ones((1, 1))), 5)
+    assert values.tolist() == [2.0] and shared == "v1" and calls == [1]
+    assert in_flight.queued == 3  # the primary's, still answering
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*busy), 5)
+    assert in_flight.queued == 0
+    await primary.close()
+    await candidate.close()

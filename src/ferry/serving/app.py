@@ -79,14 +79,14 @@ async def _answer(
 ) -> Response:
     """Run one prediction handler, map its errors, and count it in the metrics."""
     started = time.perf_counter()
-    server.in_flight += 1
+    server.in_flight.requests += 1
     version = "none"
     try:
         response, version = await handler()
     except Exception as error:
         response = error_response(error, protocol)
     finally:
-        server.in_flight -= 1
+        server.in_flight.requests -= 1
     if model is None and len(server.live) == 1:
         model = next(iter(server.live))
     label = model if model in server.live else "unknown"  # never a series per unknown name

@@ -2,7 +2,8 @@
 
 Batches form by themselves: while one batch runs, new requests queue, and the next batch takes
 all of them (up to ``max_batch_size`` rows). A batch waits up to ``max_wait`` for more only when
-more requests are in flight than it holds, so a lone client never waits. Only requests validated
+more requests could still reach it than it holds (see :class:`InFlight`), so a lone client never
+waits, and neither does a rollout's candidate when its few requests are all in. Only requests validated
 against the same input spec (``key``) share a batch, and when a batch fails each of its requests
 is retried alone, so one bad request never fails its neighbours.
 
@@ -32,12 +33,33 @@ class _Pending:
     future: asyncio.Future[Any]
 
 
+class InFlight:
+    """The prediction requests in the server's handlers, and how many of them wait in a batcher.
+
+    A request not yet handed to a batcher (its body is still being read and parsed) may still
+    reach the batcher of the model's primary; one queued in another batcher (a rollout's
+    candidate, another model) never will. So a batcher counts the requests not yet handed
+    over, when it is a primary's, plus its own: a candidate's batcher, at 5 % of the traffic,
+    no longer waits for the rows of the 95 % nor holds its requests (and their connections)
+    while its primary's batches shrink. With one batcher the count is the server's count.
+    """
+
+    __slots__ = ("queued", "requests")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        """Requests in the prediction handlers (the app counts them)."""
+        self.queued = 0
+        """Of them, those handed to a batcher and not yet answered (the batchers count them)."""
+
+
 class MicroBatcher(Generic[T]):
     """Collects rows from concurrent callers, runs ``run`` once per batch, splits the result.
 
     ``run(rows, key) -> (per_row_outputs, shared)``: ``per_row_outputs`` is a tuple of arrays
     (or None) with one entry per row; ``shared`` (e.g. the version that answered) goes to every
-    caller of the batch.
+    caller of the batch. ``in_flight`` is shared by the server's batchers; ``primary`` says
+    whether requests not yet handed to a batcher may come to this one.
     """
 
     def __init__(
@@ -46,7 +68,8 @@ class MicroBatcher(Generic[T]):
         *,
         max_batch_size: int,
         max_wait: float,
-        in_flight: Callable[[], int],
+        in_flight: InFlight,
+        primary: bool = True,
         on_batch: Callable[[int], None] | None = None,
         inline: Callable[[], bool] = lambda: False,
     ) -> None:
@@ -55,6 +78,8 @@ class MicroBatcher(Generic[T]):
         self._max_rows = max_batch_size
         self._max_wait = max_wait
         self._in_flight = in_flight
+        self._primary = primary
+        self._queued = 0
         self._on_batch = on_batch
         self._queue: asyncio.Queue[_Pending] | None = None
         self._carry: _Pending | None = None
@@ -68,8 +93,21 @@ class MicroBatcher(Generic[T]):
             self._worker = asyncio.get_running_loop().create_task(self._work(self._queue))
         pending = _Pending(rows, key, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(pending)
-        result: tuple[tuple[Any, ...], T] = await pending.future
+        in_flight = self._in_flight
+        in_flight.queued += 1
+        self._queued += 1
+        try:
+            result: tuple[tuple[Any, ...], T] = await pending.future
+        finally:
+            in_flight.queued -= 1
+            self._queued -= 1
         return result
+
+    def _coming(self) -> int:
+        """Requests that may still join this batcher's batches (those it holds included)."""
+        in_flight = self._in_flight
+        waiting = in_flight.requests - in_flight.queued if self._primary else 0
+        return waiting + self._queued
 
     async def close(self) -> None:
         """Stop the worker; queued callers get an error rather than hanging."""
@@ -101,7 +139,7 @@ class MicroBatcher(Generic[T]):
         while rows < self._max_rows:
             if queue.empty():
                 remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0 or self._in_flight() <= len(batch):
+                if remaining <= 0 or self._coming() <= len(batch):
                     break
                 try:
                     candidate = await asyncio.wait_for(queue.get(), remaining)

@@ -27,7 +27,7 @@ from ferry.logstore.retention import LogRetention
 from ferry.logstore.store import LogStore
 from ferry.registry.refs import ModelRef
 from ferry.serving.age import AgeLimit
-from ferry.serving.batching import MicroBatcher
+from ferry.serving.batching import InFlight, MicroBatcher
 from ferry.serving.bundle import Bundle
 from ferry.serving.cache import ModelCache
 from ferry.serving.capture import PredictionLog
@@ -117,7 +117,7 @@ class ModelServer:
             if self.link is not None
             else None
         )
-        self.in_flight = 0
+        self.in_flight = InFlight()
         self._batchers = {name: self._batcher(model) for name, model in self.live.items()}
         self.rollouts = self._rollout_loop(self.link, clock) if self.link is not None else None
         self._tasks: list[asyncio.Task[None]] = []
@@ -402,7 +402,10 @@ class ModelServer:
         figures.observe(time.perf_counter() - started, failed=False)
         return answered
 
-    def _batcher(self, live: LiveModel) -> MicroBatcher[LoadedVersion]:
+    def _batcher(self, live: LiveModel, primary: bool = True) -> MicroBatcher[LoadedVersion]:
+        """The micro-batcher ``live`` answers through; a rollout's candidate's (``primary``
+        false) waits only for the requests already routed to it."""
+
         def run(rows: np.ndarray, spec: Hashable) -> tuple[tuple[Any, ...], LoadedVersion]:
             loaded = live.serving()
             if loaded.spec != spec:
@@ -421,7 +424,8 @@ class ModelServer:
             run,
             max_batch_size=self.settings.max_batch_size,
             max_wait=self.settings.max_batch_wait_ms / 1000,
-            in_flight=lambda: self.in_flight,
+            in_flight=self.in_flight,
+            primary=primary,
             on_batch=self.metrics.batch_size.labels(live.key).observe,
             inline=lambda: live.current is not None and live.current.runner.backend == "onnx",
         )
