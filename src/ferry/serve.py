@@ -84,6 +84,7 @@ def serve(
     from ferry.serving.server import ModelServer
 
     _import_runtime()
+    _tune_allocator()
     _tune_interpreter()
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
     settings = ServingSettings.from_env(tuple(refs))
@@ -116,6 +117,26 @@ def _import_runtime() -> None:
     in the first session's opening (it is the bulk of what serving imports)."""
     with contextlib.suppress(ImportError):  # the ``onnx`` extra is optional: native serving
         importlib.import_module("onnxruntime")
+
+
+def _tune_allocator() -> None:
+    """Ask glibc's malloc for 16 MB of headroom each time its heap grows (``M_TOP_PAD``).
+
+    Opening a session copies a model's attributes through short-lived buffers: with glibc's
+    default (a threshold that moves, so each large buffer is a fresh mapping) a fresh process
+    opening RandomForest(100) took ~6,560 page faults, with the headroom ~4,780 and about a fifth
+    less CPU (A/B, fresh processes, load 7-8 on 2 cores: 40.5 to 32.9 ms median). Pages become
+    resident only when touched. Without glibc (musl) nothing changes."""
+    import ctypes  # already imported by numpy
+
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_TOP_PAD, _TOP_PAD_BYTES)
+
+
+_M_TOP_PAD = -2
+"""glibc's ``mallopt`` parameter number for the heap's top padding (``malloc.h``)."""
+_TOP_PAD_BYTES = 16 * 1024 * 1024
 
 
 def _tune_interpreter() -> None:
@@ -191,6 +212,7 @@ def app_from_env() -> Starlette:
     from ferry.serving.registry_link import RegistryLink
     from ferry.serving.server import ModelServer
 
+    _tune_allocator()
     _tune_interpreter()
     logging.basicConfig(level=os.environ.get("FERRY_LOG_LEVEL", "INFO").upper(), format=_LOG_FORMAT)
     if os.environ.get("FERRY_BUNDLE"):
