@@ -1,4 +1,7 @@
-"""``/rollouts``: start, read, promote and abort rollouts over HTTP (token-protected)."""
+"""``/rollouts``: start, read, promote and abort rollouts over HTTP (token-protected).
+
+Errors are raised, and the app's exception handler answers them (``fallback.ferry_error``,
+status from ``responses.STATUS``, plain ``{"error"}`` bodies on these paths)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ferry.errors import FerryError, InvalidInput
+from ferry.errors import InvalidInput
 from ferry.registry.rollout_plan import PLAN_KEYS, plan_of
 from ferry.serving.admin import _refresh_if_served, _registry, _served_alias, authorise, body_of
-from ferry.serving.responses import error_response, json_response
+from ferry.serving.responses import json_response
 from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
 
@@ -42,21 +45,16 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
     @routes.post("/rollouts", tags=["rollouts"], status_code=201)
     async def start_rollout(request: Request) -> Response:
         """Start rolling a candidate version out beside the version an alias points at."""
-        try:
-            authorise(server, request)
-            payload = await body_of(server, request, _START_KEYS)
-            model, candidate = payload.pop("model", None), payload.pop("candidate", None)
-            if not isinstance(model, str) or not isinstance(candidate, str):
-                raise InvalidInput("a rollout needs 'model' and 'candidate' (a version) strings")
-            alias = payload.pop("alias", None) or _served_alias(server, model)
-            reason = payload.pop("reason", None)
-            plan = plan_of(payload)
-            store = _rollouts(server)
-            rollout = await asyncio.to_thread(
-                store.start, f"{model}@{alias}", candidate, plan, reason
-            )
-        except FerryError as error:
-            return error_response(error, "plain")
+        authorise(server, request)
+        payload = await body_of(server, request, _START_KEYS)
+        model, candidate = payload.pop("model", None), payload.pop("candidate", None)
+        if not isinstance(model, str) or not isinstance(candidate, str):
+            raise InvalidInput("a rollout needs 'model' and 'candidate' (a version) strings")
+        alias = payload.pop("alias", None) or _served_alias(server, model)
+        reason = payload.pop("reason", None)
+        plan = plan_of(payload)
+        store = _rollouts(server)
+        rollout = await asyncio.to_thread(store.start, f"{model}@{alias}", candidate, plan, reason)
         await _refresh_if_served(server, model)
         return json_response(rollout.to_dict(), 201)
 
@@ -72,12 +70,8 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
 
 
 async def _answer(server: ModelServer, request: Request, read: Any) -> Response:
-    try:
-        authorise(server, request)
-        store = _rollouts(server)
-        result = await asyncio.to_thread(read, store)
-    except FerryError as error:
-        return error_response(error, "plain")
+    authorise(server, request)
+    result = await asyncio.to_thread(read, _rollouts(server))
     if isinstance(result, list):
         return json_response({"rollouts": [rollout.to_dict() for rollout in result]})
     return json_response(result)
@@ -91,13 +85,9 @@ def _rollouts(server: ModelServer) -> Rollouts:
 
 
 async def _change(server: ModelServer, request: Request, name: str, action: str) -> Response:
-    try:
-        authorise(server, request)
-        payload = await body_of(server, request, {"reason"})
-        store = _rollouts(server)
-        change = getattr(store, action)  # promote or abort
-        rollout: Rollout = await asyncio.to_thread(change, name, payload.get("reason"))
-    except FerryError as error:
-        return error_response(error, "plain")
+    authorise(server, request)
+    payload = await body_of(server, request, {"reason"})
+    change = getattr(_rollouts(server), action)  # promote or abort
+    rollout: Rollout = await asyncio.to_thread(change, name, payload.get("reason"))
     await _refresh_if_served(server, name)
     return json_response(rollout.to_dict())
