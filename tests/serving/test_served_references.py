@@ -82,3 +82,30 @@ def test_the_same_reference_twice_is_refused(two_versions):
     settings = ServingSettings(models=("cancer@canary", "cancer@canary"))
     with pytest.raises(InvalidInput, match="'cancer@canary' is named twice"):
         ModelServer(settings, two_versions)
+
+
+async def test_metrics_count_a_request_under_the_reference_that_answered(
+    serve_registry, two_versions, cancer
+):
+    """A plain request naming its model in the body, and a v2 request naming a version in its
+    path, are counted under the reference that answered (not "unknown", not the bare name)."""
+    body = {"inputs": [{"name": "x", "shape": [3, 30], "datatype": "FP64", "data": rows(cancer)}]}
+    async with serve_registry(two_versions, models=BOTH) as (client, _server):
+        plain = await client.post("/predict", json={"rows": rows(cancer), "model": "cancer@canary"})
+        named = await client.post("/predict", json={"rows": rows(cancer), "model": "cancer"})
+        v2 = await client.post("/v2/models/cancer/versions/1.1.0/infer", json=body)
+        unnamed = await client.post("/predict", json={"rows": rows(cancer)})
+        metrics = (await client.get("/metrics")).text
+    assert [plain.status_code, named.status_code, v2.status_code] == [200, 200, 200]
+    assert unnamed.status_code == 422
+    counted = {line.rsplit(" ", 1)[0]: line.rsplit(" ", 1)[1] for line in metrics.splitlines()
+               if line.startswith("ferry_requests_total{")}  # fmt: skip
+    canary = 'model="cancer@canary",protocol="{}",status="200",variant="primary",version="1.1.0"'
+    primary = 'model="cancer",protocol="plain",status="200",variant="primary",version="1.0.0"'
+    unknown = 'model="unknown",protocol="plain",status="422",variant="none",version="none"'
+    assert counted == {
+        "ferry_requests_total{" + canary.format("plain") + "}": "1.0",
+        "ferry_requests_total{" + canary.format("v2") + "}": "1.0",
+        "ferry_requests_total{" + primary + "}": "1.0",
+        "ferry_requests_total{" + unknown + "}": "1.0",
+    }

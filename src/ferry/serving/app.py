@@ -75,14 +75,17 @@ async def _answer(
     server: ModelServer,
     protocol: str,
     model: str | None,
-    handler: Callable[[], Awaitable[tuple[Response, str]]],
+    handler: Callable[[], Awaitable[tuple[Response, str, str | None]]],
 ) -> Response:
-    """Run one prediction handler, map its errors, and count it in the metrics."""
+    """Run one prediction handler, map its errors, and count it in the metrics: under the
+    served reference that answered (the body or a version path may name it), else the one
+    ``model`` names."""
     started = time.perf_counter()
     server.in_flight.requests += 1
     version = "none"
     try:
-        response, version = await handler()
+        response, version, answered = await handler()
+        model = answered or model
     except Exception as error:
         response = error_response(error, protocol)
     finally:
@@ -103,10 +106,11 @@ def _key(request: Request) -> str | None:
     return request.headers.get("x-ferry-key") or request.headers.get("x-request-id")
 
 
-def _named(response: Response, result: Prediction) -> tuple[Response, str]:
-    """Name the variant that answered in ``X-Ferry-Variant`` (and the version, for metrics)."""
+def _named(response: Response, result: Prediction) -> tuple[Response, str, str | None]:
+    """Name the variant that answered in ``X-Ferry-Variant`` (and the version and served
+    reference, for metrics)."""
     response.headers[VARIANT_HEADER] = result.variant
-    return response, result.loaded.version
+    return response, result.loaded.version, result.model
 
 
 def _prediction_routes(routes: Routes, server: ModelServer) -> None:
@@ -116,7 +120,7 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
     async def predict(request: Request) -> Response:
         """Plain predictions: ``{"records": [{feature: value}]}`` or ``{"rows": [[...]]}``."""
 
-        async def handle() -> tuple[Response, str]:
+        async def handle() -> tuple[Response, str, str | None]:
             payload = parse_json(await read_body(request, limit))
             name = plain.model_of(payload)  # a model's name, or a further reference of it
             loaded = await server.serving(name)
@@ -132,7 +136,7 @@ def _prediction_routes(routes: Routes, server: ModelServer) -> None:
         return await _answer(server, "plain", request.query_params.get("model"), handle)
 
     async def invoke(request: Request, model: str) -> Response:
-        async def handle() -> tuple[Response, str]:
+        async def handle() -> tuple[Response, str, str | None]:
             body = await read_body(request, limit)
             loaded = await server.serving(model)
             rows = mlflow.parse(body, request.headers.get("content-type", JSON_TYPE), loaded.spec)
@@ -162,7 +166,7 @@ def _v2_routes(routes: Routes, server: ModelServer) -> None:
         return {"name": "ferry", "version": __version__, "extensions": []}
 
     async def infer(request: Request, model: str, version: str | None) -> Response:
-        async def handle() -> tuple[Response, str]:
+        async def handle() -> tuple[Response, str, str | None]:
             served = server.served_as(model, version)
             loaded = await server.serving(served)
             _check_version(loaded.version, version, model)
@@ -252,7 +256,7 @@ def _kserve_routes(routes: Routes, server: ModelServer) -> None:
     async def kserve_predict(request: Request, model: str) -> Response:
         """KServe v1 prediction: ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
 
-        async def handle() -> tuple[Response, str]:
+        async def handle() -> tuple[Response, str, str | None]:
             body = await read_body(request, limit)
             loaded = await server.serving(model)
             rows = kserve.parse(body, loaded.spec)

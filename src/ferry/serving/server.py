@@ -55,12 +55,13 @@ _DRIFT_READ_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Prediction:
-    """One request's answer and the version that gave it."""
+    """One request's answer, the version that gave it, and the served reference's key."""
 
     outputs: Outputs
     loaded: LoadedVersion
     request_id: str
     variant: str = PRIMARY
+    model: str | None = None
 
 
 class ModelServer:
@@ -385,7 +386,7 @@ class ModelServer:
             confidence,
         )
         self._remember(request_id, live.name)
-        return Prediction(outputs, loaded, request_id, variant)
+        return Prediction(outputs, loaded, request_id, variant, live.key)
 
     async def _primary(
         self, live: LiveModel, rows: np.ndarray, spec: InputSpec, slot: Slot | None
