@@ -4,8 +4,10 @@ The statistic is the largest gap between the two empirical CDFs. scipy finds it 
 both CDFs at every point of both samples; here the reference is sorted once in ``fit`` and a
 coarse grid of reference points is evaluated first. A grid cell can only hold the maximum if
 the gap at its edges, plus the probability mass inside it, exceeds the best gap found so far, so
-only those few cells are opened and evaluated point by point with scipy's own arithmetic. The
-result is the same float as scipy's, at the cost of a sort of the current data.
+only those few cells are opened and evaluated point by point with scipy's own arithmetic; a
+point's count in its own sample comes from its position (:mod:`ferry.drift.ranks`), so only the
+other sample is searched. The result is the same float as scipy's, at the cost of a sort of the
+current data.
 
 The p-value follows scipy's ``method``: ``"auto"`` is exact while both samples have at most
 10,000 values and asymptotic above; ``"exact"`` and small samples are handed to ``ks_2samp``
