@@ -41,7 +41,17 @@ window figures). The req/s cost could not be settled under this load: interleave
 old 1,648 -> 1,497 req/s (median of per-round ratios 1.02), new 1,677 -> 1,285 (0.84); paired
 (both setups at once) 5 x 4 s, old 0.81 and 0.92, new 0.77 and 0.78; this benchmark, 5 x 5 s at
 load 5.4 -> 7.1: no rollout 1,277 req/s, canary 1,502 (+17.7 %), shadow 1,168, p99 1.27x (84.6
--> 107.7 ms, every run's p99 45-196 ms). Measure it again on an idle machine.
+-> 107.7 ms, every run's p99 45-196 ms). Paired per thread, 5 x 4 s at load 6.4-6.9 (none and
+canary of one source at once, old and new alternating): canary/none req/s medians old 0.85,
+new 0.86; event-loop thread CPU old 0.253 -> 0.289, new 0.234 -> 0.275 ms/request; other
+threads old 0.017 -> 0.045, new 0.012 -> 0.018. Another new-only run: event-loop user CPU
+0.236 -> 0.258 ms/request (+9.6 %), system CPU equal (0.030). What the rollout adds on the
+event loop by design, estimated from the in-process figures: routing and window figures
+~7 us a request, plus (for each candidate request, 5 %) a 1-row candidate batch and the
+primary's copy with its comparison, ~60-80 us, i.e. ~10-11 us a request, 4-5 % of 0.23 ms.
+Shadow 100 %, old against new, 5 x 4 s at load 6.3: p99 ratio medians old 1.76, new 0.78
+(single rounds 0.46-2.79 either way: not a measurement at this load). Measure both targets
+again on an idle machine.
 """
 
 from __future__ import annotations
