@@ -60,12 +60,27 @@ def _installed() -> Path:
     return S3RVER
 
 
+def _legacy_ciphers() -> dict[str, str]:
+    """s3rver signs its listing continuation tokens with DES, which OpenSSL 3 (Node 17+) offers
+    only through its legacy provider: without it every truncated listing (S3's max-keys, as
+    s3fs's exists() asks for) answers 500. Older Node refuses the flag, and needs none."""
+    node = shutil.which("node")
+    version = subprocess.run([node or "node", "--version"], capture_output=True, text=True)
+    major = version.stdout.strip().lstrip("v").split(".")[0]
+    if version.returncode != 0 or not major.isdigit() or int(major) < 17:
+        return {}
+    return {"NODE_OPTIONS": "--openssl-legacy-provider"}
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """s3rver on a free port of 127.0.0.1, with an empty bucket, for the whole session."""
     command = [str(_installed()), "-d", str(tmp_path_factory.mktemp("s3rver")),
                "-a", "127.0.0.1", "-p", "0", "--configure-bucket", BUCKET]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    environ = {**os.environ, **_legacy_ciphers()}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environ
+    )
     assert process.stdout is not None
     endpoint = None
     for line in process.stdout:

@@ -91,6 +91,8 @@ def test_predict_from_an_s3_folder_to_s3_answers_like_local_paths(
     assert broken.exit_code == 1
     assert f"s3://{prefix}/broken/zz-late.parquet has no column 'customer_id'" in broken.stderr
     assert "at org.apache" not in broken.stderr
+    fs.invalidate_cache()
+    print("LEFT", fs.find(f"{prefix}/half", withdirs=True))
     assert not fs.exists(f"{prefix}/half")  # what the failed job wrote is removed
     nowhere = _ferry(*spark_run, "-i", f"s3://{prefix}/customers", "-o", "s3://no-bucket/scored")
     assert nowhere.exit_code == 1

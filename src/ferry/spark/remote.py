@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -61,6 +63,9 @@ class Location:
                 f"{self.url}: neither Spark's Hadoop connectors nor fsspec read {scheme}:// "
                 f"URLs ({error})"
             ) from None
+        # fsspec shares one instance per set of options and caches its listings: what another
+        # process (an executor, a second job) wrote since must be seen.
+        fs.invalidate_cache()
         return fs, str(path).rstrip("/")
 
 
@@ -222,14 +227,35 @@ def write_parquet(df: DataFrame, where: Location) -> int:
     fs, root = where.open()
     refuse_existing(where)
     writer = _PartWriter(where, root, _arrow_for(df.schema))
+    context = df.sparkSession.sparkContext
+    group = f"ferry-write-{uuid.uuid4().hex}"
+    earlier = context.getLocalProperty("spark.jobGroup.id")
+    context.setJobGroup(group, f"ferry writes {where.url}", interruptOnCancel=True)
     try:
         with executor_errors(), quiet_pandas_warnings():
             written = df.mapInArrow(writer, "rows long").collect()
         fs.pipe_file(f"{root}/_SUCCESS", b"")
     except BaseException:
+        context.cancelJobGroup(group)
+        _settle(context, group)
         _remove(fs, root)
         raise
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", earlier)  # type: ignore[arg-type]
     return sum(int(row["rows"]) for row in written)
+
+
+def _settle(context: Any, group: str, timeout: float = 60.0) -> None:
+    """Wait until no task of ``group``'s jobs runs: a task still writing when the job failed
+    would otherwise put its part file back after the clean-up."""
+    tracker = context.statusTracker()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = [tracker.getJobInfo(job) for job in tracker.getJobIdsForGroup(group)]
+        stages = [tracker.getStageInfo(stage) for job in jobs if job for stage in job.stageIds]
+        if all(stage is None or stage.numActiveTasks == 0 for stage in stages):
+            return
+        time.sleep(0.1)
 
 
 def refuse_existing(where: Location) -> None:
@@ -248,12 +274,18 @@ def refuse_existing(where: Location) -> None:
 
 
 def _remove(fs: AbstractFileSystem, root: str) -> None:
+    fs.invalidate_cache()  # the executors wrote since the driver last listed
     with suppress(FileNotFoundError):
         fs.rm(root, recursive=True)
 
 
 class _PartWriter:
-    """The executors' side of :func:`write_parquet`: one partition's batches to one file."""
+    """The executors' side of :func:`write_parquet`: one partition's batches to one file.
+
+    The file is written on the executor's local disk and uploaded only once the partition's
+    last batch is in: a task that fails (or is killed when another one fails) uploads nothing,
+    so nothing lands after the driver has cleaned up a failed job.
+    """
 
     def __init__(self, where: Location, root: str, schema: pa.Schema) -> None:
         self.where = where
@@ -261,6 +293,8 @@ class _PartWriter:
         self.schema = schema
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import tempfile
+
         import pyarrow as pa
         import pyarrow.parquet as pq
         from pyspark import TaskContext
@@ -270,17 +304,18 @@ class _PartWriter:
         fs, _ = self.where.open()
         path = f"{self.root}/part-{part:05d}.parquet"
         rows = 0
-        try:
-            with fs.open(path, "wb") as handle, pq.ParquetWriter(handle, self.schema) as out:
+        with tempfile.TemporaryDirectory(prefix="ferry-part-") as staging:
+            local = f"{staging}/part.parquet"
+            with pq.ParquetWriter(local, self.schema) as out:
                 for batch in batches:
                     out.write_table(pa.Table.from_batches([batch]).cast(self.schema))
                     rows += batch.num_rows
-        except InvalidInput:
-            raise
-        except Exception as error:
-            raise InvalidInput(
-                f"cannot write {fs.unstrip_protocol(path)}: {type(error).__name__}: {error}"
-            ) from None
+            try:
+                fs.put_file(local, path)
+            except Exception as error:
+                raise InvalidInput(
+                    f"cannot write {fs.unstrip_protocol(path)}: {type(error).__name__}: {error}"
+                ) from None
         yield pa.RecordBatch.from_pydict({"rows": [rows]}, schema=pa.schema([("rows", pa.int64())]))
 
 
