@@ -21,7 +21,8 @@ share of the run the server's main thread spent runnable but waiting for a CPU (
 shared machine that wait, not the server, is what a high p99 mostly is.
 Targets (2 cores): cold start <= 0.5 s and >= 4x faster than the FastAPI app; load <= 15 ms;
 1-row RF at 32 connections >= 2,000 req/s, p99 <= 30 ms; ahead of MLServer on every row.
-``--startup-only`` skips the wrk runs.
+``--startup-only`` skips the wrk runs; ``--model rf``, ``--cells 100x32 100x8 1x32`` and
+``--no-baseline`` run only those rows, cells and contenders (an iteration in about a minute).
 
 Opening the forest (issue 13), fresh process, warm cache, A/B back to back at load 6.7 on the
 2 cores (medians of 6, wall ms): the compiled file slimmed (``serving/slim.py``: 0.0 class
@@ -53,6 +54,35 @@ With the allocator headroom too (841af57), 7 runs each interleaved at load 6-7: 
 median 1.33 -> 1.10 s (min 0.70 -> 0.48 s, in the same quiet round), the FastAPI app 3.97 s
 (median per-round ratio 3.2x -> 3.7x), ``load_ms`` median 158 -> 75 ms (34-36 ms in the quiet
 rounds), RSS after the first answer 120 -> 99 MB.
+
+The 100-row rows (issue 13; a previous session had ferry's p99 at 297 ms against MLServer's
+279 ms at 32 connections). A 100-row request is a batch of its own (``max_batch_size`` 64), so
+32 of them queue one behind the other. py-spy (200 Hz, 8 s of 32 connections at load 4) on
+the main thread while everything ran on the event loop: onnxruntime 46 %, checking the rows
+and building the array 19 % (half of it the scan for strings and booleans), orjson parsing
+16 %, sending the answer and the middleware about 10 %, metrics and the prediction log's
+append 4 %; the log's writer thread took 140 samples to the main thread's 1,121, mostly
+outside the GIL. In process: parsing 0.17 ms, the array 0.17 ms, the forest 0.55 ms for 100
+rows (0.42 ms with 2 intra-op threads; 2.87 ms for 400, so merging big requests costs more a
+row and is not done), the answer 0.04 ms. A batch of ``LARGE_BATCH`` (64) rows or more now
+runs in the batcher's thread (onnxruntime lets go of the GIL) while the loop parses the next
+requests; 1-row batches at 32 connections stay on the loop. Alternated A/B, 100 rows at 32
+connections, wrk 4 s each, 7 pairs at load 3-4: p99 median 189 -> 133 ms (before 107-252,
+after 92-183), req/s median 518 -> 457 (before 475-613, after 399-579): on this shared
+machine the second core is seldom free, and handing each batch over costs a little. The
+benchmark, alternated (before, after, before, after; 2 runs of 4 s per cell, load 3.3-4.3;
+ferry req/s / p99 ms against MLServer's in the same run):
+
+| cell | before | after | before | after |
+| --- | --- | --- | --- | --- |
+| 100 rows, 32 conn | 398 / 232 (260 / 274) | 499 / 139 (330 / 217) | 640 / 112 (362 / 204) | 558 / 117 (324 / 219) |
+| 100 rows, 8 conn | 410 / 59 (165 / 134) | 474 / 42 (232 / 66) | 646 / 35 (251 / 62) | 576 / 44 (241 / 57) |
+| 1 row, 32 conn | 5,369 / 24 (747 / 212) | 6,403 / 34 (760 / 153) | 5,707 / 19 (816 / 211) | 5,691 / 29 (934 / 152) |
+
+At this load ferry is ahead of MLServer on both 100-row rows before and after (1.5-2.6x the
+req/s, 0.44-0.85x its p99); the 297 ms of the previous session did not recur. The 1-row
+p99s (13-55 ms per run) move with the machine's load, not with this change (those batches
+never reach 64 rows).
 
 ``--startup-only --only tabular`` at load 5.6 after: rf cold start 1.53 s against the FastAPI
 app's 5.94 s (3.9x), lr 1.03 s against 4.72 s (4.6x), in-process rf load 37.9 ms. Not met on
@@ -303,7 +333,16 @@ def main() -> None:
         help="python of a venv with mlserver and mlserver-sklearn (else MLServer is not run)",
     )  # fmt: skip
     parser.add_argument("--only", choices=("tabular", "text", "rollout"), help="only these rows")
+    parser.add_argument("--model", choices=("rf", "lr"), help="only this tabular model")
+    parser.add_argument(
+        "--cells", nargs="+", metavar="ROWSxCONN",
+        help="only these wrk cells, e.g. 100x32 1x32 (default: 1 and 100 rows at 1, 8, 32)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="leave the FastAPI app out (tabular rows)"
+    )
     arguments = parser.parse_args()
+    cells = _cells(arguments.cells)
     duration = 0 if arguments.startup_only else arguments.duration
     if arguments.only == "rollout":
         _rollout(arguments.duration, arguments.repeat)
@@ -313,6 +352,8 @@ def main() -> None:
         "rf": (RandomForestClassifier(n_estimators=100, random_state=0), digits),
         "lr": (make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)), cancer),
     }
+    if arguments.model:
+        models = {arguments.model: models[arguments.model]}
     load = os.getloadavg()[0]
     table = Table(title=f"serving on {os.cpu_count()} cores, load average {load:.1f} at the start")
     for column in ("model", "measure", *KINDS.values(), "ferry / FastAPI", "ferry / MLServer"):
@@ -330,7 +371,8 @@ def main() -> None:
                 [str(BIN / "ferry"), "compile", f"{name}@production"],
                 env={**os.environ, "FERRY_HOME": str(home)}, check=True, capture_output=True,
             )  # fmt: skip
-            bench = Bench(table, name, home, X.tolist(), arguments.mlserver_python)
+            bench = Bench(table, name, home, X.tolist(), arguments.mlserver_python, cells,
+                          baseline=not arguments.no_baseline)  # fmt: skip
             bench.measure(loader, registry, duration, arguments.repeat)
         if arguments.only != "tabular":
             _text(table, registry, home, duration, arguments.repeat)
@@ -341,6 +383,21 @@ def main() -> None:
     Console(width=160).print(table)
     if arguments.only is None and duration:
         _rollout(duration, arguments.repeat)
+
+
+def _cells(chosen: list[str] | None) -> list[tuple[int, int]]:
+    """The (rows, connections) wrk cells to run: ``--cells 100x32 1x32``, else all six."""
+    if not chosen:
+        return [(rows, conn) for rows in (1, 100) for conn in (1, 8, 32)]
+    cells = []
+    for cell in chosen:
+        match = re.fullmatch(r"(1|100)x(\d+)", cell)
+        if match is None:
+            raise SystemExit(
+                f"--cells takes ROWSxCONN with 1 or 100 rows (e.g. 100x32), not {cell!r}"
+            )
+        cells.append((int(match.group(1)), int(match.group(2))))
+    return cells
 
 
 def _rollout(duration: int, repeat: int) -> None:
@@ -371,6 +428,10 @@ class Bench:
     home: Path
     rows: list[list[float]]
     mlserver: str | None
+    cells: list[tuple[int, int]] | None = None
+    """The (rows, connections) wrk cells to run; None runs all six."""
+    baseline: bool = True
+    """Whether the FastAPI app runs beside ferry (and MLServer)."""
 
     def row(self, measure: str, cells: dict[str, str], ratio: Any = None) -> None:
         """A table row: one cell per contender ("not run" where absent), ferry's ratios."""
@@ -393,7 +454,7 @@ class Bench:
         servers: dict[str, Server] = {}
         try:
             for kind in KINDS:
-                if kind != "mlserver" or self.mlserver:
+                if (kind != "mlserver" or self.mlserver) and (kind != "baseline" or self.baseline):
                     servers[kind] = launch(kind, self.name, self.home, self.rows[:1], self.mlserver)
             self._start_rows(servers, version.metadata)
             if duration:
@@ -422,13 +483,14 @@ class Bench:
         rest of the machine falls on all of them alike; medians are printed, every p99 too."""
         for server in servers.values():
             wrk(server, self.rows[:1], 32, 1)  # warm: connections, caches, first batches
-        for label, rows in (("1 row", self.rows[:1]), ("100 rows", self.rows[:100])):
-            for connections in (1, 8, 32):
-                runs: dict[str, list[Run]] = {kind: [] for kind in servers}
-                for _ in range(repeat):
-                    for kind, server in servers.items():
-                        runs[kind].append(wrk(server, rows, connections, duration))
-                self._run_rows(f"{label}, {connections} conn", runs)
+        for size, connections in self.cells or _cells(None):
+            rows = self.rows[:size]
+            runs: dict[str, list[Run]] = {kind: [] for kind in servers}
+            for _ in range(repeat):
+                for kind, server in servers.items():
+                    runs[kind].append(wrk(server, rows, connections, duration))
+            label = "1 row" if size == 1 else f"{size} rows"
+            self._run_rows(f"{label}, {connections} conn", runs)
 
     def _run_rows(self, cell: str, runs: dict[str, list[Run]]) -> None:
         rate = {k: median(r.rate for r in v) for k, v in runs.items()}

@@ -50,6 +50,23 @@ async def test_predict_rows_and_records(serve, pipeline, cancer):
     assert len(by_rows["request_id"]) == 32
 
 
+async def test_a_large_request_answers_as_its_rows_do_one_by_one(serve, pipeline, cancer):
+    """100 rows (a batch of their own, run off the event loop) answer as 100 single rows."""
+    async with serve() as (client, _server):
+        whole = (await client.post("/predict", json={"rows": rows(cancer, 100)})).json()
+        single = [
+            (await client.post("/predict", json={"rows": [row]})).json()
+            for row in rows(cancer, 100)
+        ]
+    assert whole["predictions"] == [answer["predictions"][0] for answer in single]
+    assert whole["predictions"] == pipeline.predict(cancer[0].head(100)).tolist()
+    # float32 kernels for 100 rows and for 1 may differ in the last bits, never more
+    singles = [answer["probabilities"][0] for answer in single]
+    np.testing.assert_allclose(whole["probabilities"], singles, atol=1e-6)
+    expected = pipeline.predict_proba(cancer[0].head(100))
+    np.testing.assert_allclose(whole["probabilities"], expected, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [

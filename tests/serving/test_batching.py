@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from ferry.serving.batching import InFlight, MicroBatcher
+from ferry.serving.batching import LARGE_BATCH, InFlight, MicroBatcher
 
 pytestmark = pytest.mark.anyio
 
@@ -55,6 +55,32 @@ async def test_requests_queued_while_a_batch_runs_form_the_next_batch():
     results = await asyncio.wait_for(asyncio.gather(first, *queued), 5)
     assert [r[0][0].tolist() for r in results] == [[0.0], [2.0], [4.0], [6.0], [8.0], [10.0]]
     assert calls == [1, 5]
+    await batcher.close()
+
+
+async def test_a_fast_models_large_batch_runs_in_the_thread_while_the_loop_goes_on():
+    threads: list[str] = []
+    gate = threading.Event()
+
+    def run(rows: np.ndarray, key=None):
+        threads.append(threading.current_thread().name)
+        if len(rows) >= LARGE_BATCH:
+            gate.wait(5)
+        return (rows[:, 0] * 2, None), "v1"
+
+    batcher = MicroBatcher(
+        run, max_batch_size=64, max_wait=0.0, in_flight=InFlight(),
+        inline=lambda rows: rows < LARGE_BATCH,
+    )  # fmt: skip
+    (small, _none), _ = await asyncio.wait_for(batcher.submit(np.ones((1, 1))), 5)
+    large = asyncio.ensure_future(batcher.submit(np.ones((100, 1))))
+    await asyncio.sleep(0.05)  # the loop runs while the large batch is held in the model
+    assert not large.done()
+    gate.set()
+    (doubled, _none), _ = await asyncio.wait_for(large, 5)
+    assert small.tolist() == [2.0] and doubled.tolist() == [2.0] * 100
+    assert threads[0] == threading.current_thread().name  # the event loop's own thread
+    assert threads[1].startswith("ferry-batch")
     await batcher.close()
 
 

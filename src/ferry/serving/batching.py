@@ -7,9 +7,13 @@ waits, and neither does a rollout's candidate when its few requests are all in. 
 against the same input spec (``key``) share a batch, and when a batch fails each of its requests
 is retried alone, so one bad request never fails its neighbours.
 
-Fast models (``inline()`` true: compiled ONNX, tens of microseconds a row) run on the event loop
-itself: handing each batch to a thread costs more than the inference, and two threads trading
-the GIL add milliseconds of latency. Slow native models run in a worker thread.
+Fast models (``inline(rows)`` true: compiled ONNX, tens of microseconds a row) run small
+batches on the event loop itself: handing each batch to a thread costs more than the inference,
+and two threads trading the GIL add milliseconds of latency. A large batch (``LARGE_BATCH``
+rows or more: a forest spends 0.35 ms and more on it) runs in the worker thread like a slow
+native model's, since onnxruntime lets go of the GIL: meanwhile the event loop reads, parses
+and answers the next requests on the other core (100-row requests at 32 connections queued
+behind one another on one thread; see ``benchmarks/serving.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ import numpy as np
 
 T = TypeVar("T")
 Run = Callable[[np.ndarray, Hashable], tuple[tuple[Any, ...], T]]
+LARGE_BATCH = 64
+"""Rows from which a batch is worth a thread of its own even for a fast model. Batches of
+1-row requests hold one row per waiting connection (at most ``max_batch_size``, 64 by
+default), so below 64 connections they keep the event loop's short path."""
 
 
 @dataclass
@@ -71,7 +79,7 @@ class MicroBatcher(Generic[T]):
         in_flight: InFlight,
         primary: bool = True,
         on_batch: Callable[[int], None] | None = None,
-        inline: Callable[[], bool] = lambda: False,
+        inline: Callable[[int], bool] = lambda rows: False,
     ) -> None:
         self._run = run
         self._inline = inline
@@ -159,7 +167,7 @@ class MicroBatcher(Generic[T]):
             rows = batch[0].rows if len(batch) == 1 else np.concatenate([p.rows for p in batch])
             if self._on_batch is not None:
                 self._on_batch(len(rows))
-            if self._inline():
+            if self._inline(len(rows)):
                 outputs, shared = self._run(rows, batch[0].key)
             else:
                 outputs, shared = await asyncio.get_running_loop().run_in_executor(

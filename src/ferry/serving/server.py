@@ -27,7 +27,7 @@ from ferry.logstore.retention import LogRetention
 from ferry.logstore.store import LogStore
 from ferry.registry.refs import ModelRef
 from ferry.serving.age import AgeLimit
-from ferry.serving.batching import InFlight, MicroBatcher
+from ferry.serving.batching import LARGE_BATCH, InFlight, MicroBatcher
 from ferry.serving.bundle import Bundle
 from ferry.serving.cache import ModelCache
 from ferry.serving.capture import PredictionLog
@@ -428,7 +428,7 @@ class ModelServer:
             in_flight=self.in_flight,
             primary=primary,
             on_batch=self.metrics.batch_size.labels(live.key).observe,
-            inline=lambda: live.current is not None and live.current.runner.backend == "onnx",
+            inline=lambda rows: rows < LARGE_BATCH and _fast(live),
         )
 
     # -- feedback and health ------------------------------------------------------------
@@ -492,6 +492,11 @@ def _cache(settings: ServingSettings, source: RegistryLink | Bundle) -> ModelCac
     if isinstance(source, Bundle):
         return ModelCache(source.root)
     return ModelCache(settings.cache_dir or source.settings.home / "cache")
+
+
+def _fast(live: LiveModel) -> bool:
+    """Whether ``live`` answers through a compiled ONNX graph (fast enough for the event loop)."""
+    return live.current is not None and live.current.runner.backend == "onnx"
 
 
 def _logged(outputs: Outputs) -> np.ndarray:
