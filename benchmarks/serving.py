@@ -79,10 +79,18 @@ ferry req/s / p99 ms against MLServer's in the same run):
 | 100 rows, 8 conn | 410 / 59 (165 / 134) | 474 / 42 (232 / 66) | 646 / 35 (251 / 62) | 576 / 44 (241 / 57) |
 | 1 row, 32 conn | 5,369 / 24 (747 / 212) | 6,403 / 34 (760 / 153) | 5,707 / 19 (816 / 211) | 5,691 / 29 (934 / 152) |
 
-At this load ferry is ahead of MLServer on both 100-row rows before and after (1.5-2.6x the
-req/s, 0.44-0.85x its p99); the 297 ms of the previous session did not recur. The 1-row
-p99s (13-55 ms per run) move with the machine's load, not with this change (those batches
-never reach 64 rows).
+A second round ten minutes later, load 2.9 rising to 7.7 during the last run:
+
+| cell | before | after | before | after |
+| --- | --- | --- | --- | --- |
+| 100 rows, 32 conn | 546 / 182 (315 / 248) | 555 / 122 (460 / 197) | 531 / 164 (430 / 240) | 393 / 148 (340 / 254) |
+| 100 rows, 8 conn | 647 / 57 (213 / 68) | 567 / 33 (211 / 63) | 561 / 38 (221 / 72) | 425 / 42 (176 / 74) |
+| 1 row, 32 conn | 6,540 / 26 (986 / 188) | 5,249 / 28 (478 / 224) | 6,865 / 15 (931 / 167) | 5,654 / 19 (814 / 201) |
+
+At these loads ferry is ahead of MLServer on both 100-row rows before and after (1.2-3.0x
+the req/s, 0.44-0.85x its p99); the 297 ms of the previous session did not recur. The
+1-row cells (p99 10-55 ms per run, 5,249-6,865 req/s) move with the machine's load: their
+batches never reach 64 rows, so they take the same path as before.
 
 ``--startup-only --only tabular`` at load 5.6 after: rf cold start 1.53 s against the FastAPI
 app's 5.94 s (3.9x), lr 1.03 s against 4.72 s (4.6x), in-process rf load 37.9 ms. Not met on
