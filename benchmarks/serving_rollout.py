@@ -52,6 +52,17 @@ primary's copy with its comparison, ~60-80 us, i.e. ~10-11 us a request, 4-5 % o
 Shadow 100 %, old against new, 5 x 4 s at load 6.3: p99 ratio medians old 1.76, new 0.78
 (single rounds 0.46-2.79 either way: not a measurement at this load). Measure both targets
 again on an idle machine.
+
+Idle machine, 2 December 2026 14:53 and 15:03 (load average 1.9 -> 1.2; a machine about 1.7x
+faster than the figures above), this benchmark twice, 3 x 5 s: no rollout 7,815 and 7,645
+req/s (p99 10.2, 11.6 ms, 0.13 CPU ms/req); 5 % canary 6,851 and 6,565 (-12.3 %, -14.1 %:
+target missed; 0.15 CPU ms/req, 5.0 % answered by the candidate, no copy dropped); 100 %
+shadow 6,781 and 6,363, p99 0.79x both times (target met), ~85,000 copies dropped. Two
+servers side by side (no rollout, canary), alternated 3 x 5 s with wrk: 7,175 / 6,704,
+8,156 / 6,777, 7,512 / 7,266 req/s (-6.5 %, -16.9 %, -3.3 %). py-spy (250 Hz, 7 s each) of
+the two: the canary's extra time is spread thin, the largest shares onnxruntime's 1-row runs
+(candidate answers and the primary's copies, +1.8 points of samples), the prediction log
+writing two versions' files per flush (+1.4), routing (+0.8), the copies' comparison (+0.7).
 """
 
 from __future__ import annotations
