@@ -286,6 +286,10 @@ def test_a_pipeline_with_a_rollout_starts_one_instead_of_moving_the_alias(home, 
     assert "rollout_blocked (@production unchanged)" in busy.stdout
     assert "cancer already has rollout 1 running (1.0.0 -> 1.1.0)" in busy.stdout
     assert production(home) == "1.0.0"
+    decisions = json.loads(ferry("stats", "cancer", "--json").stdout)["decisions"]
+    assert decisions == {
+        "promoted": 1, "rejected": 0, "forced": 0, "rollout_started": 1, "rollout_blocked": 1
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

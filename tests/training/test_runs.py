@@ -96,7 +96,9 @@ def test_stats_from_records(registry):
     assert figures["metric_trend"][0]["champion_value"] == 0.75
     assert figures["training_seconds"] == {"last": 3.0, "mean": 2.0, "min": 1.0, "max": 3.0}
     assert figures["data_volume"]["last"] == 300.0
-    assert figures["decisions"] == {"promoted": 1, "rejected": 1, "forced": 0}
+    assert figures["decisions"] == {
+        "promoted": 1, "rejected": 1, "forced": 0, "rollout_started": 0, "rollout_blocked": 0
+    }  # fmt: skip
 
 
 def test_a_catalog_at_revision_0001_is_upgraded_keeping_its_data(tmp_path: Path):

@@ -129,7 +129,7 @@ def train(
 
 def _destination(decision: str, alias: str) -> str:
     """Where the new version went: an alias, a rollout on it, or nowhere."""
-    from ferry.training.rollout_start import ROLLOUT_BLOCKED, ROLLOUT_STARTED
+    from ferry.training.policy import ROLLOUT_BLOCKED, ROLLOUT_STARTED
 
     if decision == ROLLOUT_STARTED:
         return f"-> rollout on @{alias}"

@@ -19,6 +19,10 @@ from ferry.training.metrics import gain, meets
 from ferry.training.significance import PairedTest, mcnemar, paired_bootstrap
 
 PROMOTED, REJECTED, FORCED = "promoted", "rejected", "forced"
+ROLLOUT_STARTED, ROLLOUT_BLOCKED = "rollout_started", "rollout_blocked"
+"""A run's decision when its winner went to a rollout, or could not (the alias stays)."""
+DECISIONS = (PROMOTED, REJECTED, FORCED, ROLLOUT_STARTED, ROLLOUT_BLOCKED)
+"""Every decision a successful run records (``ferry stats`` counts each)."""
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,7 @@ from ferry.errors import Conflict, InvalidInput
 from ferry.registry.registry import Registry
 from ferry.registry.rollout_plan import RolloutPlan
 from ferry.registry.rollouts import Rollouts
-from ferry.training.policy import Decision
-
-ROLLOUT_STARTED, ROLLOUT_BLOCKED = "rollout_started", "rollout_blocked"
-"""A run's decision when its winner went to a rollout, or could not (the alias stays)."""
+from ferry.training.policy import ROLLOUT_BLOCKED, ROLLOUT_STARTED, Decision
 
 
 def hand_to_rollout(

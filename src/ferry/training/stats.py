@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
+from ferry.training.policy import DECISIONS
 from ferry.training.runs import FAILED, SUCCEEDED, CheckRecord, RunRecord
 
 
@@ -49,7 +50,7 @@ def model_stats(model: str, runs: list[RunRecord], checks: list[CheckRecord]) ->
         "succeeded": len(succeeded),
         "failed": len(finished) - len(succeeded),
         "retrain_success_rate": _rate(len(succeeded), len(finished)),
-        "decisions": {name: decisions.count(name) for name in ("promoted", "rejected", "forced")},
+        "decisions": {name: decisions.count(name) for name in DECISIONS},
         "checks": len(checks),
         "checks_with_drift": len(drifted),
         "drift_frequency": _rate(len(drifted), len(tested)),
