@@ -63,6 +63,12 @@ servers side by side (no rollout, canary), alternated 3 x 5 s with wrk: 7,175 / 
 the two: the canary's extra time is spread thin, the largest shares onnxruntime's 1-row runs
 (candidate answers and the primary's copies, +1.8 points of samples), the prediction log
 writing two versions' files per flush (+1.4), routing (+0.8), the copies' comparison (+0.7).
+Copies ruled out: three servers side by side (no rollout; the canary; the canary with the
+primary's copies turned off in ``traffic.Split``), alternated 4 x 5 s: 7,441 / 7,025 / 6,608,
+7,884 / 6,813 / 6,817, 7,212 / 6,856 / 6,691, 6,720 / 6,534 / 7,745 req/s (medians 7,326 /
+6,835 / 6,754: -6.7 % with copies, -7.8 % without). What is left is the candidate itself: each
+of its requests is a 1-row batch of its own (a batcher cycle, a session run, its share of a
+second prediction-log file) where the primary's rows share batches of ~14.
 """
 
 from __future__ import annotations
