@@ -2,10 +2,10 @@
 
 Batches form by themselves: while one batch runs, new requests queue, and the next batch takes
 all of them (up to ``max_batch_size`` rows). A batch waits up to ``max_wait`` for more only when
-more requests could still reach it than it holds (see :class:`InFlight`), so a lone client never
-waits, and neither does a rollout's candidate when its few requests are all in. Only requests validated
-against the same input spec (``key``) share a batch, and when a batch fails each of its requests
-is retried alone, so one bad request never fails its neighbours.
+more requests could still reach it than it holds (see :class:`InFlight`), so a lone client
+never waits, and neither does a rollout's candidate when its few requests are all in. Only
+requests validated against the same input spec (``key``) share a batch, and when a batch fails
+each of its requests is retried alone, so one bad request never fails its neighbours.
 
 Fast models (``inline(rows)`` true: compiled ONNX, tens of microseconds a row) run small
 batches on the event loop itself: handing each batch to a thread costs more than the inference,
@@ -32,6 +32,12 @@ LARGE_BATCH = 64
 """Rows from which a batch is worth a thread of its own even for a fast model. Batches of
 1-row requests hold one row per waiting connection (at most ``max_batch_size``, 64 by
 default), so below 64 connections they keep the event loop's short path."""
+
+
+def runs_on_loop(backend: str, rows: int) -> bool:
+    """Whether ``rows`` for a model on ``backend`` run on the event loop: a compiled ONNX
+    graph's small batches (and copies) do; large ones and slow native models go to a thread."""
+    return backend == "onnx" and rows < LARGE_BATCH
 
 
 @dataclass

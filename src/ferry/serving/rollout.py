@@ -21,7 +21,7 @@ import numpy as np
 
 from ferry.flavors.tasks import Outputs
 from ferry.registry.rollout_plan import ABORTED, PROMOTED, ROLLED_BACK
-from ferry.serving.batching import MicroBatcher
+from ferry.serving.batching import MicroBatcher, runs_on_loop
 from ferry.serving.checks import ADVANCE, INCONCLUSIVE, PROMOTE, ROLLBACK, WAIT, Verdict, judge
 from ferry.serving.distance import count_predictions
 from ferry.serving.figures import WindowFigures
@@ -65,8 +65,8 @@ class RolloutLoop:
 
     ``store()`` opens the catalog's rollouts (at the first tick, not at start); ``load(name,
     version)`` prepares a version as the loader does; ``batcher(live, primary)`` builds the
-    micro-batcher a live model answers through (a candidate's with ``primary`` false); ``refresh(name)`` makes the server follow its alias at once
-    (after a promotion).
+    micro-batcher a live model answers through (a candidate's with ``primary`` false);
+    ``refresh(name)`` makes the server follow its alias at once (after a promotion).
     """
 
     def __init__(
@@ -343,11 +343,11 @@ class RolloutLoop:
 
 
 async def _run_copy(loaded: LoadedVersion, rows: np.ndarray) -> Outputs:
-    """Answer a copy: on the event loop for a compiled ONNX graph, as the batcher does (tens of
-    microseconds a row, where handing each copy to a thread woke it and traded the GIL with
-    the event loop for every canary request: a tenth of the loop's time at a 5 % canary),
-    then let the requests waiting run; in a worker thread for a slow native model."""
-    if loaded.runner.backend != "onnx":
+    """Answer a copy where the batcher would run its rows (``runs_on_loop``): a compiled ONNX
+    graph's small copy on the event loop (handing each to a thread woke it and traded the GIL
+    with the loop for every canary request: a tenth of the loop's time at a 5 % canary), then
+    let the requests waiting run; a large copy or a slow native model in a worker thread."""
+    if not runs_on_loop(loaded.runner.backend, len(rows)):
         return await asyncio.to_thread(loaded.runner.run, rows)
     outputs = loaded.runner.run(rows)
     await asyncio.sleep(0)  # one copy at a time: a full queue never holds the loop

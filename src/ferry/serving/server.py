@@ -27,7 +27,7 @@ from ferry.logstore.retention import LogRetention
 from ferry.logstore.store import LogStore
 from ferry.registry.refs import ModelRef
 from ferry.serving.age import AgeLimit
-from ferry.serving.batching import LARGE_BATCH, InFlight, MicroBatcher
+from ferry.serving.batching import InFlight, MicroBatcher, runs_on_loop
 from ferry.serving.bundle import Bundle
 from ferry.serving.cache import ModelCache
 from ferry.serving.capture import PredictionLog
@@ -428,7 +428,9 @@ class ModelServer:
             in_flight=self.in_flight,
             primary=primary,
             on_batch=self.metrics.batch_size.labels(live.key).observe,
-            inline=lambda rows: rows < LARGE_BATCH and _fast(live),
+            inline=lambda rows: (
+                live.current is not None and runs_on_loop(live.current.runner.backend, rows)
+            ),
         )
 
     # -- feedback and health ------------------------------------------------------------
@@ -492,11 +494,6 @@ def _cache(settings: ServingSettings, source: RegistryLink | Bundle) -> ModelCac
     if isinstance(source, Bundle):
         return ModelCache(source.root)
     return ModelCache(settings.cache_dir or source.settings.home / "cache")
-
-
-def _fast(live: LiveModel) -> bool:
-    """Whether ``live`` answers through a compiled ONNX graph (fast enough for the event loop)."""
-    return live.current is not None and live.current.runner.backend == "onnx"
 
 
 def _logged(outputs: Outputs) -> np.ndarray:
