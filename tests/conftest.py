@@ -158,6 +158,33 @@ def sqlite_registry(tmp_path: Path) -> Iterator[Registry]:
 
 
 @pytest.fixture
+def old_catalog() -> Callable[..., None]:
+    """Leave the catalog at ``url`` at an older schema ``revision``, holding what ``statements``
+    insert, as an older ferry would have left it: where each migration test starts."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    import ferry.registry.catalog as catalog_module
+
+    def make(url: str, revision: str, *statements: str) -> None:
+        config = Config()
+        migrations = Path(catalog_module.__file__).with_name("migrations")
+        config.set_main_option("script_location", str(migrations))
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                for statement in statements:
+                    connection.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    return make
+
+
+@pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 import ferry.registry.catalog as catalog_module
 from ferry.errors import NotFound
@@ -101,18 +99,9 @@ def test_stats_from_records(registry):
     }  # fmt: skip
 
 
-def test_a_catalog_at_revision_0001_is_upgraded_keeping_its_data(tmp_path: Path):
+def test_a_catalog_at_revision_0001_is_upgraded_keeping_its_data(tmp_path: Path, old_catalog):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(catalog_module.__file__).with_name("migrations"))
-    )
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-        connection.execute(text("INSERT INTO models (name, created_at) VALUES ('kept', 'now')"))
-    engine.dispose()
+    old_catalog(url, "0001", "INSERT INTO models (name, created_at) VALUES ('kept', 'now')")
     catalog = Catalog(url)
     try:
         with catalog.reading() as session:
@@ -126,24 +115,15 @@ def test_a_catalog_at_revision_0001_is_upgraded_keeping_its_data(tmp_path: Path)
 
 
 def test_a_catalog_at_revision_0002_gains_the_comparison_columns_keeping_its_runs(
-    tmp_path: Path, catalog_url: str
+    tmp_path: Path, catalog_url: str, old_catalog
 ):
     (tmp_path / "home").mkdir(exist_ok=True)
-    engine = create_engine(catalog_url)
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(catalog_module.__file__).with_name("migrations"))
+    old_catalog(
+        catalog_url,
+        "0002",
+        "INSERT INTO runs (id, model_name, pipeline, trigger, status, created_at, steps)"
+        " VALUES ('old', 'churn', '/p.toml', 'cli', 'succeeded', 'then', '[]')",
     )
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
-        connection.execute(
-            text(
-                "INSERT INTO runs (id, model_name, pipeline, trigger, status, created_at, steps)"
-                " VALUES ('old', 'churn', '/p.toml', 'cli', 'succeeded', 'then', '[]')"
-            )
-        )
-    engine.dispose()
     catalog = Catalog(catalog_url)
     try:
         store = RunStore(catalog)
@@ -172,25 +152,16 @@ def test_a_check_keeps_its_distributions_apart_from_the_list(registry):
 
 
 def test_a_catalog_at_revision_0004_gains_check_distributions_keeping_its_checks(
-    tmp_path: Path, catalog_url: str
+    tmp_path: Path, catalog_url: str, old_catalog
 ):
     (tmp_path / "home").mkdir(exist_ok=True)
-    engine = create_engine(catalog_url)
-    config = Config()
-    config.set_main_option(
-        "script_location", str(Path(catalog_module.__file__).with_name("migrations"))
+    old_catalog(
+        catalog_url,
+        "0004",
+        "INSERT INTO monitor_checks (model_name, pipeline, checked_at, source, consumed,"
+        " rows, action, status, summary) VALUES ('churn', '/p.toml', 'then', 'log',"
+        " true, 10, 'none', 'ok', '{\"drift_share\": 0.5}')",
     )
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
-        connection.execute(
-            text(
-                "INSERT INTO monitor_checks (model_name, pipeline, checked_at, source, consumed,"
-                " rows, action, status, summary) VALUES ('churn', '/p.toml', 'then', 'log',"
-                " true, 10, 'none', 'ok', '{\"drift_share\": 0.5}')"
-            )
-        )
-    engine.dispose()
     catalog = Catalog(catalog_url)
     try:
         store = RunStore(catalog)

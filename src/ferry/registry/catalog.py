@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from ferry.errors import InvalidInput
 from ferry.registry.catalog_session import CatalogSession
 
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 """The newest migration; checked on open so the common case never imports Alembic."""
 
 _WRITE = "ferry_write"

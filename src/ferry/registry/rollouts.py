@@ -4,16 +4,23 @@ Every replica reads the same row, so all of them route the same share of traffic
 its own figures per step, and the one analysis leader reads their sum. Every change of state is
 conditional on the state it saw (``running`` at step N), so a person's promote or abort and the
 leader's decision never both win.
+
+A feedback label that reaches a replica which did not answer its request is handed over through
+``rollout_labels``: the replica that remembers the request claims it (deleting the row is the
+claim, so two replicas never both score one label) and scores it. A label no replica claims is
+deleted :data:`LABELS_KEPT` after it came, and every pending label when its rollout ends.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from ferry.errors import Conflict, InvalidInput, NotFound
@@ -28,9 +35,25 @@ from ferry.registry.rollout_plan import (
     Bounds,
     RolloutPlan,
 )
-from ferry.registry.tables import rollout_events, rollout_figures, rollouts
+from ferry.registry.tables import rollout_events, rollout_figures, rollout_labels, rollouts
 
-__all__ = ["ABORTED", "PROMOTED", "ROLLED_BACK", "RUNNING", "Rollout", "RolloutEvent", "Rollouts"]
+LABELS_KEPT = timedelta(days=1)
+"""How long a handed-over label waits for the replica that answered its request. That replica
+claims it at its next tick (a second by default); one still waiting a day later is for a request
+no replica remembers (answered before the rollout, by a replica that restarted, or forgotten)."""
+CLAIMED_PER_READ = 5000
+"""Handed-over labels one replica reads per tick; the rest wait for its next tick."""
+
+__all__ = [
+    "ABORTED",
+    "LABELS_KEPT",
+    "PROMOTED",
+    "ROLLED_BACK",
+    "RUNNING",
+    "Rollout",
+    "RolloutEvent",
+    "Rollouts",
+]
 
 
 @dataclass(frozen=True)
@@ -251,6 +274,9 @@ class Rollouts:
             ).rowcount  # fmt: skip
             if not changed:
                 raise Conflict(f"rollout {rollout.id} of {rollout.model} is no longer running")
+            session.connection.execute(
+                delete(rollout_labels).where(rollout_labels.c.rollout_id == rollout.id)
+            )  # no replica scores a label for an ended rollout
             kind = {PROMOTED: "promoted", ROLLED_BACK: "rolled_back"}.get(state, "aborted")
             _event(session.connection, rollout.id, now, kind, rollout.percent,
                    {**detail, "reason": reason})  # fmt: skip
@@ -277,6 +303,7 @@ class Rollouts:
             if changed:
                 _event(session.connection, rollout.id, now, kind,
                        rollout.plan.steps[step_index], detail)  # fmt: skip
+                _expire_labels(session.connection, rollout.id, now)
         return bool(changed)
 
     def report(self, rollout: Rollout, replica: str, figures: dict[str, Any]) -> None:
@@ -309,6 +336,55 @@ class Rollouts:
         with self.catalog.reading() as session:
             return [json.loads(row[0]) for row in session.connection.execute(query)]
 
+    # -- labels handed between replicas ---------------------------------------------------
+
+    def hand_over(self, rollout: Rollout, request_id: str, label: Any, now: str) -> bool:
+        """Leave a feedback label for whichever replica answered ``request_id``; False (and
+        nothing kept) when the rollout has ended meanwhile.
+
+        Written under the model's lock, as ``finish`` is: no label is left behind for an ended
+        rollout, and rows commit in id order, so a replica reading past the newest id it has
+        read never misses one."""
+        with self.catalog.writing(rollout.model) as session:
+            connection = session.connection
+            state = connection.execute(
+                select(rollouts.c.state).where(rollouts.c.id == rollout.id)
+            ).scalar()  # fmt: skip
+            if state != RUNNING:
+                return False
+            connection.execute(
+                insert(rollout_labels).values(rollout_id=rollout.id, request_id=request_id,
+                                              label=json.dumps(label), created_at=now)
+            )  # fmt: skip
+        return True
+
+    def claim_labels(
+        self, rollout: Rollout, after: int, knows: Callable[[str], bool]
+    ) -> tuple[list[tuple[str, Any]], int]:
+        """The handed-over labels after row ``after`` whose request ``knows`` (this replica
+        answered it), oldest first, removed from the catalog; and the newest row read.
+
+        Deleting is claiming: of two replicas that both know a request id, only the one whose
+        delete removed the row gets its label back."""
+        query = (
+            select(rollout_labels.c.id, rollout_labels.c.request_id)
+            .where(rollout_labels.c.rollout_id == rollout.id, rollout_labels.c.id > after)
+            .order_by(rollout_labels.c.id).limit(CLAIMED_PER_READ)
+        )  # fmt: skip
+        with self.catalog.reading() as session:
+            rows = session.connection.execute(query).all()
+        newest = rows[-1].id if rows else after
+        mine = [row.id for row in rows if knows(row.request_id)]
+        if not mine:
+            return [], newest
+        with self.catalog.writing() as session:
+            claimed = session.connection.execute(
+                delete(rollout_labels).where(rollout_labels.c.id.in_(mine))
+                .returning(rollout_labels.c.id, rollout_labels.c.request_id,
+                           rollout_labels.c.label)
+            ).all()  # fmt: skip
+        return [(row.request_id, json.loads(row.label)) for row in sorted(claimed)], newest
+
     def _running(self, model: str) -> Rollout:
         rollout = self.get(model)
         if not rollout.running:
@@ -321,6 +397,15 @@ def _event(connection: Any, rollout_id: int, at: str, kind: str, percent: int,
     connection.execute(
         insert(rollout_events).values(rollout_id=rollout_id, at=at, kind=kind,
                                       step_percent=percent, detail=json.dumps(detail))
+    )  # fmt: skip
+
+
+def _expire_labels(connection: Any, rollout_id: int, now: str) -> None:
+    """Delete the rollout's handed-over labels that waited longer than :data:`LABELS_KEPT`."""
+    cutoff = (datetime.fromisoformat(now) - LABELS_KEPT).isoformat(timespec="microseconds")
+    connection.execute(
+        delete(rollout_labels).where(rollout_labels.c.rollout_id == rollout_id,
+                                     rollout_labels.c.created_at < cutoff)
     )  # fmt: skip
 
 

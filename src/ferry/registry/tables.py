@@ -174,3 +174,14 @@ rollout_figures = Table(
     Column("figures", Text, nullable=False),
     Column("updated_at", String(32), nullable=False),
 )
+
+rollout_labels = Table(
+    "rollout_labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rollout_id", Integer, ForeignKey("rollouts.id"), nullable=False),
+    Column("request_id", Text, nullable=False),
+    Column("label", Text, nullable=False),  # JSON: the scalar label as POST /feedback got it
+    Column("created_at", String(32), nullable=False),
+    Index("ix_rollout_labels_rollout", "rollout_id", "id"),
+)

@@ -10,6 +10,11 @@ variances off the sums.
 Metrics: ``accuracy`` (1 for a right label, 0 for a wrong one) for classifiers;
 ``squared_error`` and ``absolute_error`` for regressors. A label counts once: the first label of a
 request is scored, a later one for the same request is only logged.
+
+Answers are remembered by the replica that made them. A label that reaches another replica (a
+load balancer does not send ``/feedback`` where ``/predict`` went) is handed over through the
+catalog, and the replica that remembers its request claims and scores it at its next tick
+(:meth:`ferry.serving.rollout.RolloutLoop.labelled`).
 """
 
 from __future__ import annotations
@@ -124,6 +129,10 @@ class AnsweredRequests:
 
     def __len__(self) -> int:
         return len(self._answers)
+
+    def peek(self, request_id: str) -> Answered | None:
+        """The answer a label would find, left in place (one dict read: safe from a thread)."""
+        return self._answers.get(request_id)
 
     def claim(self, request_id: str) -> Answered | None:
         """The answer a label is for, once; None for an unknown or already labelled request."""

@@ -453,13 +453,16 @@ class ModelServer:
             raise InvalidInput("'label' must be a string, number or boolean and 'model' a name")
         name = model or self._recent.get(request_id)
         if name is None:
-            raise NotFound(f"unknown request_id {request_id!r}: pass 'model' with the label")
+            raise NotFound(
+                f"unknown request_id {request_id!r} on this replica: pass 'model' with the label "
+                "(behind a load balancer, another replica may have answered it)"
+            )
         name = self.model(name).name  # labels are filed under the registry's model name
         durable = self.capture.feedback(name, request_id, label)
         await asyncio.to_thread(self.capture.write_feedback)
         await asyncio.wrap_future(durable)
         if self.rollouts is not None:  # an A/B test counts the label for the variant that answered
-            self.rollouts.labelled(name, request_id, label)
+            await self.rollouts.labelled(name, request_id, label)
         return name
 
     def metrics_text(self) -> bytes:
