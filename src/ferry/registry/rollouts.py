@@ -342,13 +342,14 @@ class Rollouts:
         """Leave a feedback label for whichever replica answered ``request_id``; False (and
         nothing kept) when the rollout has ended meanwhile.
 
-        Written under the model's lock, as ``finish`` is: no label is left behind for an ended
-        rollout, and rows commit in id order, so a replica reading past the newest id it has
-        read never misses one."""
-        with self.catalog.writing(rollout.model) as session:
+        Written holding the rollout's row, which ``finish`` updates: no label is left behind for
+        an ended rollout, and rows commit in id order, so a replica reading past the newest id
+        it has read never misses one. (The row, not the model's lock: registrations of the model
+        do not wait for labels.)"""
+        with self.catalog.writing() as session:
             connection = session.connection
             state = connection.execute(
-                select(rollouts.c.state).where(rollouts.c.id == rollout.id)
+                select(rollouts.c.state).where(rollouts.c.id == rollout.id).with_for_update()
             ).scalar()  # fmt: skip
             if state != RUNNING:
                 return False
