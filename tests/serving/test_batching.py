@@ -189,3 +189,50 @@ async def test_a_candidate_does_not_wait_for_requests_headed_elsewhere():
     assert in_flight.queued == 0
     await primary.close()
     await candidate.close()
+
+
+async def test_a_primary_waiting_for_a_request_that_goes_to_the_candidate_runs_at_once():
+    """Two requests in the handlers: the primary's batch holds one and waits for the other,
+    which is then routed to the candidate. The batch runs as soon as that one is queued there,
+    not at its deadline (at 32 connections every other user may be in that batch, so nothing
+    else would come to end the wait: a canary's stragglers stalled the primary)."""
+    in_flight = handlers(2)
+    primary_calls: list[int] = []
+    primary = MicroBatcher(
+        doubling(primary_calls), max_batch_size=64, max_wait=3600.0, in_flight=in_flight
+    )
+    candidate = MicroBatcher(
+        doubling([]), max_batch_size=64, max_wait=3600.0, in_flight=in_flight, primary=False
+    )
+    waiting = asyncio.ensure_future(primary.submit(np.ones((1, 1))))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not waiting.done() and primary_calls == []  # the other request might still come
+    await asyncio.wait_for(candidate.submit(np.ones((1, 1))), 5)
+    (values, _), _ = await asyncio.wait_for(waiting, 5)
+    assert values.tolist() == [2.0] and primary_calls == [1]
+    await primary.close()
+    await candidate.close()
+
+
+async def test_a_copy_joins_the_next_batch_and_is_dropped_past_the_limit():
+    """A canary's copy for the primary rides in the primary's next batch (no run of its own);
+    with ``limit`` requests already waiting it is dropped (None), never queued unbounded."""
+    calls: list[int] = []
+    gate = threading.Event()
+    batcher = MicroBatcher(
+        doubling(calls, gate), max_batch_size=64, max_wait=0.0, in_flight=InFlight()
+    )
+    running = asyncio.ensure_future(batcher.submit(np.array([[1.0]])))
+    await asyncio.sleep(0.05)  # the first batch runs (in the thread), held by the gate
+    waiting = asyncio.ensure_future(batcher.submit(np.array([[2.0]])))
+    await asyncio.sleep(0)
+    copied = batcher.copy(np.array([[3.0]]), None, limit=2)
+    assert copied is not None
+    assert batcher.copy(np.array([[4.0]]), None, limit=2) is None  # two wait already
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(running, waiting), 5)
+    (values, _), shared = await asyncio.wait_for(copied, 5)
+    assert values.tolist() == [6.0] and shared == "v1"
+    assert calls == [1, 2]  # the copy shared the second batch
+    await batcher.close()

@@ -19,6 +19,7 @@ behind one another on one thread; see ``benchmarks/serving.py``).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,15 +57,27 @@ class InFlight:
     over, when it is a primary's, plus its own: a candidate's batcher, at 5 % of the traffic,
     no longer waits for the rows of the 95 % nor holds its requests (and their connections)
     while its primary's batches shrink. With one batcher the count is the server's count.
+
+    A batch waiting for a request that then goes to another batcher is woken (``settled``)
+    rather than left to its deadline: at 32 connections every other connection may be in that
+    batch, waiting on it, so nothing else would arrive to wake it.
     """
 
-    __slots__ = ("queued", "requests")
+    __slots__ = ("queued", "requests", "waiting")
 
     def __init__(self) -> None:
         self.requests = 0
         """Requests in the prediction handlers (the app counts them)."""
         self.queued = 0
         """Of them, those handed to a batcher and not yet answered (the batchers count them)."""
+        self.waiting: set[asyncio.Future[None]] = set()
+        """Batches waiting for requests still coming: woken when one goes elsewhere."""
+
+    def settled(self) -> None:
+        """A request reached a batcher (or left without one): waiting batches count again."""
+        for waiter in self.waiting:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 class MicroBatcher(Generic[T]):
@@ -74,6 +87,10 @@ class MicroBatcher(Generic[T]):
     (or None) with one entry per row; ``shared`` (e.g. the version that answered) goes to every
     caller of the batch. ``in_flight`` is shared by the server's batchers; ``primary`` says
     whether requests not yet handed to a batcher may come to this one.
+
+    Requests wait in a deque, and the collecting worker sleeps on one future (with a timer
+    for the batch's deadline) rather than on ``asyncio.Queue.get`` under ``wait_for``, which
+    made a task and a timer for every request it collected.
     """
 
     def __init__(
@@ -95,27 +112,50 @@ class MicroBatcher(Generic[T]):
         self._primary = primary
         self._queued = 0
         self._on_batch = on_batch
-        self._queue: asyncio.Queue[_Pending] | None = None
-        self._carry: _Pending | None = None
+        self._pending: deque[_Pending] = deque()
+        self._wake: asyncio.Future[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ferry-batch")
 
     async def submit(self, rows: np.ndarray, key: Hashable = None) -> tuple[tuple[Any, ...], T]:
         """Queue ``rows`` (validated against ``key``) and wait for their share of a batch."""
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.get_running_loop().create_task(self._work(self._queue))
-        pending = _Pending(rows, key, asyncio.get_running_loop().create_future())
-        self._queue.put_nowait(pending)
+        loop = asyncio.get_running_loop()
+        if self._worker is None:
+            self._worker = loop.create_task(self._work())
+        pending = _Pending(rows, key, loop.create_future())
+        self._pending.append(pending)
         in_flight = self._in_flight
         in_flight.queued += 1
         self._queued += 1
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+        if in_flight.waiting:
+            in_flight.settled()
         try:
             result: tuple[tuple[Any, ...], T] = await pending.future
         finally:
             in_flight.queued -= 1
             self._queued -= 1
         return result
+
+    def copy(self, rows: np.ndarray, key: Hashable, limit: int) -> asyncio.Future[Any] | None:
+        """Queue ``rows`` as a copy that no request waits on (a canary's rows for its primary
+        to answer too): they join the next batch, which runs anyway, instead of a session run
+        of their own. None (dropped) when ``limit`` requests already wait here."""
+        if self._worker is None or len(self._pending) >= limit:
+            return None
+        pending = _Pending(rows, key, asyncio.get_running_loop().create_future())
+        self._pending.append(pending)
+        self._queued += 1
+        pending.future.add_done_callback(self._copied)
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+        return pending.future
+
+    def _copied(self, _future: asyncio.Future[Any]) -> None:
+        self._queued -= 1
 
     def _coming(self) -> int:
         """Requests that may still join this batcher's batches (those it holds included)."""
@@ -127,45 +167,53 @@ class MicroBatcher(Generic[T]):
         """Stop the worker; queued callers get an error rather than hanging."""
         if self._worker is not None:
             self._worker.cancel()
-        waiting = [self._carry] if self._carry else []
-        while self._queue is not None and not self._queue.empty():
-            waiting.append(self._queue.get_nowait())
-        for pending in waiting:
+        while self._pending:
+            pending = self._pending.popleft()
             if not pending.future.done():
                 pending.future.set_exception(RuntimeError("the server is shutting down"))
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def _work(self, queue: asyncio.Queue[_Pending]) -> None:
+    async def _work(self) -> None:
         while True:
-            batch = await self._collect(queue)
+            batch = await self._collect()
             await self._answer(batch)
 
-    async def _next(self, queue: asyncio.Queue[_Pending]) -> _Pending:
-        if self._carry is not None:
-            pending, self._carry = self._carry, None
-            return pending
-        return await queue.get()
+    async def _sleep(self, deadline: float | None) -> None:
+        """Wait for the next request, or ``deadline`` (loop time), or (for a batch waiting on
+        requests still coming) one of them going to another batcher."""
+        loop = asyncio.get_running_loop()
+        wake = self._wake = loop.create_future()
+        timer = None if deadline is None else loop.call_at(deadline, _wake, wake)
+        waiting = self._in_flight.waiting
+        if deadline is not None:
+            waiting.add(wake)
+        try:
+            await wake
+        finally:
+            self._wake = None
+            waiting.discard(wake)
+            if timer is not None:
+                timer.cancel()
 
-    async def _collect(self, queue: asyncio.Queue[_Pending]) -> list[_Pending]:
-        batch = [await self._next(queue)]
-        rows = len(batch[0].rows)
-        deadline = asyncio.get_running_loop().time() + self._max_wait
+    async def _collect(self) -> list[_Pending]:
+        pending = self._pending
+        while not pending:
+            await self._sleep(None)
+        first = pending.popleft()
+        batch, rows = [first], len(first.rows)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._max_wait
         while rows < self._max_rows:
-            if queue.empty():
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0 or self._coming() <= len(batch):
+            if not pending:
+                if loop.time() >= deadline or self._coming() <= len(batch):
                     break
-                try:
-                    candidate = await asyncio.wait_for(queue.get(), remaining)
-                except TimeoutError:
-                    break
-            else:
-                candidate = queue.get_nowait()
-            if candidate.key != batch[0].key:
-                self._carry = candidate  # another spec: it starts the next batch
-                break
-            batch.append(candidate)
-            rows += len(candidate.rows)
+                await self._sleep(deadline)
+                continue
+            if pending[0].key != first.key:
+                break  # another spec: it starts the next batch
+            joining = pending.popleft()
+            batch.append(joining)
+            rows += len(joining.rows)
         return batch
 
     async def _answer(self, batch: list[_Pending]) -> None:
@@ -203,3 +251,8 @@ def _rows(output: Any, start: int, stop: int) -> Any:
     if isinstance(output, Mapping):
         return {name: value[start:stop] for name, value in output.items()}
     return output[start:stop]
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

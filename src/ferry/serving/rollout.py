@@ -14,6 +14,7 @@ tick, before it reports the window's figures.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -136,12 +137,35 @@ class RolloutLoop:
         figures.observe(time.perf_counter() - started, failed=False)
         return answered
 
-    def copy(self, slot: Slot, route: Route, rows: np.ndarray, outputs: Outputs) -> None:
-        """Queue a copy of an answered request for the other variant (off the request path)."""
-        other = PRIMARY if route.answer == CANDIDATE else CANDIDATE
+    def copy(self, slot: Slot, route: Route, rows: np.ndarray, outputs: Outputs,
+             spec: Any, primary: MicroBatcher[LoadedVersion]) -> None:  # fmt: skip
+        """Have the other variant answer a copy of an answered request, off the request path.
+
+        The candidate answers a shadow copy from the bounded queue. The primary answers a
+        canary's copy in its next micro-batch (``primary``), which runs anyway: a session run
+        of its own for every canary request cost more than the candidate's answer."""
         answered = _compared(outputs)
-        if answered is not None:
-            slot.shadow.offer(Copy(rows, answered, other))
+        if answered is None:
+            return
+        if route.answer == PRIMARY:
+            slot.shadow.offer(Copy(rows, answered, CANDIDATE))
+            return
+        copied = primary.copy(rows, spec, SHADOW_CAPACITY)
+        if copied is None:
+            self._dropped(slot.primary.name)
+            return
+        copied.add_done_callback(functools.partial(self._primary_answered, slot, answered))
+
+    def _primary_answered(
+        self, slot: Slot, answered: np.ndarray, copied: asyncio.Future[Any]
+    ) -> None:
+        """Compare the primary's answer to a canary's copy with the candidate's."""
+        if copied.cancelled() or copied.exception() is not None:
+            return
+        if self.slots.get(slot.primary.name) is not slot:
+            return  # the rollout moved on while the copy waited
+        share, loaded = copied.result()
+        self._tally(slot, PRIMARY, loaded, Outputs(*share), answered)
 
     def remember(self, slot: Slot, request_id: str, variant: str, outputs: Outputs,
                  loaded: LoadedVersion) -> None:  # fmt: skip
@@ -306,28 +330,30 @@ class RolloutLoop:
     # -- copies -------------------------------------------------------------------------
 
     async def _compare(self, name: str, copy: Copy) -> None:
+        """Answer a shadow copy with the candidate: timed and counted as its request."""
         slot = self.slots.get(name)
-        live = (
-            None if slot is None else slot.candidate if copy.variant == CANDIDATE else slot.primary
-        )
-        loaded = None if live is None else live.current
+        loaded = None if slot is None else slot.candidate.current
         if slot is None or loaded is None:
             return
         started = time.perf_counter()
-        figures = slot.figures
+        figures = slot.figures.variants[CANDIDATE]
         try:
             outputs = await _run_copy(loaded, copy.rows)
         except Exception:
-            if copy.variant == CANDIDATE:
-                figures.variants[CANDIDATE].observe(time.perf_counter() - started, failed=True)
+            figures.observe(time.perf_counter() - started, failed=True)
             return
-        if copy.variant == CANDIDATE and slot.rollout.plan.mode == "shadow":
-            figures.variants[CANDIDATE].observe(time.perf_counter() - started, failed=False)
+        figures.observe(time.perf_counter() - started, failed=False)
+        self._tally(slot, CANDIDATE, loaded, outputs, copy.answered)
+
+    def _tally(self, slot: Slot, variant: str, loaded: LoadedVersion, outputs: Outputs,
+               answered: np.ndarray) -> None:  # fmt: skip
+        """Count what ``variant`` answered for a copy, and whether it agreed with ``answered``."""
+        figures = slot.figures
         if slot.rollout.plan.compares_distributions:
             count_predictions(loaded.task, outputs.predictions,
-                              figures.variants[copy.variant].predicted)  # fmt: skip
-        figures.compared += len(copy.rows)
-        figures.disagreed += disagreements(copy.answered, _compared(outputs))
+                              figures.variants[variant].predicted)  # fmt: skip
+        figures.compared += len(answered)
+        figures.disagreed += disagreements(answered, _compared(outputs))
         if figures.disagreement is not None:
             self.metrics.shadow_disagreement.labels(slot.primary.name).set(figures.disagreement)
 

@@ -373,7 +373,7 @@ class ModelServer:
         confidence = outputs.row_confidence()
         if slot is not None and self.rollouts is not None:
             if route.compare and variant == route.answer:
-                self.rollouts.copy(slot, route, rows, outputs)
+                self.rollouts.copy(slot, route, rows, outputs, spec, self._batchers[live.key])
             self.rollouts.remember(slot, request_id, variant, outputs, loaded)
         self.metrics.predicted(live.key, confidence)
         self.capture.record(
