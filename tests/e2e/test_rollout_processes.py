@@ -1,6 +1,7 @@
 """Two real ``ferry serve`` processes on one PostgreSQL catalog during a canary rollout: they
 split traffic by the same sticky keys, one of them leads the analysis, and when the leader is
-killed (``kill -9``) the other takes over and advances the rollout.
+killed (``kill -9``) the other takes over and advances the rollout. During an A/B test, the
+labels a balancer sends to the replica that did not answer reach the one that did.
 
 The analysis needs no injected clock here: the step interval is one second and the rollout is
 held by ``min_requests`` (a window is judged only once the candidate has answered that many),
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sklearn.base import clone
 from tests.e2e.conftest import FERRY, free_port
 
 from ferry import Registry
@@ -29,6 +31,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 WEIGHT = 20
 MIN_REQUESTS = 2300
 """Above the candidate's share of the first 10,000 requests (asserted), so the step waits."""
+AB_SAMPLES = 60
+"""Labelled outcomes each arm needs before the A/B test runs."""
 
 
 @dataclass
@@ -50,10 +54,24 @@ class Replica:
 @pytest.fixture
 def replicas(tmp_path: Path, postgres_url: str, pipeline, cancer) -> Iterator[list[Replica]]:
     """Two servers of ``cancer@production`` (1.0.0) with 1.1.0 registered beside it."""
+    yield from _serve(tmp_path, postgres_url, [pipeline, pipeline], cancer)
+
+
+@pytest.fixture
+def ab_replicas(tmp_path: Path, postgres_url: str, pipeline, cancer) -> Iterator[list[Replica]]:
+    """Two servers of a ``cancer@production`` that is nearly always wrong; 1.1.0 is right."""
+    wrong = clone(pipeline).fit(cancer[0], 1 - cancer[1])
+    yield from _serve(tmp_path, postgres_url, [wrong, pipeline], cancer)
+
+
+def _serve(
+    tmp_path: Path, postgres_url: str, models: list[Any], cancer: Any
+) -> Iterator[list[Replica]]:
+    """Register ``models`` as 1.0.0 (production) and 1.1.0; serve them from two processes."""
     home = tmp_path / "home"
     with Registry(home=home, catalog=postgres_url) as registry:
-        for _ in range(2):
-            registry.register(pipeline, "cancer", input_example=cancer[0].head(20))
+        for model in models:
+            registry.register(model, "cancer", input_example=cancer[0].head(20))
         registry.set_alias("cancer", "production", "1.0.0")
     environ = {**os.environ, "FERRY_HOME": str(home), "FERRY_CATALOG": postgres_url,
                "FERRY_POLL_INTERVAL": "0.2", "FERRY_WARMUP_ITERATIONS": "2"}  # fmt: skip
@@ -171,3 +189,36 @@ def test_two_replicas_split_by_key_one_leads_and_the_other_takes_over(replicas, 
     assert figures["candidate"]["requests"] >= MIN_REQUESTS
     assert figures["candidate"]["requests"] + figures["primary"]["requests"] > 10_000
     assert "now leads the rollout analysis" in follower.log.read_text()
+
+
+def test_labels_sent_to_the_replica_that_did_not_answer_decide_the_ab_test(ab_replicas, cancer):
+    one, two = ab_replicas
+    X, y = cancer
+    with httpx.Client(timeout=30) as client:
+        started = client.post(f"{one.url}/rollouts", json={
+            "model": "cancer", "candidate": "1.1.0", "mode": "ab", "interval": "1s",
+            "min_requests": 1, "min_samples": AB_SAMPLES, "max_latency_ratio": 1000.0,
+            "max_disagreement": 1.0})  # fmt: skip
+        assert started.status_code == 201, started.text
+        for replica in ab_replicas:
+            _until(lambda r=replica: r.health(client) is not None, "the rollout", replica)
+        on_one: dict[str, int] = {"primary": 0, "candidate": 0}
+        for index in range(2 * AB_SAMPLES + 60):  # every prediction on one, every other label
+            answer = client.post(f"{one.url}/predict", json={"rows": [X.iloc[index].tolist()]},
+                                 headers={"X-Ferry-Key": f"user-{index}"}).json()  # fmt: skip
+            balanced = one if index % 2 else two
+            on_one[answer["variant"]] += balanced is one
+            sent = client.post(f"{balanced.url}/feedback", json={
+                "request_id": answer["request_id"], "label": int(y.iloc[index]),
+                "model": "cancer"})  # fmt: skip
+            assert sent.status_code == 200, sent.text
+
+        def decided() -> bool:  # a request a round keeps windows judged until the test decides
+            client.post(f"{two.url}/predict", json={"rows": [X.iloc[0].tolist()]})
+            return client.get(f"{two.url}/rollouts/cancer").json()["state"] != "running"
+
+        _until(decided, "the A/B test to decide", one)
+        status = client.get(f"{two.url}/rollouts/cancer").json()
+    assert max(on_one.values()) < AB_SAMPLES  # the labels sent to one alone reach no decision
+    assert status["state"] == "promoted", status["history"][-1]
+    assert min(status["significance"]["samples"].values()) >= AB_SAMPLES
