@@ -61,10 +61,20 @@ class Slot:
     figures: WindowFigures = field(default_factory=WindowFigures)
     labels_read: int = 0
     """The newest handed-over label (catalog row id) this replica has looked at."""
+    split: Split = field(init=False)
+    """The traffic rule of the rollout's current step (made once a step, not per request)."""
+
+    def __post_init__(self) -> None:
+        self.follow(self.rollout)
+
+    def follow(self, rollout: Rollout) -> None:
+        """Take the catalog's newer state of the rollout (its step may have moved)."""
+        self.rollout = rollout
+        self.split = Split(rollout.plan.mode, rollout.percent)
 
     def route(self, key: str) -> Route:
         """Where a request with this sticky key goes at the current step."""
-        return Split(self.rollout.plan.mode, self.rollout.percent).route(key)
+        return self.split.route(key)
 
 
 class RolloutLoop:
@@ -264,7 +274,7 @@ class RolloutLoop:
         if slot is not None and slot.rollout.id == rollout.id:
             if slot.rollout.window != rollout.window:
                 slot.figures = WindowFigures()
-            slot.rollout = rollout
+            slot.follow(rollout)
         elif self._refused.get(name) != rollout.id:
             if slot is not None:
                 await self.drop(name)
