@@ -1,8 +1,8 @@
 """How the server answers: JSON bodies, errors shaped per protocol, bounded request bodies.
 
-This is the only place errors become status codes (``STATUS``), shaped per protocol: v2 and
-KServe v1 answer ``{"error"}`` with 400, MLflow ``{"error_code", "message"}`` (the code matching the status),
-everything else ``{"error"}``.
+This is the only place errors become status codes (``STATUS``), shaped by each protocol's
+adapter: v2 and KServe v1 answer ``{"error"}`` with 400, MLflow ``{"error_code", "message"}`` (the
+code matching the status), everything else ``{"error"}``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from ferry.errors import (
     Unauthorized,
     Unsupported,
 )
-from ferry.serving.protocols import dump_json, mlflow, v2
+from ferry.serving.protocols import JSON_TYPE as JSON_TYPE
+from ferry.serving.protocols import Adapter, dump_json, kserve, mlflow, plain, v2
+from ferry.serving.protocols import json_response as json_response
 
 log = logging.getLogger("ferry.serving")
 
@@ -37,7 +39,10 @@ STATUS: dict[type[FerryError], int] = {
     Conflict: 409, AlreadyExists: 409, IntegrityError: 409, Unauthorized: 401,
     StorageUnavailable: 503,
 }  # fmt: skip
-JSON_TYPE = "application/json"
+ADAPTERS: dict[str, Adapter] = {
+    adapter.name: adapter for adapter in (plain.ADAPTER, mlflow.ADAPTER, v2.ADAPTER, kserve.ADAPTER)
+}
+"""Each protocol's adapter by its name."""
 INTERNAL_MESSAGE = "internal error; see the server log"
 
 
@@ -72,7 +77,7 @@ def failure_response(
 ) -> Response:
     """A JSON error body in the protocol's shape (MLflow's carries the code for ``status``),
     with ``extra`` fields beside the message."""
-    body = mlflow.error_body(message, status) if protocol == "mlflow" else v2.error_body(message)
+    body = ADAPTERS[protocol].error_body(status, message)
     body.update(extra or {})
     return Response(dump_json(body), status_code=status, media_type=JSON_TYPE, headers=headers)
 
@@ -86,10 +91,6 @@ def protocol_of(path: str) -> str:
     if path == "/v2" or path.startswith("/v2/"):
         return "v2"
     return "kserve" if path.startswith("/v1/") else "plain"
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(dump_json(body), status_code=status, media_type=JSON_TYPE)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -7,14 +7,28 @@ errors are ``{"error": message}``, as KServe's own model server writes them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from starlette.responses import Response
 
 from ferry.errors import InvalidInput
 from ferry.flavors.tasks import Outputs
 from ferry.serving.inputs import InputSpec
-from ferry.serving.protocols import expect_object, mlflow, parse_json
+from ferry.serving.protocols import (
+    Parsed,
+    error_body,
+    expect_object,
+    json_response,
+    mlflow,
+    parse_json,
+)
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ferry.serving.loader import LoadedVersion
+    from ferry.serving.server import Prediction
 
 
 def parse(body: bytes, spec: InputSpec) -> np.ndarray:
@@ -35,3 +49,24 @@ def respond(outputs: Outputs) -> dict[str, Any]:
 def model_status(name: str, ready: bool) -> dict[str, Any]:
     """The v1 model status body."""
     return {"name": name, "ready": ready}
+
+
+class Kserve:
+    """``/v1/models/{name}:predict``'s adapter."""
+
+    name = "kserve"
+
+    def target(self, request: Request, body: bytes, model: str | None) -> tuple[str | None, Any]:
+        return model, body
+
+    def parse(self, request: Request, payload: Any, loaded: LoadedVersion) -> Parsed:
+        return Parsed(parse(payload, loaded.spec))
+
+    def respond(self, prediction: Prediction, parsed: Parsed) -> Response:
+        return json_response(respond(prediction.outputs))
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return error_body(message)
+
+
+ADAPTER = Kserve()

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from starlette.responses import Response
 
 from ferry.errors import InvalidInput
 from ferry.flavors.tasks import Outputs
 from ferry.serving.inputs import InputSpec
-from ferry.serving.protocols import expect_object, parse_json
+from ferry.serving.protocols import JSON_TYPE, Parsed, expect_object, json_response, parse_json
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ferry.serving.loader import LoadedVersion
+    from ferry.serving.server import Prediction
 
 SHAPES = {"dataframe_split", "dataframe_records", "instances", "inputs"}
 ERROR_CODES = {
@@ -114,3 +121,25 @@ def error_code(status: int) -> str:
 def error_body(message: str, status: int) -> dict[str, Any]:
     """MLflow's error shape, its code matching the status."""
     return {"error_code": error_code(status), "message": message}
+
+
+class Mlflow:
+    """``/invocations``' adapter: JSON or CSV by content type; errors carry MLflow's codes."""
+
+    name = "mlflow"
+
+    def target(self, request: Request, body: bytes, model: str | None) -> tuple[str | None, Any]:
+        return model, body
+
+    def parse(self, request: Request, payload: Any, loaded: LoadedVersion) -> Parsed:
+        content_type = request.headers.get("content-type", JSON_TYPE)
+        return Parsed(parse(payload, content_type, loaded.spec))
+
+    def respond(self, prediction: Prediction, parsed: Parsed) -> Response:
+        return json_response(respond(prediction.outputs))
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return error_body(message, status)
+
+
+ADAPTER = Mlflow()

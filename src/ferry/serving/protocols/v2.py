@@ -10,20 +10,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from starlette.responses import Response
 
 from ferry.errors import InvalidInput
 from ferry.flavors.tasks import Outputs
 from ferry.serving.inputs import InputSpec
-from ferry.serving.protocols import expect_object
+from ferry.serving.protocols import (
+    Parsed,
+    error_body,
+    expect_object,
+    json_response,
+    parse_json,
+    v2_binary,
+)
+from ferry.serving.protocols.datatypes import DATATYPES
 
-DATATYPES = {
-    "BOOL": np.bool_, "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
-    "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
-    "FP16": np.float16, "FP32": np.float32, "FP64": np.float64, "BYTES": np.object_,
-}  # fmt: skip
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ferry.serving.loader import LoadedVersion
+    from ferry.serving.server import Prediction
+
 OUTPUT_NAMES = {
     "predictions": "predict", "probabilities": "predict_proba", "distances": "distances",
     "confidence": "confidence", "outputs": "outputs",
@@ -266,6 +276,36 @@ def _output_metadata(
     return {"name": OUTPUT_NAMES.get(name, name), "datatype": "FP64", "shape": shape}
 
 
-def error_body(message: str) -> dict[str, Any]:
-    """The v2 error shape."""
-    return {"error": message}
+class V2:
+    """The v2 ``infer`` routes' adapter: JSON tensors, or binary ones (tritonclient's
+    ``binary_data``); the answer repeats the model's name as the path gave it."""
+
+    name = "v2"
+
+    def target(self, request: Request, body: bytes, model: str | None) -> tuple[str | None, Any]:
+        return model, body
+
+    def parse(self, request: Request, payload: Any, loaded: LoadedVersion) -> Parsed:
+        length = request.headers.get(v2_binary.HEADER)
+        body = parse_json(payload) if length is None else v2_binary.split_request(payload, length)
+        rows, request_id, wanted = parse(body, loaded.spec, loaded.extra_outputs)
+        model = request.path_params["model"]
+        return Parsed(rows, request_id, model, wanted, v2_binary.binary_outputs(body))
+
+    def respond(self, prediction: Prediction, parsed: Parsed) -> Response:
+        body = respond(
+            parsed.model, prediction.loaded.version, prediction.request_id, prediction.outputs,
+            parsed.outputs,
+        )  # fmt: skip
+        body["parameters"] = {"variant": prediction.variant}
+        if not parsed.binary:
+            return json_response(body)
+        content, header = v2_binary.encode_response(body, parsed.binary)
+        headers = {"Inference-Header-Content-Length": str(header)}
+        return Response(content, media_type="application/octet-stream", headers=headers)
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return error_body(message)
+
+
+ADAPTER = V2()

@@ -16,7 +16,7 @@ import numpy as np
 
 from ferry.errors import InvalidInput
 from ferry.serving.protocols import dump_json, parse_json
-from ferry.serving.protocols.v2 import DATATYPES
+from ferry.serving.protocols.datatypes import DATATYPES
 
 HEADER = "inference-header-content-length"
 
