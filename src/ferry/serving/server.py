@@ -26,12 +26,14 @@ from ferry.flavors.tasks import Outputs
 from ferry.logstore.retention import LogRetention
 from ferry.logstore.store import LogStore
 from ferry.registry.refs import ModelRef
+from ferry.serving import health
 from ferry.serving.age import AgeLimit
 from ferry.serving.batching import InFlight, MicroBatcher, runs_on_loop
 from ferry.serving.bundle import Bundle
 from ferry.serving.cache import ModelCache
 from ferry.serving.capture import PredictionLog
 from ferry.serving.drift_status import DriftStatus
+from ferry.serving.feedback import Feedback
 from ferry.serving.inputs import InputSpec
 from ferry.serving.live import Backoff, LiveModel, follow_once
 from ferry.serving.loader import LoadedVersion, ModelLoader
@@ -121,9 +123,10 @@ class ModelServer:
         self.in_flight = InFlight()
         self._batchers = {name: self._batcher(model) for name, model in self.live.items()}
         self.rollouts = self._rollout_loop(self.link, clock) if self.link is not None else None
+        self.labels = Feedback(self.capture, self.model, self.rollouts)
+        self._remember = self.labels.remember  # predict's call, with no method in between
         self._tasks: list[asyncio.Task[None]] = []
         self._first_loads: dict[str, asyncio.Task[None]] = {}
-        self._recent: dict[str, str] = {}
         self._listener: AliasListener | None = None
         self._refreshing = {name: asyncio.Lock() for name in self.live}
         self._background: set[asyncio.Task[None]] = set()
@@ -435,35 +438,10 @@ class ModelServer:
 
     # -- feedback and health ------------------------------------------------------------
 
-    def _remember(self, request_id: str, model: str) -> None:
-        """Recent request ids → model, so feedback can name only the request."""
-        self._recent[request_id] = model
-        if len(self._recent) > 100_000:
-            for key in list(self._recent)[:10_000]:
-                del self._recent[key]
-
     async def feedback(self, request_id: str, label: Any, model: str | None) -> str:
-        """Record a ground-truth label (a scalar) durably; returns the model it was filed under.
-
-        Raises :class:`StorageUnavailable` when the label could not be written.
-        """
-        if not isinstance(label, str | int | float | bool) or (
-            model is not None and not isinstance(model, str)
-        ):
-            raise InvalidInput("'label' must be a string, number or boolean and 'model' a name")
-        name = model or self._recent.get(request_id)
-        if name is None:
-            raise NotFound(
-                f"unknown request_id {request_id!r} on this replica: pass 'model' with the label "
-                "(behind a load balancer, another replica may have answered it)"
-            )
-        name = self.model(name).name  # labels are filed under the registry's model name
-        durable = self.capture.feedback(name, request_id, label)
-        await asyncio.to_thread(self.capture.write_feedback)
-        await asyncio.wrap_future(durable)
-        if self.rollouts is not None:  # an A/B test counts the label for the variant that answered
-            await self.rollouts.labelled(name, request_id, label)
-        return name
+        """Record a ground-truth label durably (see :meth:`Feedback.record`); returns the model
+        it was filed under."""
+        return await self.labels.record(request_id, label, model)
 
     def metrics_text(self) -> bytes:
         """The Prometheus exposition (reads the catalog for drift: call it off the event loop)."""
@@ -481,15 +459,7 @@ class ModelServer:
 
     def health(self) -> dict[str, Any]:
         """Per-model status, version, load and warm-up figures, cache hit, age, last swap."""
-        models = {name: _model_health(live) for name, live in self.live.items()}
-        if self.rollouts is not None:
-            for name, entry in models.items():
-                entry["rollout"] = self.rollouts.health(name)
-        return {
-            "status": _overall({entry["status"] for entry in models.values()}),
-            "models": models,
-            "prediction_log": self.capture.state.to_dict(),
-        }
+        return health.report(self.live, self.rollouts, self.capture)
 
 
 def _cache(settings: ServingSettings, source: RegistryLink | Bundle) -> ModelCache:
@@ -507,16 +477,6 @@ def _logged(outputs: Outputs) -> np.ndarray:
     return np.full(outputs.rows, None, dtype=object)
 
 
-def _overall(statuses: set[str]) -> str:
-    """The server's status from its models': the worst one wins."""
-    if statuses <= {"ready", "age_alert"}:
-        return "ready"
-    for status in ("failed", "too_old"):
-        if status in statuses:
-            return status
-    return "loading"
-
-
 def _prediction_log(
     settings: ServingSettings, where: RegistrySettings, metrics: ServingMetrics
 ) -> PredictionLog:
@@ -532,30 +492,6 @@ def _prediction_log(
         retention=LogRetention(settings.log_retention_days, settings.log_max_bytes),
         max_pending_rows=settings.log_max_pending_rows,
     )
-
-
-def _model_health(live: LiveModel) -> dict[str, Any]:
-    current = live.current
-    entry: dict[str, Any] = {
-        "status": live.status, "reference": str(live.ref), "trained": current is not None,
-        "error": live.error, "last_swap": live.last_swap.to_dict() if live.last_swap else None,
-    }  # fmt: skip
-    if current is not None:
-        mean, p95 = current.warmup_summary()
-        created = datetime.fromisoformat(current.metadata["created_at"])
-        entry.update(
-            version=current.version, backend=current.runner.backend, load_ms=round(current.load_ms, 3),
-            warmup_mean_ms=round(mean, 4), warmup_p95_ms=round(p95, 4), cache_hit=current.cache_hit,
-            model_age_days=round((live.clock() - created).total_seconds() / 86400, 4),
-            compile_note=current.compile_note, reason=current.compile_note, task=current.task,
-            **current.facts,
-            compat=current.compat.to_dict() if current.compat is not None else None,
-            startup_ms={phase: round(ms, 3) for phase, ms in current.startup_ms.items()},
-        )  # fmt: skip
-        verdict = live.age()
-        if verdict is not None:
-            entry.update(status=verdict.status, age_message=verdict.message)
-    return entry
 
 
 def _key(ref: str, served: Mapping[str, LiveModel]) -> str:
