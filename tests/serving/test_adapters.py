@@ -184,3 +184,19 @@ async def test_a_malformed_body_is_refused_naming_the_field(serve, caplog, case)
     assert "x-ferry-variant" not in response.headers  # nothing answered
     assert _counted(metrics, case, case.status, "none", "none") == 1
     assert not [record for record in caplog.records if record.exc_info]
+
+
+@pytest.mark.parametrize(
+    ("path", "message_key"),
+    [
+        ("/predict?model=ghost", "error"),
+        ("/invocations/ghost", "message"),
+        ("/v1/models/ghost:predict", "error"),
+        ("/v2/models/ghost/infer", "error"),
+    ],
+)
+async def test_an_oversized_body_is_refused_before_the_model_is_looked_up(serve, path, message_key):
+    async with serve(max_body_bytes=64) as (client, _server):
+        response = await client.post(path, content=b"[" + b"1," * 100 + b"1]")
+    assert response.status_code == 413, response.text
+    assert "FERRY_MAX_BODY_BYTES" in response.json()[message_key]
