@@ -14,7 +14,7 @@ request is scored, a later one for the same request is only logged.
 Answers are remembered by the replica that made them. A label that reaches another replica (a
 load balancer does not send ``/feedback`` where ``/predict`` went) is handed over through the
 catalog, and the replica that remembers its request claims and scores it at its next tick
-(:meth:`ferry.serving.rollout.RolloutLoop.labelled`).
+(:mod:`ferry.serving.labels`).
 """
 
 from __future__ import annotations

@@ -6,9 +6,8 @@ routes the same share), load and warm the candidate once, store this replica's f
 current window, and, on the one leader, judge a window once its interval has passed. The clock is
 injected: tests move it instead of sleeping.
 
-A feedback label is scored by the replica that answered its request; one that reaches another
-replica is handed over through the catalog and claimed by the answering replica at its next
-tick, before it reports the window's figures.
+A feedback label is scored by the replica that answered its request (:mod:`ferry.serving.labels`),
+claimed at its tick before it reports the window's figures.
 """
 
 from __future__ import annotations
@@ -30,11 +29,12 @@ from ferry.serving.batching import MicroBatcher, runs_on_loop
 from ferry.serving.checks import ADVANCE, INCONCLUSIVE, PROMOTE, ROLLBACK, WAIT, Verdict, judge
 from ferry.serving.distance import count_predictions
 from ferry.serving.figures import WindowFigures
+from ferry.serving.labels import Labels
 from ferry.serving.leader import Leadership
 from ferry.serving.live import LiveModel
 from ferry.serving.loader import LoadedVersion
 from ferry.serving.metrics import ServingMetrics
-from ferry.serving.outcomes import Answered, AnsweredRequests, Moments, scores
+from ferry.serving.outcomes import Answered
 from ferry.serving.shadow import Copy, ShadowQueue, disagreements
 from ferry.serving.traffic import CANDIDATE, PRIMARY, SINGLE, Route, Split
 
@@ -107,7 +107,8 @@ class RolloutLoop:
         self.metrics, self.replica, self.clock = metrics, replica, clock
         self._refused: dict[str, int] = {}
         self._syncing: dict[str, asyncio.Lock] = {}
-        self.answered = AnsweredRequests()
+        self.labels = Labels(lambda: self.store, clock)
+        self.answered = self.labels.answered
 
     @property
     def store(self) -> Rollouts:
@@ -191,45 +192,9 @@ class RolloutLoop:
             )
 
     async def labelled(self, name: str, request_id: str, label: Any) -> None:
-        """Score a feedback label against the answer it is for, in the answering variant's
-        figures. A label for a request this replica did not answer is handed to the others
-        through the catalog (the one that answered claims it); one for an earlier rollout is
-        not counted."""
-        slot = self.slots.get(name)
-        answered = self.answered.claim(request_id)
-        if slot is None:
-            return
-        if answered is None:
-            if slot.rollout.plan.uses_labels:
-                await self._hand_over(slot.rollout, request_id, label)
-        elif answered.rollout == slot.rollout.id:
-            _score(slot, answered, label)
-
-    async def _hand_over(self, rollout: Rollout, request_id: str, label: Any) -> None:
-        """Leave the label in the catalog; an outage loses it for the rollout only (it is
-        already in the feedback log), so the client is not told to send it again."""
-        now = self.clock().isoformat(timespec="microseconds")
-        try:
-            await asyncio.to_thread(self.store.hand_over, rollout, request_id, label, now)
-        except Exception:
-            log.exception("rollout %d: could not hand the label of request %r to the replica "
-                          "that answered it", rollout.id, request_id)  # fmt: skip
-
-    async def _claim_labels(self, slot: Slot) -> None:
-        """Score the labels other replicas handed over for requests this replica answered."""
-        rollout = slot.rollout
-
-        def knows(request_id: str) -> bool:
-            answered = self.answered.peek(request_id)
-            return answered is not None and answered.rollout == rollout.id
-
-        claimed, slot.labels_read = await asyncio.to_thread(
-            self.store.claim_labels, rollout, slot.labels_read, knows
-        )
-        for request_id, label in claimed:
-            answered = self.answered.claim(request_id)  # None: its label came here meanwhile
-            if answered is not None:
-                _score(slot, answered, label)
+        """Score a feedback label for the variant that answered its request, here or on the
+        replica that answered it (:mod:`ferry.serving.labels`)."""
+        await self.labels.label(self.slots.get(name), request_id, label)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -242,7 +207,7 @@ class RolloutLoop:
                 slot = self.slots.get(name)
                 if slot is not None:
                     if slot.rollout.plan.uses_labels:
-                        await self._claim_labels(slot)
+                        await self.labels.claim(slot)
                     figures = slot.figures.to_dict()
                     await asyncio.to_thread(self.store.report, slot.rollout, self.replica, figures)
                 if leads and rollout is not None:
@@ -414,13 +379,6 @@ class RolloutLoop:
         step = rollout.step_index + (1 if verdict.action == ADVANCE else 0)
         kind = {"advance": "advanced", "hold": "held"}.get(verdict.action, "checked")
         self.store.judged(rollout, step, verdict.failures, kind, detail, now)
-
-
-def _score(slot: Slot, answered: Answered, label: Any) -> None:
-    """Add one label's per-row scores to the answering variant's figures of this window."""
-    outcomes = slot.figures.variants[answered.variant].outcomes
-    for metric, values in scores(answered.task, answered.predictions, label).items():
-        outcomes.setdefault(metric, Moments()).observe(values)
 
 
 async def _run_copy(loaded: LoadedVersion, rows: np.ndarray) -> Outputs:
