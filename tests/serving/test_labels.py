@@ -113,6 +113,7 @@ async def test_labels_sent_to_the_other_replica_reach_the_ab_test(
         clock.now += timedelta(seconds=61)
         await server_one.rollouts.tick()  # claims two's labels, reports, judges
         status = (await two.get("/rollouts/cancer")).json()
+        counted = [(await client.get("/metrics")).text for client in (one, two)]
     assert unnamed.status_code == 404 and "pass 'model'" in unnamed.json()["error"]
     assert max(here.values()) < 50  # neither arm reaches min_samples on one's own labels
     assert status["state"] == "promoted", status["history"][-1]
@@ -120,6 +121,17 @@ async def test_labels_sent_to_the_other_replica_reach_the_ab_test(
     assert test["outcome"] == "better"
     assert test["samples"] == {v: variants.count(v) for v in ("primary", "candidate")}
     assert _pending(registries[0]) == []
+    assert _labels_counted(counted[0]) == {"scored": 80.0, "claimed": 80.0}
+    assert _labels_counted(counted[1]) == {"handed_over": 80.0}
+
+
+def _labels_counted(metrics: str) -> dict[str, float]:
+    """``ferry_rollout_labels_total`` of cancer by outcome, as ``/metrics`` exposes it."""
+    found = {}
+    for line in metrics.splitlines():
+        if line.startswith('ferry_rollout_labels_total{model="cancer",outcome="'):
+            found[line.split('outcome="')[1].split('"')[0]] = float(line.rsplit(" ", 1)[1])
+    return found
 
 
 async def test_a_label_is_counted_once_and_one_nobody_claims_expires(

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ferry.serving.outcomes import Answered, AnsweredRequests, Moments, scores
 
 if TYPE_CHECKING:
-    from ferry.registry.rollouts import Rollout, Rollouts
+    from ferry.registry.rollouts import Rollouts
+    from ferry.serving.metrics import ServingMetrics
     from ferry.serving.rollout import Slot
 
 log = logging.getLogger("ferry.serving")
@@ -28,12 +29,15 @@ log = logging.getLogger("ferry.serving")
 class Labels:
     """Scores the labels of this replica's answers; hands the others to the replica that answered.
 
-    ``store()`` is the catalog's rollouts (opened on first use); ``clock()`` dates a hand-over.
+    ``store()`` is the catalog's rollouts (opened on first use); ``clock()`` dates a hand-over;
+    ``metrics`` counts where each label went.
     """
 
-    def __init__(self, store: Callable[[], Rollouts], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: Callable[[], Rollouts], clock: Callable[[], datetime], metrics: ServingMetrics
+    ) -> None:
         self.answered = AnsweredRequests()
-        self._store, self._clock = store, clock
+        self._store, self._clock, self._counted = store, clock, metrics.rollout_labels
 
     async def label(self, slot: Slot | None, request_id: str, label: Any) -> None:
         """Score a label in the answering variant's figures, or hand it over when this replica
@@ -43,9 +47,10 @@ class Labels:
             return
         if answered is None:
             if slot.rollout.plan.uses_labels:
-                await self._hand_over(slot.rollout, request_id, label)
+                await self._hand_over(slot, request_id, label)
         elif answered.rollout == slot.rollout.id:
             _score(slot, answered, label)
+            self._counted.labels(slot.primary.name, "scored").inc()
 
     async def claim(self, slot: Slot) -> None:
         """Score the labels other replicas handed over for requests this replica answered."""
@@ -62,16 +67,19 @@ class Labels:
             answered = self.answered.claim(request_id)  # None: its label came here meanwhile
             if answered is not None:
                 _score(slot, answered, label)
+                self._counted.labels(slot.primary.name, "claimed").inc()
 
-    async def _hand_over(self, rollout: Rollout, request_id: str, label: Any) -> None:
+    async def _hand_over(self, slot: Slot, request_id: str, label: Any) -> None:
         """Leave the label in the catalog; an outage loses it for the rollout only (it is
         already in the feedback log), so the client is not told to send it again."""
-        now = self._clock().isoformat(timespec="microseconds")
+        rollout, now = slot.rollout, self._clock().isoformat(timespec="microseconds")
         try:
-            await asyncio.to_thread(self._store().hand_over, rollout, request_id, label, now)
+            kept = await asyncio.to_thread(self._store().hand_over, rollout, request_id, label, now)
         except Exception:
             log.exception("rollout %d: could not hand the label of request %r to the replica "
                           "that answered it", rollout.id, request_id)  # fmt: skip
+            kept = False
+        self._counted.labels(slot.primary.name, "handed_over" if kept else "lost").inc()
 
 
 def _score(slot: Slot, answered: Answered, label: Any) -> None:

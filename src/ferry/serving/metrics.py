@@ -86,6 +86,12 @@ class ServingMetrics:
             "ferry_rollout_checks", "Rollout analysis checks by check and result (pass, fail).",
             ["model", "check", "result"], registry=r,
         )  # fmt: skip
+        self.rollout_labels = Counter(
+            "ferry_rollout_labels",
+            "Feedback labels of a rollout by where they went: scored (this replica answered), "
+            "handed_over (to the replica that did), claimed (handed over by another), lost.",
+            ["model", "outcome"], registry=r,
+        )  # fmt: skip
         self.shadow_disagreement = Gauge(
             "ferry_shadow_disagreement_ratio",
             "Share of compared rows the candidate and the primary predicted differently (window).",

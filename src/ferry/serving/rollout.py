@@ -107,7 +107,7 @@ class RolloutLoop:
         self.metrics, self.replica, self.clock = metrics, replica, clock
         self._refused: dict[str, int] = {}
         self._syncing: dict[str, asyncio.Lock] = {}
-        self.labels = Labels(lambda: self.store, clock)
+        self.labels = Labels(lambda: self.store, clock, metrics)
         self.answered = self.labels.answered
 
     @property
