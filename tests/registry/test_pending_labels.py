@@ -3,17 +3,19 @@ replica that remembers a request claims its label, each label once; unclaimed on
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import delete, inspect, select, text, update
 
 from ferry import Registry
 from ferry.registry.catalog import Catalog
 from ferry.registry.rollout_plan import RolloutPlan
 from ferry.registry.rollouts import LABELS_KEPT, Rollout, Rollouts
-from ferry.registry.tables import rollout_labels
+from ferry.registry.tables import rollout_labels, rollouts
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -87,6 +89,42 @@ def test_an_ended_rollout_keeps_no_label_and_takes_no_more(running):
     assert _pending(store) == []
     assert not store.hand_over(rollout, "late", 1, _at(NOW))
     assert _pending(store) == []
+
+
+@pytest.mark.postgres
+def test_a_label_handed_over_while_its_rollout_ends_is_not_left_behind(
+    tmp_path, postgres_url, pipeline, cancer
+):
+    with Registry(home=tmp_path / "home", catalog=postgres_url) as registry:
+        registry.register(pipeline, "churn", input_example=cancer[0].head(5))
+        registry.register(pipeline, "churn", input_example=cancer[0].head(5))
+        registry.set_alias("churn", "production", "1.0.0")
+        store = Rollouts(registry)
+        rollout = store.start("churn@production", "1.1.0", RolloutPlan(mode="ab"))
+        with ThreadPoolExecutor(1) as pool, store.catalog.writing("churn") as ending:
+            ending.connection.execute(  # what finish does, held open
+                update(rollouts).where(rollouts.c.id == rollout.id).values(state="aborted")
+            )
+            ending.connection.execute(delete(rollout_labels))
+            late = pool.submit(store.hand_over, rollout, "late", 1, _at(NOW))
+            _until_waiting_for_a_lock(store)
+            ending.connection.commit()
+        assert late.result() is False
+        assert _pending(store) == []
+
+
+def _until_waiting_for_a_lock(store: Rollouts) -> None:
+    """Poll PostgreSQL until another session waits for a row lock (the hand-over)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND datname = current_database()"
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with store.catalog.reading() as session:
+            if session.connection.execute(query).scalar_one():
+                return
+    raise AssertionError("the hand-over never waited for the ending rollout's row")
 
 
 def test_a_catalog_at_revision_0005_gains_the_labels_table_keeping_its_rollouts(
