@@ -63,6 +63,10 @@ class Slot:
     """The newest handed-over label (catalog row id) this replica has looked at."""
     split: Split = field(init=False)
     """The traffic rule of the rollout's current step (made once a step, not per request)."""
+    counts_predictions: bool = field(init=False)
+    """A distance bound is set: each answer's predictions are counted."""
+    keeps_answers: bool = field(init=False)
+    """Labels are judged: each answer is kept for its feedback label."""
 
     def __post_init__(self) -> None:
         self.follow(self.rollout)
@@ -71,6 +75,8 @@ class Slot:
         """Take the catalog's newer state of the rollout (its step may have moved)."""
         self.rollout = rollout
         self.split = Split(rollout.plan.mode, rollout.percent)
+        self.counts_predictions = rollout.plan.compares_distributions
+        self.keeps_answers = rollout.plan.uses_labels
 
     def route(self, key: str) -> Route:
         """Where a request with this sticky key goes at the current step."""
@@ -182,11 +188,10 @@ class RolloutLoop:
                  loaded: LoadedVersion) -> None:  # fmt: skip
         """Count what the variant predicted (for a distance bound), and keep which variant
         answered ``request_id`` and what (for its feedback label), when the plan needs them."""
-        plan = slot.rollout.plan
-        if plan.compares_distributions:
+        if slot.counts_predictions:
             into = slot.figures.variants[variant].predicted
             count_predictions(loaded.task, outputs.predictions, into)
-        if outputs.predictions is not None and plan.uses_labels:
+        if slot.keeps_answers and outputs.predictions is not None:
             self.answered.remember(
                 request_id, Answered(slot.rollout.id, variant, loaded.task, outputs.predictions)
             )
