@@ -165,3 +165,23 @@ async def test_a_label_is_counted_once_and_one_nobody_claims_expires(
     assert (status["state"], status["history"][-1]["kind"]) == ("running", "checked")
     assert sum(status["significance"]["samples"].values()) == 2  # first's and second's
     assert _pending(registries[0]) == []
+
+
+async def test_a_window_that_waits_a_day_for_requests_still_expires_unclaimed_labels(
+    registries, serve_registry
+):
+    async with _replicas(serve_registry, registries, min_requests=10_000) as (
+        clock,
+        (one, server_one),
+        (two, _),
+    ):
+        await _label(two, "answered-by-nobody", 1)
+        clock.now += timedelta(seconds=61)
+        await server_one.rollouts.tick()  # too few requests: the leader waits, judges nothing
+        waiting = _pending(registries[0])
+        clock.now += LABELS_KEPT
+        await server_one.rollouts.tick()
+        status = (await one.get("/rollouts/cancer")).json()
+    assert waiting == ["answered-by-nobody"]
+    assert [event["kind"] for event in status["history"]] == ["started"]  # still unjudged
+    assert _pending(registries[0]) == []

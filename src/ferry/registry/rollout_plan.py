@@ -10,6 +10,7 @@ import itertools
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from ferry.errors import InvalidInput
@@ -19,6 +20,11 @@ RUNNING, PROMOTED, ROLLED_BACK, ABORTED = "running", "promoted", "rolled_back", 
 """The states of a rollout: running until promoted, rolled back (by the analysis) or aborted."""
 DEFAULT_STEPS = (5, 25, 50, 100)
 DEFAULT_AB_SPLIT = (50,)
+LABELS_KEPT = timedelta(days=1)
+"""How long a feedback label handed between replicas waits for the replica that answered its
+request. That replica claims it at its next tick (a second by default); one still waiting a day
+later is for a request no replica remembers (answered before the rollout, by a replica that
+restarted, or forgotten)."""
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 DISTANCES = ("psi", "js")

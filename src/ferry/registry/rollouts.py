@@ -8,7 +8,8 @@ leader's decision never both win.
 A feedback label that reaches a replica which did not answer its request is handed over through
 ``rollout_labels``: the replica that remembers the request claims it (deleting the row is the
 claim, so two replicas never both score one label) and scores it. A label no replica claims is
-deleted :data:`LABELS_KEPT` after it came, and every pending label when its rollout ends.
+deleted once it has waited :data:`LABELS_KEPT` (at the next judged window, or by the leader of a
+window that has waited that long unjudged), and every pending label when its rollout ends.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -29,6 +30,7 @@ from ferry.registry.refs import ModelRef, Version, check_name
 from ferry.registry.registry import Registry
 from ferry.registry.rollout_plan import (
     ABORTED,
+    LABELS_KEPT,
     PROMOTED,
     ROLLED_BACK,
     RUNNING,
@@ -37,10 +39,6 @@ from ferry.registry.rollout_plan import (
 )
 from ferry.registry.tables import rollout_events, rollout_figures, rollout_labels, rollouts
 
-LABELS_KEPT = timedelta(days=1)
-"""How long a handed-over label waits for the replica that answered its request. That replica
-claims it at its next tick (a second by default); one still waiting a day later is for a request
-no replica remembers (answered before the rollout, by a replica that restarted, or forgotten)."""
 CLAIMED_PER_READ = 5000
 """Handed-over labels one replica reads per tick; the rest wait for its next tick."""
 
@@ -358,6 +356,12 @@ class Rollouts:
                                               label=json.dumps(label), created_at=now)
             )  # fmt: skip
         return True
+
+    def expire_labels(self, rollout: Rollout, now: str) -> None:
+        """Delete the rollout's handed-over labels that waited longer than :data:`LABELS_KEPT`
+        (``judged`` does it with each window; the leader calls this for a window that waits)."""
+        with self.catalog.writing() as session:
+            _expire_labels(session.connection, rollout.id, now)
 
     def claim_labels(
         self, rollout: Rollout, after: int, knows: Callable[[str], bool]

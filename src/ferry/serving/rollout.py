@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ferry.flavors.tasks import Outputs
-from ferry.registry.rollout_plan import ABORTED, PROMOTED, ROLLED_BACK
+from ferry.registry.rollout_plan import ABORTED, LABELS_KEPT, PROMOTED, ROLLED_BACK
 from ferry.serving.batching import MicroBatcher, runs_on_loop
 from ferry.serving.checks import ADVANCE, INCONCLUSIVE, PROMOTE, ROLLBACK, WAIT, Verdict, judge
 from ferry.serving.distance import count_predictions
@@ -359,6 +359,8 @@ class RolloutLoop:
         # in a thread: the first distance check imports ferry.drift (pandas, scipy)
         verdict = await asyncio.to_thread(judge, rollout, WindowFigures.total(stored), labelled)
         if verdict.action == WAIT:
+            if now - opened > LABELS_KEPT:  # no judged window expires the unclaimed labels
+                await asyncio.to_thread(self.store.expire_labels, rollout, now.isoformat())
             return verdict
         for check in verdict.checks:
             result = "pass" if check.passed else "fail"
