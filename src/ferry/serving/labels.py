@@ -46,7 +46,7 @@ class Labels:
         if slot is None:
             return
         if answered is None:
-            if slot.rollout.plan.uses_labels:
+            if slot.keeps_answers:
                 await self._hand_over(slot, request_id, label)
         elif answered.rollout == slot.rollout.id:
             _score(slot, answered, label)

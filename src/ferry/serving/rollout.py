@@ -211,7 +211,7 @@ class RolloutLoop:
                 rollout = await self.sync(live)
                 slot = self.slots.get(name)
                 if slot is not None:
-                    if slot.rollout.plan.uses_labels:
+                    if slot.keeps_answers:
                         await self.labels.claim(slot)
                     figures = slot.figures.to_dict()
                     await asyncio.to_thread(self.store.report, slot.rollout, self.replica, figures)
