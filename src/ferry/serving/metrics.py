@@ -159,6 +159,10 @@ class ServingMetrics:
         """Each served reference's key → the (version, backend) it serves."""
         self._names: dict[str, str] = {}
         """Each served reference's key → its model's name."""
+        self._answered: dict[tuple[str, ...], tuple[Counter, Histogram]] = {}
+        """The request counter's and histogram's children by label values: looking a child up
+        by its labels (validation, a lock) cost more than counting, twice on every request."""
+        self._confidence: dict[str, Histogram] = {}
 
     def start(self, models: Iterable[str]) -> None:
         """Create every label set known at start, so counters read 0 from the first scrape
@@ -218,11 +222,27 @@ class ServingMetrics:
             with contextlib.suppress(KeyError):  # never set (a render had not run yet)
                 gauge.remove(*labels)
 
+    def answered(
+        self, model: str, version: str, variant: str, protocol: str, status: str, seconds: float
+    ) -> None:
+        """Count one answered request and its latency."""
+        key = (model, version, variant, protocol, status)
+        children = self._answered.get(key)
+        if children is None:
+            children = self._answered[key] = (
+                self.requests.labels(*key),
+                self.duration.labels(model, version, variant, protocol),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+
     def predicted(self, model: str, confidence: np.ndarray | None) -> None:
         """Record the confidence of answered rows."""
         if confidence is None:
             return
-        histogram = self.confidence.labels(model)
+        histogram = self._confidence.get(model)
+        if histogram is None:
+            histogram = self._confidence[model] = self.confidence.labels(model)
         threshold, low = self.low_confidence, 0
         for value in confidence.tolist():  # Python floats: numpy's reductions cost more per row
             histogram.observe(value)

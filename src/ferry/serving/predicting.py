@@ -39,7 +39,10 @@ async def answer(
     except Exception as error:
         response = error_response(error, adapter.name)
     finally:
-        server.in_flight.requests -= 1
+        in_flight = server.in_flight
+        in_flight.requests -= 1
+        if in_flight.waiting:  # a batch may be waiting for this one, which failed before it
+            in_flight.settled()
     _count(server, adapter.name, answered or model, served, response, time.perf_counter() - started)
     return response
 
@@ -91,5 +94,4 @@ def _count(
     label = model if model in server.live else "unknown"  # never a series per unknown name
     variant = response.headers.get(VARIANT_HEADER, "none")
     status = str(response.status_code)
-    server.metrics.requests.labels(label, version, variant, protocol, status).inc()
-    server.metrics.duration.labels(label, version, variant, protocol).observe(elapsed)
+    server.metrics.answered(label, version, variant, protocol, status, elapsed)
