@@ -25,8 +25,9 @@ import numpy as np
 
 from ferry.flavors.tasks import Outputs
 from ferry.registry.rollout_plan import ABORTED, LABELS_KEPT, PROMOTED, ROLLED_BACK
-from ferry.serving.batching import MicroBatcher, runs_on_loop
+from ferry.serving.batching import MicroBatcher
 from ferry.serving.checks import ADVANCE, INCONCLUSIVE, PROMOTE, ROLLBACK, WAIT, Verdict, judge
+from ferry.serving.copies import answer_shadow, compared, tally
 from ferry.serving.distance import count_predictions
 from ferry.serving.figures import WindowFigures
 from ferry.serving.labels import Labels
@@ -35,7 +36,7 @@ from ferry.serving.live import LiveModel
 from ferry.serving.loader import LoadedVersion
 from ferry.serving.metrics import ServingMetrics
 from ferry.serving.outcomes import Answered
-from ferry.serving.shadow import Copy, ShadowQueue, disagreements
+from ferry.serving.shadow import Copy, ShadowQueue
 from ferry.serving.traffic import CANDIDATE, PRIMARY, SINGLE, Route, Split
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ class RolloutLoop:
         The candidate answers a shadow copy from the bounded queue. The primary answers a
         canary's copy in its next micro-batch (``primary``), which runs anyway: a session run
         of its own for every canary request cost more than the candidate's answer."""
-        answered = _compared(outputs)
+        answered = compared(outputs)
         if answered is None:
             return
         if route.answer == PRIMARY:
@@ -182,7 +183,8 @@ class RolloutLoop:
         if self.slots.get(slot.primary.name) is not slot:
             return  # the rollout moved on while the copy waited
         share, loaded = copied.result()
-        self._tally(slot, PRIMARY, loaded, Outputs(*share), answered)
+        tally(slot.figures, slot.counts_predictions, PRIMARY, loaded, Outputs(*share), answered)
+        self._disagreement(slot)
 
     def remember(self, slot: Slot, request_id: str, variant: str, outputs: Outputs,
                  loaded: LoadedVersion) -> None:  # fmt: skip
@@ -270,7 +272,7 @@ class RolloutLoop:
         candidate = LiveModel(f"{name}:{rollout.candidate}")
         candidate.install(loaded)
         shadow = ShadowQueue(
-            SHADOW_CAPACITY, lambda copy: self._compare(name, copy), lambda: self._dropped(name)
+            SHADOW_CAPACITY, lambda copies: self._compare(name, copies), lambda: self._dropped(name)
         )
         self.slots[name] = Slot(
             rollout, primary, candidate, self._batcher(candidate, False), shadow
@@ -309,33 +311,19 @@ class RolloutLoop:
 
     # -- copies -------------------------------------------------------------------------
 
-    async def _compare(self, name: str, copy: Copy) -> None:
-        """Answer a shadow copy with the candidate: timed and counted as its request."""
+    async def _compare(self, name: str, copies: list[Copy]) -> None:
+        """Answer shadow copies with the candidate (``copies.py``)."""
         slot = self.slots.get(name)
         loaded = None if slot is None else slot.candidate.current
         if slot is None or loaded is None:
             return
-        started = time.perf_counter()
-        figures = slot.figures.variants[CANDIDATE]
-        try:
-            outputs = await _run_copy(loaded, copy.rows)
-        except Exception:
-            figures.observe(time.perf_counter() - started, failed=True)
-            return
-        figures.observe(time.perf_counter() - started, failed=False)
-        self._tally(slot, CANDIDATE, loaded, outputs, copy.answered)
+        await answer_shadow(slot.figures, slot.counts_predictions, loaded, copies)
+        self._disagreement(slot)
 
-    def _tally(self, slot: Slot, variant: str, loaded: LoadedVersion, outputs: Outputs,
-               answered: np.ndarray) -> None:  # fmt: skip
-        """Count what ``variant`` answered for a copy, and whether it agreed with ``answered``."""
-        figures = slot.figures
-        if slot.rollout.plan.compares_distributions:
-            count_predictions(loaded.task, outputs.predictions,
-                              figures.variants[variant].predicted)  # fmt: skip
-        figures.compared += len(answered)
-        figures.disagreed += disagreements(answered, _compared(outputs))
-        if figures.disagreement is not None:
-            self.metrics.shadow_disagreement.labels(slot.primary.name).set(figures.disagreement)
+    def _disagreement(self, slot: Slot) -> None:
+        disagreement = slot.figures.disagreement
+        if disagreement is not None:
+            self.metrics.shadow_disagreement.labels(slot.primary.name).set(disagreement)
 
     def _dropped(self, name: str) -> None:
         slot = self.slots.get(name)
@@ -386,20 +374,3 @@ class RolloutLoop:
         step = rollout.step_index + (1 if verdict.action == ADVANCE else 0)
         kind = {"advance": "advanced", "hold": "held"}.get(verdict.action, "checked")
         self.store.judged(rollout, step, verdict.failures, kind, detail, now)
-
-
-async def _run_copy(loaded: LoadedVersion, rows: np.ndarray) -> Outputs:
-    """Answer a copy where the batcher would run its rows (``runs_on_loop``): a compiled ONNX
-    graph's small copy on the event loop (handing each to a thread woke it and traded the GIL
-    with the loop for every canary request: a tenth of the loop's time at a 5 % canary), then
-    let the requests waiting run; a large copy or a slow native model in a worker thread."""
-    if not runs_on_loop(loaded.runner.backend, len(rows)):
-        return await asyncio.to_thread(loaded.runner.run, rows)
-    outputs = loaded.runner.run(rows)
-    await asyncio.sleep(0)  # one copy at a time: a full queue never holds the loop
-    return outputs
-
-
-def _compared(outputs: Outputs) -> np.ndarray | None:
-    """What two variants are compared on: predictions, or a transformer's outputs."""
-    return outputs.predictions if outputs.predictions is not None else outputs.outputs
