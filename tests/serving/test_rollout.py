@@ -4,8 +4,6 @@ stay on their variant; shadow never changes a response. The analysis clock is mo
 
 from __future__ import annotations
 
-import asyncio
-
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -258,28 +256,3 @@ async def test_a_candidate_predicting_alike_passes_the_distance_check(
     assert (status["state"], status["percent"]) == ("running", 100), status["history"][-1]
     checks = {check["check"]: check for check in status["history"][-1]["detail"]["checks"]}
     assert checks["psi"]["result"] == "pass" and checks["psi"]["value"] < 0.1
-
-
-async def test_a_shadow_candidate_failing_on_some_rows_counts_only_those_as_errors(
-    cancer_registry, serve_registry, cancer, clock
-):
-    """Copies waiting together are answered as one batch; when the batch fails (log(0) in one
-    row), each copy runs alone, so only the failing rows count against the candidate."""
-    X, y = cancer
-    logs = make_pipeline(FunctionTransformer(np.log), StandardScaler(), clone_lr()).fit(X + 1, y)
-    _register(cancer_registry, logs, cancer)
-    rows = X.to_numpy().tolist()
-    bad = [row for row in rows if 0.0 in row][:10]
-    good = [row for row in rows if 0.0 not in row][:30]
-    async with serve_registry(cancer_registry, clock=clock) as (client, server):
-        await _start(client, clock, "1.1.0", mode="shadow", steps=[100], max_disagreement=1.0,
-                     max_error_rate=0.5)  # fmt: skip
-        slot = server.rollouts.slots["cancer"]
-        answers = await asyncio.gather(*(
-            client.post("/predict", json={"rows": [row]}, headers={"X-Ferry-Key": f"k{index}"})
-            for index, row in enumerate(bad + good)
-        ))  # fmt: skip
-        assert {answer.status_code for answer in answers} == {200}
-        await slot.shadow.join()
-        candidate = slot.figures.variants["candidate"]
-    assert (candidate.requests, candidate.errors) == (40, 10)

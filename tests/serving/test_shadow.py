@@ -17,9 +17,9 @@ async def test_a_full_queue_drops_and_counts_instead_of_waiting():
     dropped: list[int] = []
     gate = asyncio.Event()
 
-    async def work(copies: list[Copy]) -> None:
+    async def work(copy: Copy) -> None:
         await gate.wait()
-        answered.extend(copies)
+        answered.append(copy)
 
     queue = ShadowQueue(2, work, lambda: dropped.append(1))
     copy = Copy(np.zeros((1, 2)), np.array([1]), "candidate")
@@ -36,38 +36,16 @@ async def test_a_full_queue_drops_and_counts_instead_of_waiting():
 async def test_a_failing_copy_does_not_stop_the_next():
     seen: list[str] = []
 
-    async def work(copies: list[Copy]) -> None:
-        seen.extend(copy.variant for copy in copies)
-        if copies[0].variant == "bad":
+    async def work(copy: Copy) -> None:
+        seen.append(copy.variant)
+        if copy.variant == "bad":
             raise RuntimeError("boom")
 
-    queue = ShadowQueue(10, work, lambda: None, batch=1)
+    queue = ShadowQueue(10, work, lambda: None)
     for variant in ("bad", "good"):
         queue.offer(Copy(np.zeros((1, 1)), np.array([0]), variant))
     await queue.join()
     assert seen == ["bad", "good"]
-    await queue.close()
-
-
-async def test_copies_waiting_are_answered_as_one_batch():
-    """At 100 % shadow, copies queue while one batch is answered; the next call takes all of
-    them (up to ``batch``), not one model call each."""
-    batches: list[int] = []
-    gate = asyncio.Event()
-
-    async def work(copies: list[Copy]) -> None:
-        await gate.wait()
-        batches.append(len(copies))
-
-    queue = ShadowQueue(100, work, lambda: None, batch=4)
-    copy = Copy(np.zeros((1, 2)), np.array([1]), "candidate")
-    queue.offer(copy)
-    await asyncio.sleep(0)  # the worker takes the first and waits on the gate
-    for _ in range(6):
-        queue.offer(copy)
-    gate.set()
-    await queue.join()
-    assert batches == [1, 4, 2]
     await queue.close()
 
 

@@ -1,8 +1,7 @@
 """Copies of answered requests, answered by the other variant and compared with the answer.
 
-Shadow copies wait in the bounded queue (``shadow.py``) and the candidate answers those waiting
-as one batch; a canary's copy rides in the primary's next micro-batch (``rollout.py``). Either
-way, what the other variant answered is counted here into the window's figures: rows compared,
+Shadow copies wait in the bounded queue (``shadow.py``) for the candidate; a canary's copy
+rides in the primary's next micro-batch (``rollout.py``). Either way, what the other variant answered is counted here into the window's figures: rows compared,
 rows on which the two disagreed, and (for a distance bound) what each predicted.
 """
 
@@ -23,46 +22,22 @@ from ferry.serving.traffic import CANDIDATE
 
 
 async def answer_shadow(
-    figures: WindowFigures, counts_predictions: bool, loaded: LoadedVersion, copies: list[Copy]
+    figures: WindowFigures, counts_predictions: bool, loaded: LoadedVersion, copy: Copy
 ) -> None:
-    """Answer shadow copies with the candidate (``loaded``), as one batch: each copy is counted
-    as a candidate request that took the batch's time (as a batched request does). When the
-    batch fails, each copy runs alone, so only the rows that fail count as errors."""
-    if len(copies) > 1:
-        rows = stacked([copy.rows for copy in copies])
-        if rows is not None and await _answer(figures, counts_predictions, loaded, rows, copies):
-            return
-    for copy in copies:
-        await _answer(figures, counts_predictions, loaded, copy.rows, [copy])
+    """Answer a shadow copy with the candidate (``loaded``): timed and counted as its request.
 
-
-async def _answer(
-    figures: WindowFigures,
-    counts_predictions: bool,
-    loaded: LoadedVersion,
-    rows: np.ndarray,
-    copies: list[Copy],
-) -> bool:
-    """One candidate call for ``copies`` (their ``rows``); False when it failed."""
+    One copy at a time, never batched: at saturation the queue fills and drops, which is what
+    keeps the primary's p99 (batching the waiting copies answered every one of them, and the
+    primary's p99 rose from 0.7-1.1x to 1.2-1.3x of no rollout)."""
     started = time.perf_counter()
     candidate = figures.variants[CANDIDATE]
     try:
-        outputs = await _run(loaded, rows)
-        if outputs.rows != len(rows):
-            raise RuntimeError(f"{loaded.reference} answered {outputs.rows} rows for {len(rows)}")
+        outputs = await _run(loaded, copy.rows)
     except Exception:
-        if len(copies) == 1:
-            candidate.observe(time.perf_counter() - started, failed=True)
-        return False
-    took = time.perf_counter() - started
-    for _ in copies:
-        candidate.observe(took, failed=False)
-    answered = (
-        stacked([copy.answered for copy in copies]) if len(copies) > 1 else copies[0].answered
-    )
-    if answered is not None:
-        tally(figures, counts_predictions, CANDIDATE, loaded, outputs, answered)
-    return True
+        candidate.observe(time.perf_counter() - started, failed=True)
+        return
+    candidate.observe(time.perf_counter() - started, failed=False)
+    tally(figures, counts_predictions, CANDIDATE, loaded, outputs, copy.answered)
 
 
 def tally(
@@ -81,23 +56,15 @@ def tally(
 
 
 async def _run(loaded: LoadedVersion, rows: np.ndarray) -> Outputs:
-    """Answer copies where the batcher would run their rows (``runs_on_loop``): a compiled
-    ONNX graph's small batch on the event loop (handing each to a thread woke it and traded the
-    GIL with the loop for every copy), then let the requests waiting run; a large batch or a
-    slow native model in a worker thread."""
+    """Answer a copy where the batcher would run its rows (``runs_on_loop``): a compiled ONNX
+    graph's small copy on the event loop (handing each to a thread woke it and traded the GIL
+    with the loop for every copy), then let the requests waiting run; a large copy or a slow
+    native model in a worker thread."""
     if not runs_on_loop(loaded.runner.backend, len(rows)):
         return await asyncio.to_thread(loaded.runner.run, rows)
     outputs = loaded.runner.run(rows)
-    await asyncio.sleep(0)  # one batch at a time: a full queue never holds the loop
+    await asyncio.sleep(0)  # one copy at a time: a full queue never holds the loop
     return outputs
-
-
-def stacked(parts: list[np.ndarray]) -> np.ndarray | None:
-    """Parts of several copies as one array; None when their shapes do not stack."""
-    try:
-        return np.concatenate(parts)
-    except ValueError:
-        return None
 
 
 def compared(outputs: Outputs) -> np.ndarray | None:

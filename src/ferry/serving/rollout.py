@@ -272,7 +272,7 @@ class RolloutLoop:
         candidate = LiveModel(f"{name}:{rollout.candidate}")
         candidate.install(loaded)
         shadow = ShadowQueue(
-            SHADOW_CAPACITY, lambda copies: self._compare(name, copies), lambda: self._dropped(name)
+            SHADOW_CAPACITY, lambda copy: self._compare(name, copy), lambda: self._dropped(name)
         )
         self.slots[name] = Slot(
             rollout, primary, candidate, self._batcher(candidate, False), shadow
@@ -311,13 +311,13 @@ class RolloutLoop:
 
     # -- copies -------------------------------------------------------------------------
 
-    async def _compare(self, name: str, copies: list[Copy]) -> None:
-        """Answer shadow copies with the candidate (``copies.py``)."""
+    async def _compare(self, name: str, copy: Copy) -> None:
+        """Answer a shadow copy with the candidate (``copies.py``)."""
         slot = self.slots.get(name)
         loaded = None if slot is None else slot.candidate.current
         if slot is None or loaded is None:
             return
-        await answer_shadow(slot.figures, slot.counts_predictions, loaded, copies)
+        await answer_shadow(slot.figures, slot.counts_predictions, loaded, copy)
         self._disagreement(slot)
 
     def _disagreement(self, slot: Slot) -> None:

@@ -1,9 +1,8 @@
 """Copies answered off the request path: a bounded queue that drops (and counts) when full.
 
-A request is answered first; a copy of its rows and its answer then waits here for the
-candidate (in shadow mode), and one worker task answers the copies waiting, as one batch of up
-to ``batch`` copies: at 100 % shadow, a model call per copy had the event loop spend more on
-copies than on requests. A full queue drops the copy rather than slowing anyone down.
+A request is answered first; a copy of its rows and its answer then waits here for the other
+variant (the candidate in shadow mode, the primary behind a canary), and one worker task runs
+it. A full queue drops the copy rather than slowing anyone down.
 """
 
 from __future__ import annotations
@@ -29,19 +28,17 @@ class Copy:
 
 
 class ShadowQueue:
-    """Holds up to ``capacity`` copies; ``work`` answers those waiting, ``batch`` at a time."""
+    """Holds up to ``capacity`` copies; ``work`` answers them one at a time."""
 
     def __init__(
         self,
         capacity: int,
-        work: Callable[[list[Copy]], Awaitable[None]],
+        work: Callable[[Copy], Awaitable[None]],
         on_drop: Callable[[], None],
-        batch: int = 64,
     ) -> None:
         self._queue: asyncio.Queue[Copy] = asyncio.Queue(maxsize=capacity)
         self._work = work
         self._on_drop = on_drop
-        self._batch = batch
         self._worker: asyncio.Task[None] | None = None
 
     def offer(self, copy: Copy) -> bool:
@@ -67,18 +64,14 @@ class ShadowQueue:
                 await self._worker
 
     async def _drain(self) -> None:
-        queue = self._queue
         while True:
-            copies = [await queue.get()]
-            while len(copies) < self._batch and not queue.empty():
-                copies.append(queue.get_nowait())
+            copy = await self._queue.get()
             try:
-                await self._work(copies)
-            except Exception:  # copies that fail must not stop the copies after them
-                log.exception("could not answer %d shadow copies", len(copies))
+                await self._work(copy)
+            except Exception:  # a copy that fails must not stop the copies after it
+                log.exception("could not answer a shadow copy")
             finally:
-                for _ in copies:
-                    queue.task_done()
+                self._queue.task_done()
 
 
 def disagreements(answered: np.ndarray, other: np.ndarray | None) -> int:
