@@ -69,6 +69,17 @@ primary's copies turned off in ``traffic.Split``), alternated 4 x 5 s: 7,441 / 7
 6,835 / 6,754: -6.7 % with copies, -7.8 % without). What is left is the candidate itself: each
 of its requests is a 1-row batch of its own (a batcher cycle, a session run, its share of a
 second prediction-log file) where the primary's rows share batches of ~14.
+
+2 December 2026, evening, a machine whose speed moved 2x within the hour (no rollout 1,900 to
+3,900 req/s between runs). Three causes removed: a primary batch waiting out its max_wait for a
+request that went to the candidate (``InFlight.settled``), the primary's 1-row session run per
+canary copy (the copy rides in its next batch), per-request routing and figures (CRC-32, a
+threshold made once a step, bisection). Instructions per request on the event loop (callgrind,
+60 s of wrk, load-independent), no rollout -> canary: before 732k -> 780k (+6.5 %), after 679k
+-> 701k (+3.3 %). This benchmark, canary cost after: 4.5, 8.0, 13.8, 2.5, 6.1, 6.2, 7.1, 9.8,
+-2.5, 4.6 % (median ~6 %: the target is met in 4 of 10 runs). What the instructions miss: the
+candidate's 1-row run is cache-cold behind the primary's batches (median 147 us against 68 us
+for the primary's own 1-row run). Shadow 100 %: p99 0.78x and 1.24x in the last two runs.
 """
 
 from __future__ import annotations
