@@ -13,7 +13,9 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from typer.testing import CliRunner
 
+from ferry.cli.main import app
 from ferry.registry.rollout_plan import RolloutPlan
 from ferry.registry.rollouts import Rollouts
 from ferry.serving.traffic import bucket
@@ -256,3 +258,38 @@ async def test_a_candidate_predicting_alike_passes_the_distance_check(
     assert (status["state"], status["percent"]) == ("running", 100), status["history"][-1]
     checks = {check["check"]: check for check in status["history"][-1]["detail"]["checks"]}
     assert checks["psi"]["result"] == "pass" and checks["psi"]["value"] < 0.1
+
+
+async def test_status_shows_the_window_the_next_check_will_judge(
+    cancer_registry, serve_registry, pipeline, cancer, clock, tmp_path
+):
+    flipped = clone(pipeline).fit(cancer[0], 1 - cancer[1])
+    _register(cancer_registry, flipped, cancer)
+    rows = _rows(cancer)
+    async with serve_registry(cancer_registry, clock=clock) as (client, server):
+        started = await _start(client, clock, "1.1.0", steps=[50, 100], max_disagreement=0.5)
+        for index, key in enumerate(KEYS[:100]):
+            await client.post("/predict", json={"rows": [rows[index % len(rows)]]},
+                              headers={"X-Ferry-Key": key})  # fmt: skip
+        await server.rollouts.slots["cancer"].shadow.join()
+        await server.rollouts.tick()  # reports this replica's figures; the interval runs on
+        window = (await client.get("/rollouts/cancer")).json()["current_window"]
+        listed = (await client.get("/rollouts")).json()["rollouts"][0]["current_window"]
+        shown = CliRunner().invoke(app, ["--home", str(tmp_path / "home"), "rollout", "status",
+                                         "cancer"])  # fmt: skip
+        await client.post("/rollouts/cancer/abort")
+        ended = (await client.get("/rollouts/cancer")).json()
+    answered = window["primary"]["requests"] + window["candidate"]["requests"]
+    assert (window["window"], window["replicas"], answered) == (0, 1, 100)
+    assert 30 < window["candidate"]["requests"] < 70 and window["candidate"]["errors"] == 0
+    assert window["disagreement"] == 1.0 and window["compared"] == window["candidate"]["requests"]
+    opened = datetime.fromisoformat(started["window_started_at"])
+    assert datetime.fromisoformat(window["judged_from"]) == opened + timedelta(minutes=1)
+    assert listed == window
+    assert shown.exit_code == 0, shown.output
+    assert "window 0 so far, from 1 replica;" in shown.stdout
+    assert f"disagreement 100.00% ({window['compared']} of {window['compared']} rows" in (
+        shown.stdout
+    )
+    assert "max_disagreement=0.5" in shown.stdout
+    assert ended["state"] == "aborted" and "current_window" not in ended

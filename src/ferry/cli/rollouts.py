@@ -10,6 +10,7 @@ from ferry.cli.help import FerryGroup
 from ferry.cli.models import open_registry
 from ferry.cli.output import (
     JSON_OPTION,
+    console,
     print_fields,
     print_json,
     print_table,
@@ -107,10 +108,20 @@ def start(
 @rollout_app.command("status")
 @reports_errors
 def status(ctx: typer.Context, name: Annotated[str, _NAME], as_json: bool = JSON_OPTION) -> None:
-    """The model's newest rollout: versions, step, state and bounds."""
+    """The model's newest rollout: versions, step, state, bounds and, while it runs, the
+    figures of the window the next check will judge, from every replica."""
+    from ferry.serving.rollout_view import describe
+
     with open_registry(ctx) as registry:
-        rollout = Rollouts(registry).get(name)
-    _show(rollout, as_json)
+        store = Rollouts(registry)
+        described = describe(store, store.get(name))
+    if as_json:
+        print_json(described)
+        return
+    window = described.pop("current_window", None)
+    _print_rollout(described)
+    if window is not None:
+        _print_window(window)
 
 
 @rollout_app.command("promote")
@@ -159,10 +170,33 @@ def _show(rollout: Rollout, as_json: bool) -> None:
     if as_json:
         print_json(rollout.to_dict())
         return
-    fields = rollout.to_dict()
-    if rollout.significance is not None:
-        fields["significance"] = _significance(rollout.significance)
-    print_fields(f"rollout {rollout.id} of {rollout.model}@{rollout.alias}", fields)
+    _print_rollout(rollout.to_dict())
+
+
+def _print_rollout(fields: dict[str, Any]) -> None:
+    """The rollout's fields, with its bounds and significance test spelled out in full."""
+    fields["bounds"] = _detail(fields["bounds"])
+    if fields["significance"] is not None:
+        fields["significance"] = _significance(fields["significance"])
+    print_fields(f"rollout {fields['id']} of {fields['model']}@{fields['alias']}", fields)
+
+
+def _print_window(window: dict[str, Any]) -> None:
+    """``window 2 so far``: per variant requests, errors, error rate and p99, then the
+    comparison of copies, as the next check will read them."""
+    from ferry.serving.traffic import VARIANTS
+
+    rows = [(variant, window[variant]["requests"], window[variant]["errors"],
+             f"{window[variant]['error_rate']:.2%}", window[variant]["p99_ms"])
+            for variant in VARIANTS]  # fmt: skip
+    replicas = window["replicas"]
+    console.print(f"window {window['window']} so far, from {replicas} "
+                  f"replica{'' if replicas == 1 else 's'}; judged from "
+                  f"{when(window['judged_from'])} UTC")  # fmt: skip
+    print_table("", ("variant", "requests", "errors", "error rate", "p99 ms"), rows)
+    if window["compared"]:
+        console.print(f"disagreement {window['disagreement']:.2%} "
+                      f"({window['disagreed']} of {window['compared']} rows compared)")  # fmt: skip
 
 
 def _significance(test: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ status from ``responses.STATUS``, plain ``{"error"}`` bodies on these paths)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from ferry.errors import InvalidInput
 from ferry.registry.rollout_plan import PLAN_KEYS, plan_of
 from ferry.serving.admin import _refresh_if_served, _registry, _served_alias, authorise, body_of
 from ferry.serving.responses import json_response
+from ferry.serving.rollout_view import describe
 from ferry.serving.routing import Routes
 from ferry.serving.server import ModelServer
 
@@ -29,16 +31,21 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
 
     @routes.get("/rollouts", tags=["rollouts"])
     async def list_rollouts(request: Request) -> Response:
-        """Every model's newest rollout."""
-        return await _answer(server, request, lambda store: store.newest())
+        """Every model's newest rollout (a running one with its current window's figures)."""
+
+        def read(store: Rollouts) -> dict[str, Any]:
+            return {"rollouts": [describe(store, rollout) for rollout in store.newest()]}
+
+        return await _answer(server, request, read)
 
     @routes.get("/rollouts/{name}", tags=["rollouts"])
     async def get_rollout(request: Request, name: str) -> Response:
-        """A model's newest rollout: versions, step, state, bounds and its history."""
+        """A model's newest rollout: versions, step, state, bounds, the figures of the window
+        the next check will judge (while it runs) and its history."""
 
         def read(store: Rollouts) -> dict[str, Any]:
             history = [event.to_dict() for event in store.history(name)]
-            return {**store.get(name).to_dict(), "history": history}
+            return {**describe(store, store.get(name)), "history": history}
 
         return await _answer(server, request, read)
 
@@ -69,12 +76,11 @@ def rollout_routes(routes: Routes, server: ModelServer) -> None:
         return await _change(server, request, name, "abort")
 
 
-async def _answer(server: ModelServer, request: Request, read: Any) -> Response:
+async def _answer(
+    server: ModelServer, request: Request, read: Callable[[Rollouts], dict[str, Any]]
+) -> Response:
     authorise(server, request)
-    result = await asyncio.to_thread(read, _rollouts(server))
-    if isinstance(result, list):
-        return json_response({"rollouts": [rollout.to_dict() for rollout in result]})
-    return json_response(result)
+    return json_response(await asyncio.to_thread(read, _rollouts(server)))
 
 
 def _rollouts(server: ModelServer) -> Rollouts:
