@@ -199,13 +199,26 @@ async def test_train_runs_the_pipeline_and_its_page_shows_steps_and_decision(
 async def test_the_rollout_in_progress_shows_its_steps_and_can_be_aborted(csrf_of, client, history):
     from ferry.registry.rollout_plan import RolloutPlan
     from ferry.registry.rollouts import Rollouts
+    from ferry.serving.figures import WindowFigures
 
-    Rollouts(history).start("cancer@production", "1.0.0", RolloutPlan(), "canary of 1.0.0")
+    started = Rollouts(history).start(
+        "cancer@production", "1.0.0", RolloutPlan(), "canary of 1.0.0"
+    )
+    window = WindowFigures()  # what a serving replica reports at its tick
+    for failed in (False, False, False, True):
+        window.variants["candidate"].observe(0.002, failed)
+    window.variants["primary"].observe(0.001, False)
+    window.compared, window.disagreed = 4, 1
+    Rollouts(history).report(started, "replica-a", window.to_dict())
     page = (await client.get("/models/cancer")).text
     rollout = page[page.index('id="rollout"') :]
     assert 'id="rollout-state" class="status running">running' in rollout
     assert "1.1.0 (primary) → 1.0.0 (candidate)" in rollout
     assert '<li class="current">' in rollout and "canary of 1.0.0" in rollout
+    figures = rollout[rollout.index('id="rollout-window"') : rollout.index("</table>")]
+    assert '<th scope="row">candidate</th><td class="num">4</td><td class="num">1</td>' in figures
+    assert '<td class="num">25.00 %</td>' in figures and "From 1 replica;" in rollout
+    assert "Disagreement 25.00 % (1 of 4 rows compared)" in rollout
     aborted = await client.post(
         "/models/cancer/rollout/abort", data={"reason": "too slow", "csrf": csrf_of(page)}
     )
@@ -216,6 +229,7 @@ async def test_the_rollout_in_progress_shows_its_steps_and_can_be_aborted(csrf_o
     events = page[page.index('id="rollout-events"') :]
     assert '<th scope="row">aborted</th>' in events and "too slow" in events
     assert 'id="rollout-abort"' not in page  # nothing left to abort
+    assert 'id="rollout-window"' not in page  # an ended rollout has no window to judge
     again = await client.post("/models/cancer/rollout/abort", data={"csrf": csrf_of(page)})
     assert again.status_code == 409
     sideways = await client.post("/models/cancer/rollout/pause", data={"csrf": csrf_of(page)})

@@ -72,6 +72,8 @@ class ModelDetail:
     checks: list[CheckRecord] = field(default_factory=list)
     rollout: Rollout | None = None
     rollout_events: list[RolloutEvent] = field(default_factory=list)
+    rollout_window: dict[str, Any] | None = None
+    """While the rollout runs, the figures its next check will judge (``rollout_view``)."""
     distributions: list[Distribution] = field(default_factory=list)
     """The latest check's features (drifted first, then by name), all or the first few."""
     hidden_distributions: int = 0
@@ -214,7 +216,12 @@ def _rollout(registry: Registry, name: str) -> dict[str, Any]:
     except NotFound:
         return {}
     events = [event for event in rollouts.history(name) if event.rollout_id == rollout.id]
-    return {"rollout": rollout, "rollout_events": events[::-1][:RECENT_ROLLOUT_EVENTS]}
+    found = {"rollout": rollout, "rollout_events": events[::-1][:RECENT_ROLLOUT_EVENTS]}
+    if rollout.running:  # imported here: the window's figures bring numpy to the page
+        from ferry.serving.rollout_view import current_window
+
+        found["rollout_window"] = current_window(rollouts, rollout)
+    return found
 
 
 def version_row(version: ModelVersion) -> VersionRow:
