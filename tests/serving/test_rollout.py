@@ -288,6 +288,7 @@ async def test_status_shows_the_window_the_next_check_will_judge(
     assert listed == window
     assert shown.exit_code == 0, shown.output
     assert "window 0 so far, from 1 replica;" in shown.stdout
+    assert "once the candidate has answered 10 requests" in " ".join(shown.stdout.split())
     assert f"disagreement 100.00% ({window['compared']} of {window['compared']} rows" in (
         shown.stdout
     )

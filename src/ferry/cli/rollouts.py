@@ -121,7 +121,7 @@ def status(ctx: typer.Context, name: Annotated[str, _NAME], as_json: bool = JSON
     window = described.pop("current_window", None)
     _print_rollout(described)
     if window is not None:
-        _print_window(window)
+        _print_window(window, described["min_requests"])
 
 
 @rollout_app.command("promote")
@@ -181,7 +181,7 @@ def _print_rollout(fields: dict[str, Any]) -> None:
     print_fields(f"rollout {fields['id']} of {fields['model']}@{fields['alias']}", fields)
 
 
-def _print_window(window: dict[str, Any]) -> None:
+def _print_window(window: dict[str, Any], min_requests: int) -> None:
     """``window 2 so far``: per variant requests, errors, error rate and p99, then the
     comparison of copies, as the next check will read them."""
     from ferry.serving.traffic import VARIANTS
@@ -192,7 +192,8 @@ def _print_window(window: dict[str, Any]) -> None:
     replicas = window["replicas"]
     console.print(f"window {window['window']} so far, from {replicas} "
                   f"replica{'' if replicas == 1 else 's'}; judged from "
-                  f"{when(window['judged_from'])} UTC")  # fmt: skip
+                  f"{when(window['judged_from'])} UTC once the candidate has answered "
+                  f"{min_requests} requests")  # fmt: skip
     print_table("", ("variant", "requests", "errors", "error rate", "p99 ms"), rows)
     if window["compared"]:
         console.print(f"disagreement {window['disagreement']:.2%} "
