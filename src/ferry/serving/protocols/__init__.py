@@ -66,6 +66,12 @@ class Adapter(Protocol):
         ...
 
 
+def model_from_path(request: Request, body: bytes, model: str | None) -> tuple[str | None, Any]:
+    """:meth:`Adapter.target` for a protocol whose path (or query) names the model and whose body
+    never does: ``model`` as given, and the body as it came (``parse`` reads it)."""
+    return model, body
+
+
 def parse_json(body: bytes) -> Any:
     """Decode a JSON body; a malformed one is the client's error and says where."""
     if not body:

@@ -21,6 +21,7 @@ from ferry.serving.protocols import (
     expect_object,
     json_response,
     mlflow,
+    model_from_path,
     parse_json,
 )
 
@@ -56,8 +57,7 @@ class Kserve:
 
     name = "kserve"
 
-    def target(self, request: Request, body: bytes, model: str | None) -> tuple[str | None, Any]:
-        return model, body
+    target = staticmethod(model_from_path)
 
     def parse(self, request: Request, payload: Any, loaded: LoadedVersion) -> Parsed:
         return Parsed(parse(payload, loaded.spec))

@@ -12,7 +12,14 @@ from starlette.responses import Response
 from ferry.errors import InvalidInput
 from ferry.flavors.tasks import Outputs
 from ferry.serving.inputs import InputSpec
-from ferry.serving.protocols import JSON_TYPE, Parsed, expect_object, json_response, parse_json
+from ferry.serving.protocols import (
+    JSON_TYPE,
+    Parsed,
+    expect_object,
+    json_response,
+    model_from_path,
+    parse_json,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -128,8 +135,7 @@ class Mlflow:
 
     name = "mlflow"
 
-    def target(self, request: Request, body: bytes, model: str | None) -> tuple[str | None, Any]:
-        return model, body
+    target = staticmethod(model_from_path)
 
     def parse(self, request: Request, payload: Any, loaded: LoadedVersion) -> Parsed:
         content_type = request.headers.get("content-type", JSON_TYPE)

@@ -23,6 +23,7 @@ from ferry.serving.protocols import (
     error_body,
     expect_object,
     json_response,
+    model_from_path,
     parse_json,
     v2_binary,
 )
@@ -282,8 +283,7 @@ class V2:
 
     name = "v2"
 
-    def target(self, request: Request, body: bytes, model: str | None) -> tuple[str | None, Any]:
-        return model, body
+    target = staticmethod(model_from_path)
 
     def parse(self, request: Request, payload: Any, loaded: LoadedVersion) -> Parsed:
         length = request.headers.get(v2_binary.HEADER)
