@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -134,21 +135,31 @@ def registry(tmp_path: Path, catalog_url: str) -> Iterator[Registry]:
         yield opened
 
 
-@pytest.fixture
-def sql_statements(registry: Registry) -> Iterator[list[str]]:
-    """Every SELECT the registry's catalog runs while the test does (clear it to start over):
-    how tests hold a page to a fixed number of queries, whatever the number of models."""
+@contextmanager
+def statements(registry: Registry, starting: str) -> Iterator[list[str]]:
+    """Every statement starting with ``starting`` (``SELECT``, ``INSERT INTO rollout_labels``)
+    that the registry's catalog runs inside the block."""
     from sqlalchemy import event
 
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(starting.upper()):
             seen.append(statement)
 
     event.listen(registry.catalog.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(registry.catalog.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(registry.catalog.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def sql_statements(registry: Registry) -> Iterator[list[str]]:
+    """Every SELECT the registry's catalog runs while the test does (clear it to start over):
+    how tests hold a page to a fixed number of queries, whatever the number of models."""
+    with statements(registry, "SELECT") as seen:
+        yield seen
 
 
 @pytest.fixture

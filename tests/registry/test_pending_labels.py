@@ -41,8 +41,8 @@ def _at(moment: datetime) -> str:
 
 def test_a_replica_claims_only_the_labels_of_requests_it_answered(running):
     store, rollout = running
-    for request_id, label in [("a-1", 1), ("b-1", "yes"), ("a-2", 0.5), ("a-1", 0)]:
-        assert store.hand_over(rollout, request_id, label, _at(NOW))
+    assert store.hand_over(rollout, [("a-1", 1), ("b-1", "yes")], _at(NOW))
+    assert store.hand_over(rollout, [("a-2", 0.5), ("a-1", 0)], _at(NOW))
 
     claimed, newest = store.claim_labels(rollout, 0, lambda request: request.startswith("a-"))
 
@@ -54,7 +54,7 @@ def test_a_replica_claims_only_the_labels_of_requests_it_answered(running):
 
 def test_of_two_replicas_that_know_a_request_only_one_gets_its_label(running, tmp_path):
     store, rollout = running
-    store.hand_over(rollout, "shared", 1, _at(NOW))
+    store.hand_over(rollout, [("shared", 1)], _at(NOW))
     other = Registry(home=tmp_path / "home", catalog=store.registry.settings.catalog_url)
     second: list[tuple[str, object]] = []
 
@@ -71,8 +71,8 @@ def test_of_two_replicas_that_know_a_request_only_one_gets_its_label(running, tm
 
 def test_unclaimed_labels_expire_at_the_first_window_judged_a_day_after_they_came(running):
     store, rollout = running
-    store.hand_over(rollout, "old", 1, _at(NOW))
-    store.hand_over(rollout, "new", 1, _at(NOW + timedelta(hours=2)))
+    store.hand_over(rollout, [("old", 1)], _at(NOW))
+    store.hand_over(rollout, [("new", 1)], _at(NOW + timedelta(hours=2)))
 
     assert store.judged(rollout, 0, 0, "checked", {}, _at(NOW + LABELS_KEPT))
     assert _pending(store) == ["old", "new"]  # exactly a day: kept
@@ -83,11 +83,11 @@ def test_unclaimed_labels_expire_at_the_first_window_judged_a_day_after_they_cam
 
 def test_an_ended_rollout_keeps_no_label_and_takes_no_more(running):
     store, rollout = running
-    store.hand_over(rollout, "waiting", 1, _at(NOW))
+    store.hand_over(rollout, [("waiting", 1)], _at(NOW))
     store.abort("churn")
 
     assert _pending(store) == []
-    assert not store.hand_over(rollout, "late", 1, _at(NOW))
+    assert not store.hand_over(rollout, [("late", 1), ("later", 0)], _at(NOW))
     assert _pending(store) == []
 
 
@@ -106,7 +106,7 @@ def test_a_label_handed_over_while_its_rollout_ends_is_not_left_behind(
                 update(rollouts).where(rollouts.c.id == rollout.id).values(state="aborted")
             )
             ending.connection.execute(delete(rollout_labels))
-            late = pool.submit(store.hand_over, rollout, "late", 1, _at(NOW))
+            late = pool.submit(store.hand_over, rollout, [("late", 1)], _at(NOW))
             _until_waiting_for_a_lock(store)
             ending.connection.commit()
         assert late.result() is False

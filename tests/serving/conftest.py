@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
+from sklearn.base import clone
 
 from ferry import Registry
 from ferry.config import ServingSettings
@@ -52,3 +53,18 @@ def serve(cancer_registry: Registry) -> Callable[..., Any]:
 def serve_registry() -> Callable[..., Any]:
     """Serve any registry: ``async with serve_registry(registry, models=(...)) as (client, server)``."""
     return serving
+
+
+@pytest.fixture
+def registries(tmp_path, catalog_url, pipeline, cancer) -> Iterator[tuple[Registry, Registry]]:
+    """Two replicas' registries on one catalog (each backend): a primary nearly always wrong,
+    a good candidate (``tests/serving/replicas.py`` serves them)."""
+    X, y = cancer
+    with (
+        Registry(home=tmp_path / "home", catalog=catalog_url) as one,
+        Registry(home=tmp_path / "home", catalog=catalog_url) as two,
+    ):
+        one.register(clone(pipeline).fit(X, 1 - y), "cancer", input_example=X.head(20))
+        one.set_alias("cancer", "production", "1.0.0")
+        one.register(pipeline, "cancer", input_example=X.head(20))
+        yield one, two

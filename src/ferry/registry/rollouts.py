@@ -41,6 +41,8 @@ from ferry.registry.tables import rollout_events, rollout_figures, rollout_label
 
 CLAIMED_PER_READ = 5000
 """Handed-over labels one replica reads per tick; the rest wait for its next tick."""
+HANDED_PER_INSERT = 1000
+"""Labels one INSERT statement writes (four values each: SQLite binds at most 32,766)."""
 
 __all__ = [
     "ABORTED",
@@ -336,14 +338,18 @@ class Rollouts:
 
     # -- labels handed between replicas ---------------------------------------------------
 
-    def hand_over(self, rollout: Rollout, request_id: str, label: Any, now: str) -> bool:
-        """Leave a feedback label for whichever replica answered ``request_id``; False (and
-        nothing kept) when the rollout has ended meanwhile.
+    def hand_over(self, rollout: Rollout, labels: list[tuple[str, Any]], now: str) -> bool:
+        """Leave feedback labels, ``(request_id, label)`` each, for whichever replicas answered
+        their requests, in one transaction; False (and nothing kept) when the rollout has ended
+        meanwhile.
 
         Written holding the rollout's row, which ``finish`` updates: no label is left behind for
         an ended rollout, and rows commit in id order, so a replica reading past the newest id
         it has read never misses one. (The row, not the model's lock: registrations of the model
-        do not wait for labels.)"""
+        do not wait for labels.) The rows go in as they come, a multi-row INSERT per
+        :data:`HANDED_PER_INSERT`."""
+        rows = [{"rollout_id": rollout.id, "request_id": request_id, "label": json.dumps(label),
+                 "created_at": now} for request_id, label in labels]  # fmt: skip
         with self.catalog.writing() as session:
             connection = session.connection
             state = connection.execute(
@@ -351,10 +357,10 @@ class Rollouts:
             ).scalar()  # fmt: skip
             if state != RUNNING:
                 return False
-            connection.execute(
-                insert(rollout_labels).values(rollout_id=rollout.id, request_id=request_id,
-                                              label=json.dumps(label), created_at=now)
-            )  # fmt: skip
+            for start in range(0, len(rows), HANDED_PER_INSERT):
+                connection.execute(
+                    insert(rollout_labels).values(rows[start : start + HANDED_PER_INSERT])
+                )
         return True
 
     def expire_labels(self, rollout: Rollout, now: str) -> None:

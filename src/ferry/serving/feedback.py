@@ -63,5 +63,5 @@ class Feedback:
         await asyncio.to_thread(self.capture.write_feedback)
         await asyncio.wrap_future(durable)
         if self.rollouts is not None:  # an A/B test counts the label for the variant that answered
-            await self.rollouts.labelled(name, request_id, label)
+            self.rollouts.labelled(name, request_id, label)  # a hand-over is not waited for
         return name

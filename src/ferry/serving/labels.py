@@ -3,27 +3,25 @@
 Only the replica that answered a request remembers what its variant predicted
 (:class:`~ferry.serving.outcomes.AnsweredRequests`), and a load balancer sends ``POST /feedback``
 wherever it likes. A label this replica can score is scored at once; any other is handed over
-through the catalog, and the replica that remembers its request claims it at its next tick,
-before it reports the window's figures. Deleting the catalog row is the claim, so a label is
-never scored twice.
+through the catalog (in batches, off the request path: :mod:`ferry.serving.handover`), and the
+replica that remembers its request claims it at its next tick, before it reports the window's
+figures. Deleting the catalog row is the claim, so a label is never scored twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ferry.serving.handover import HandOver
 from ferry.serving.outcomes import Answered, AnsweredRequests, Moments, scores
 
 if TYPE_CHECKING:
-    from ferry.registry.rollouts import Rollouts
+    from ferry.registry.rollouts import Rollout, Rollouts
     from ferry.serving.metrics import ServingMetrics
     from ferry.serving.rollout import Slot
-
-log = logging.getLogger("ferry.serving")
 
 
 class Labels:
@@ -37,18 +35,23 @@ class Labels:
         self, store: Callable[[], Rollouts], clock: Callable[[], datetime], metrics: ServingMetrics
     ) -> None:
         self.answered = AnsweredRequests()
-        self._store, self._clock, self._counted = store, clock, metrics.rollout_labels
+        self.handover = HandOver(store, clock, metrics.rollout_labels)
+        self._store, self._counted = store, metrics.rollout_labels
 
-    async def label(self, slot: Slot | None, request_id: str, label: Any) -> None:
+    def label(
+        self, slot: Slot | None, rollout: Rollout | None, request_id: str, label: Any
+    ) -> None:
         """Score a label in the answering variant's figures, or hand it over when this replica
-        did not answer its request; a label for an earlier rollout is not counted."""
+        did not answer its request; a label for an earlier rollout is not counted.
+
+        ``rollout`` is the model's running rollout as this replica last read it, slot or not: a
+        replica without one (it refused the candidate, or serves another alias) still hands
+        the label to the replica that answered."""
         answered = self.answered.claim(request_id)
-        if slot is None:
-            return
         if answered is None:
-            if slot.keeps_answers:
-                await self._hand_over(slot, request_id, label)
-        elif answered.rollout == slot.rollout.id:
+            if rollout is not None and rollout.plan.uses_labels:  # as Slot.keeps_answers
+                self.handover.offer(rollout, request_id, label)
+        elif slot is not None and answered.rollout == slot.rollout.id:
             _score(slot, answered, label)
             self._counted.labels(slot.primary.name, "scored").inc()
 
@@ -69,17 +72,9 @@ class Labels:
                 _score(slot, answered, label)
                 self._counted.labels(slot.primary.name, "claimed").inc()
 
-    async def _hand_over(self, slot: Slot, request_id: str, label: Any) -> None:
-        """Leave the label in the catalog; an outage loses it for the rollout only (it is
-        already in the feedback log), so the client is not told to send it again."""
-        rollout, now = slot.rollout, self._clock().isoformat(timespec="microseconds")
-        try:
-            kept = await asyncio.to_thread(self._store().hand_over, rollout, request_id, label, now)
-        except Exception:
-            log.exception("rollout %d: could not hand the label of request %r to the replica "
-                          "that answered it", rollout.id, request_id)  # fmt: skip
-            kept = False
-        self._counted.labels(slot.primary.name, "handed_over" if kept else "lost").inc()
+    async def close(self) -> None:
+        """Write the labels still waiting to be handed over (the server stops)."""
+        await self.handover.close()
 
 
 def _score(slot: Slot, answered: Answered, label: Any) -> None:

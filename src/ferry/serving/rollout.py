@@ -113,6 +113,8 @@ class RolloutLoop:
         self._load, self._batcher, self._refresh = load, batcher, refresh
         self.metrics, self.replica, self.clock = metrics, replica, clock
         self._refused: dict[str, int] = {}
+        self._read: dict[str, Rollout | None] = {}
+        """Each model's running rollout as the last sync read it, whether or not it made a slot."""
         self._syncing: dict[str, asyncio.Lock] = {}
         self.labels = Labels(lambda: self.store, clock, metrics)
         self.answered = self.labels.answered
@@ -198,10 +200,10 @@ class RolloutLoop:
                 request_id, Answered(slot.rollout.id, variant, loaded.task, outputs.predictions)
             )
 
-    async def labelled(self, name: str, request_id: str, label: Any) -> None:
-        """Score a feedback label for the variant that answered its request, here or on the
-        replica that answered it (:mod:`ferry.serving.labels`)."""
-        await self.labels.label(self.slots.get(name), request_id, label)
+    def labelled(self, name: str, request_id: str, label: Any) -> None:
+        """Score a feedback label for the variant that answered its request, here or (handed
+        over in the background) on the replica that answered it (:mod:`ferry.serving.labels`)."""
+        self.labels.label(self.slots.get(name), self._read.get(name), request_id, label)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -231,7 +233,7 @@ class RolloutLoop:
 
     async def _sync(self, live: LiveModel) -> Rollout | None:
         name = live.name
-        rollout = await asyncio.to_thread(self.store.active, name)
+        rollout = self._read[name] = await asyncio.to_thread(self.store.active, name)
         serving = live.current
         fits = (
             rollout is not None and rollout.alias == live.ref.alias
@@ -303,7 +305,8 @@ class RolloutLoop:
                 "window_requests": candidate.requests, "window_errors": candidate.errors}  # fmt: skip
 
     async def close(self) -> None:
-        """Drop every slot and give leadership back."""
+        """Write the labels waiting to be handed over, drop every slot, give leadership back."""
+        await self.labels.close()
         for name in list(self.slots):
             await self.drop(name)
         if self._leadership is not None:
