@@ -7,7 +7,7 @@ an A/B rollout. The analysis clock is moved, never slept.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,18 +30,13 @@ class Clock:
 
 @asynccontextmanager
 async def replicas(
-    serve_registry: Any, registries: tuple[Registry, Registry], two: dict[str, Any] | None = None,
-    before_two: Callable[[], object] | None = None, **plan: Any,
-) -> AsyncIterator[tuple[Any, ...]]:  # fmt: skip
-    """Serve both replicas on one clock (``two``: the second's settings), start an A/B rollout
-    on one, and let each follow it (``before_two`` runs once one has)."""
+    serve_registry: Any, registries: tuple[Registry, Registry], **plan: Any
+) -> AsyncIterator[tuple[Any, ...]]:
+    """Serve both replicas on one clock, start an A/B rollout on one, and let each follow it."""
     clock = Clock()
     async with (
         serve_registry(registries[0], clock=clock, replica_id="one") as (one, server_one),
-        serve_registry(registries[1], clock=clock, replica_id="two", **(two or {})) as (
-            other,
-            server_two,
-        ),
+        serve_registry(registries[1], clock=clock, replica_id="two") as (other, server_two),
     ):
         started = await one.post("/rollouts", json={
             "model": "cancer", "candidate": "1.1.0", "mode": "ab", "interval": "1m",
@@ -49,8 +44,6 @@ async def replicas(
         assert started.status_code == 201, started.text
         clock.now = datetime.fromisoformat(started.json()["window_started_at"])
         await server_one.rollouts.tick()  # one leads (on PostgreSQL, two then cannot)
-        if before_two is not None:
-            before_two()
         await server_two.rollouts.tick()
         yield clock, (one, server_one), (other, server_two)
 

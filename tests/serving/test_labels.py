@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from tests.serving.replicas import label, labels_counted, pending, predict, replicas
 
+from ferry import Registry
 from ferry.registry.rollouts import LABELS_KEPT
 from ferry.serving.server import ModelServer
 
@@ -61,19 +62,22 @@ async def test_labels_sent_to_the_other_replica_reach_the_ab_test(
 async def test_a_replica_that_refused_the_candidate_still_hands_labels_to_the_one_that_answered(
     registries, serve_registry, cancer, tmp_path
 ):
-    candidate = registries[0].settings.home / "models" / "cancer" / "v1.1.0"
-    async with replicas(
-        serve_registry, registries, two={"cache_dir": tmp_path / "two-cache"},
-        before_two=lambda: shutil.rmtree(candidate), min_requests=10, min_samples=50,
-    ) as (_, (one, server_one), (two, server_two)):  # fmt: skip
-        refused = "cancer" not in server_two.rollouts.slots  # its files are gone: no slot
-        answers = [await predict(one, cancer, index) for index in range(20)]
-        for index, answer in enumerate(answers):
-            await label(two, answer["request_id"], int(cancer[1].iloc[index]))
-        await server_two.rollouts.labels.handover.join()
-        await server_one.rollouts.tick()
-        counted = [(await client.get("/metrics")).text for client in (one, two)]
-        scored = sum(_counted(server_one).values())
+    home = registries[0].settings.home  # two's own copy lacks the candidate's files: refused
+    ignored = shutil.ignore_patterns("v1.1.0", "ferry.db*", "cache")
+    shutil.copytree(home, tmp_path / "home-two", ignore=ignored)
+    catalog = registries[0].settings.catalog_url
+    with Registry(home=tmp_path / "home-two", catalog=catalog) as two_registry:
+        async with replicas(
+            serve_registry, (registries[0], two_registry), min_requests=10, min_samples=50
+        ) as (_, (one, server_one), (two, server_two)):
+            refused = "cancer" not in server_two.rollouts.slots
+            answers = [await predict(one, cancer, index) for index in range(20)]
+            for index, answer in enumerate(answers):
+                await label(two, answer["request_id"], int(cancer[1].iloc[index]))
+            await server_two.rollouts.labels.handover.join()
+            await server_one.rollouts.tick()
+            counted = [(await client.get("/metrics")).text for client in (one, two)]
+            scored = sum(_counted(server_one).values())
     assert refused and scored == 20
     assert labels_counted(counted[0]) == {"claimed": 20.0}
     assert labels_counted(counted[1]) == {"handed_over": 20.0}
