@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -115,11 +116,18 @@ def _until(condition: Any, what: str, replica: Replica | None = None, limit: flo
     raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
-def _send(client: httpx.Client, url: str, keys: list[str], rows: list[list[float]]) -> list[str]:
-    """POST one row per key to ``url`` (16 at a time); the variant that answered each."""
+def _send(url: str, keys: list[str], rows: list[list[float]]) -> list[str]:
+    """POST one row per key to ``url`` (16 at a time); the variant that answered each.
+
+    Each sending thread has a client of its own: one client's pool shared by the threads once
+    failed a request with EBADF on the client side (the servers logged nothing)."""
+    local, clients = threading.local(), []
 
     def one(index: int) -> str:
-        answer = client.post(
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=30)
+            clients.append(local.client)
+        answer = local.client.post(
             f"{url}/predict",
             json={"rows": [rows[index % len(rows)]]},
             headers={"X-Ferry-Key": keys[index]},
@@ -130,8 +138,12 @@ def _send(client: httpx.Client, url: str, keys: list[str], rows: list[list[float
         assert body["version"] == {"primary": "1.0.0", "candidate": "1.1.0"}[body["variant"]]
         return str(body["variant"])
 
-    with ThreadPoolExecutor(16) as pool:
-        return list(pool.map(one, range(len(keys))))
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            return list(pool.map(one, range(len(keys))))
+    finally:
+        for client in clients:
+            client.close()
 
 
 def _leader(client: httpx.Client, replicas: list[Replica]) -> list[bool]:
@@ -142,8 +154,7 @@ def _leader(client: httpx.Client, replicas: list[Replica]) -> list[bool]:
 def test_two_replicas_split_by_key_one_leads_and_the_other_takes_over(replicas, cancer):
     one, two = replicas
     rows = cancer[0].head(50).to_numpy().tolist()
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    with httpx.Client(timeout=30, limits=limits) as client:
+    with httpx.Client(timeout=30) as client:
         started = client.post(f"{one.url}/rollouts", json={
             "model": "cancer", "candidate": "1.1.0", "steps": [WEIGHT, 50, 100],
             "interval": "1s", "min_requests": MIN_REQUESTS, "max_latency_ratio": 1000.0,
@@ -158,8 +169,8 @@ def test_two_replicas_split_by_key_one_leads_and_the_other_takes_over(replicas, 
 
         keys = [f"user-{index}" for index in range(5000)]
         # the leader first: it has stored its figures long before it is killed
-        on_leader = _send(client, leader.url, keys, rows)
-        on_follower = _send(client, follower.url, keys, rows)
+        on_leader = _send(leader.url, keys, rows)
+        on_follower = _send(follower.url, keys, rows)
         assert on_leader == on_follower  # every key answered by the same variant by both
         share = 100 * (on_leader + on_follower).count("candidate") / 10_000
         assert abs(share - WEIGHT) <= 2, share
@@ -173,7 +184,7 @@ def test_two_replicas_split_by_key_one_leads_and_the_other_takes_over(replicas, 
         _until(lambda: _leader(client, [follower]) == [True], "the follower to lead", follower)
         for batch in range(20):
             more = [f"late-{batch}-{index}" for index in range(500)]
-            _send(client, follower.url, more, rows)
+            _send(follower.url, more, rows)
             rollout = client.get(f"{follower.url}/rollouts/cancer").json()
             if rollout["percent"] > WEIGHT:
                 break
