@@ -17,6 +17,14 @@ labels/s, POST p50 68-90 ms, 2,000 transactions, 3.8-4.9 server CPU ms/label; qu
 labels/s, p50 43-75 ms, 675-1,400 transactions, 3.3-5.3 CPU ms/label. The POST's own durable
 write to the feedback log (a file per write, 2.4 CPU ms for one label) bounds both. The
 hand-over alone: 275-671 labels/s a transaction at a time, 3,880-7,474 queued (one transaction).
+Idle machine, later that day, 4,000 labels, 3 rounds each: queued 247-340 labels/s, 2.2-3.0 CPU
+ms/label, 2,261-2,686 transactions (a writer pass took the one or two labels that came while
+the last wrote); with each pass lingering 50 ms (``handover.LINGER``) 224-266 labels/s, 2.6-3.0
+CPU ms/label, 236-280 transactions; with feedback writes one at a time as well (a group commit)
+259-266 labels/s, 2.3-2.7 CPU ms/label, 236-248 transactions. The catalog is not the bound.
+In process, 16 callers of ``PredictionLog.write_feedback`` (no HTTP): 2,146-2,309 labels/s and
+360 files for 2,000 labels written side by side, 3,003-3,048 labels/s and 157-228 files one
+write at a time.
 """
 
 from __future__ import annotations

@@ -124,6 +124,7 @@ class PredictionLog:
         self._batches: list[tuple[Any, ...]] = []
         self._retry: list[_Batch] = []
         self._labels: list[_Label] = []
+        self._writing_labels = threading.Lock()
         self._rows = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -188,9 +189,14 @@ class PredictionLog:
         return durable
 
     def write_feedback(self) -> None:
-        """Write every queued label now (callers writing at once share one file per model)."""
-        with self._lock:
-            labels, self._labels = self._labels, []
+        """Write every queued label now. One write at a time: callers queue behind it, and the
+        next write takes every label they queued (one file and one fsync for all of them)."""
+        with self._writing_labels:
+            with self._lock:
+                labels, self._labels = self._labels, []
+            self._write_labels(labels)
+
+    def _write_labels(self, labels: list[_Label]) -> None:
         groups: dict[tuple[str, str], list[_Label]] = defaultdict(list)
         for item in labels:
             groups[(item.model, item.time.date().isoformat())].append(item)

@@ -2,8 +2,8 @@
 
 ``POST /feedback`` must not wait for a catalog write, and at a few hundred labels a second a
 write per label is a transaction per label. So a label to hand over waits here, in a bounded
-queue, and one writer task drains it: each pass writes everything waiting, one transaction per
-rollout (:meth:`~ferry.registry.rollouts.Rollouts.hand_over`). The busier the replica, the
+queue, and one writer task drains it: each pass lingers a moment, then writes everything
+waiting, one transaction per rollout (:meth:`~ferry.registry.rollouts.Rollouts.hand_over`). The busier the replica, the
 more labels each transaction carries; a label waits no longer than the write before it.
 
 A label that cannot be handed over is counted ``lost`` (it is still in the feedback log): the
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("ferry.serving")
 CAPACITY = 10_000
 """Labels waiting for the catalog before new ones are lost (and counted)."""
+LINGER = 0.05
+"""Seconds a pass waits, after its first label, for others to join it. Without it a pass took
+the one or two labels that had come while the last one wrote: 0.6 transactions a label at 300
+labels/s. The replica that answered claims labels at its next tick (a poll interval, a second
+by default), so the wait delays no judgement."""
 
 
 class Handed(NamedTuple):
@@ -88,6 +93,7 @@ class HandOver:
     async def _drain(self) -> None:
         while True:
             waiting = [await self._queue.get()]
+            await asyncio.sleep(LINGER)
             while not self._queue.empty():
                 waiting.append(self._queue.get_nowait())
             self._full = False
