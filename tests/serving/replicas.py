@@ -1,4 +1,5 @@
-"""Two replicas behind one balancer, in process, on one catalog: what the label tests share.
+"""Two replicas behind one balancer, in process, on one catalog: what the label tests share,
+and the analysis clock every rollout test moves.
 
 ``registries`` (in ``conftest.py``) gives two replicas' registries on one catalog, a primary
 nearly always wrong and a good candidate; :func:`replicas` serves them on one clock and starts
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +27,9 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ stay on their variant; shadow never changes a response. The analysis clock is mo
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from tests.serving.replicas import Clock
 from typer.testing import CliRunner
 
 from ferry.cli.main import app
@@ -25,19 +26,6 @@ KEYS = [f"user-{index}" for index in range(400)]
 CALM = 1000.0
 """A latency bound for tests about other checks: on a shared machine the p99 of a
 sub-millisecond model is noise (one descheduling), so only the slow-candidate test judges it."""
-
-
-class Clock:
-    """The analysis clock: starts now, moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -6,28 +6,19 @@ is moved, not slept."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 from sqlalchemy import select
+from tests.serving.replicas import Clock
 
 from ferry.registry.tables import events
 
 pytestmark = pytest.mark.anyio
 KEYS = [f"user-{index}" for index in range(160)]
-
-
-class Clock:
-    """The analysis clock: moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def _ab(client, clock, **plan):

@@ -4,21 +4,14 @@ analysis on the figures of both, and when the leader goes the other takes over."
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from tests.serving.replicas import Clock
 
 from ferry import Registry
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def _send(client, rows, keys):
